@@ -1,0 +1,3 @@
+from copcode.cli import main
+
+main()

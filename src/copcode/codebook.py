@@ -1,0 +1,254 @@
+"""YAML codebook -> validated `Codebook`. Every problem is reported at once, with its line."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from copcode.errors import CodebookError, LookupFailed
+
+ID = r"^[a-z0-9][a-z0-9_-]*$"
+TOKEN_KEYS = {
+    "ORTH", "TEXT", "LOWER", "LEMMA", "NORM", "POS", "TAG", "SHAPE", "LENGTH", "OP",
+    "IS_ALPHA", "IS_ASCII", "IS_DIGIT", "IS_LOWER", "IS_UPPER", "IS_TITLE", "IS_PUNCT",
+    "IS_SPACE", "IS_STOP", "IS_SENT_START", "LIKE_NUM", "LIKE_URL", "LIKE_EMAIL", "REGEX",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Keyword(_Model):
+    phrase: str = Field(min_length=1)
+    exact: bool = False  # match the words as written, not their lemmas ("training" not "train")
+    weight: float = Field(1.0, gt=0)
+
+
+class Pattern(_Model):
+    pattern: list[dict[str, Any]] = Field(min_length=1)
+    name: str | None = None
+    weight: float = Field(1.0, gt=0)
+
+    @field_validator("pattern")
+    @classmethod
+    def _known_keys(cls, pattern):
+        for token in pattern:
+            unknown = sorted(set(token) - TOKEN_KEYS)
+            if unknown:
+                raise ValueError(f"unknown token attribute(s) {', '.join(unknown)}; "
+                                 f"use e.g. LOWER, LEMMA, TEXT, OP")
+        return pattern
+
+    @property
+    def key(self) -> str:
+        return self.name or " ".join(
+            "|".join(map(str, v["IN"])) if isinstance(v, dict) and "IN" in v else str(v)
+            for token in self.pattern for k, v in token.items() if k != "OP"
+        )
+
+
+class Cues(_Model):
+    keywords: list[Union[str, Keyword]] = []
+    patterns: list[Union[list[dict[str, Any]], Pattern]] = []
+    exclude: list[str] = []  # phrases that veto the code for a passage
+
+    def keyword_list(self) -> list[Keyword]:
+        return [Keyword(phrase=k) if isinstance(k, str) else k for k in self.keywords]
+
+    def pattern_list(self) -> list[Pattern]:
+        return [Pattern(pattern=p) if isinstance(p, list) else p for p in self.patterns]
+
+
+class Example(_Model):
+    quote: str = Field(min_length=1)
+    participant: str | None = None
+
+
+class Code(_Model):
+    id: str = Field(pattern=ID)
+    label: str = Field(min_length=1)
+    definition: str = Field(min_length=1)
+    include: str = ""
+    exclude: str = ""
+    examples: list[Union[str, Example]] = []
+    cues: Cues = Cues()
+    renamed_from: list[str] = []
+
+    def example_quotes(self) -> list[str]:
+        return [e if isinstance(e, str) else e.quote for e in self.examples]
+
+
+class Theme(_Model):
+    id: str = Field(pattern=ID)
+    label: str = Field(min_length=1)
+    aliases: list[str] = []
+    description: str = ""
+    codes: list[Code] = Field(min_length=1)
+
+
+class Codebook(_Model):
+    name: str = Field(min_length=1)
+    title: str = ""
+    description: str = ""
+    themes: list[Theme] = Field(min_length=1)
+    path: str = ""  # where it was read from, as shown to the user; set by load_codebook
+    file: str = ""  # the same file's absolute path
+    sha256: str = ""
+
+    @property
+    def codes(self) -> list[Code]:
+        return [code for theme in self.themes for code in theme.codes]
+
+    def code(self, code_id: str) -> Code:
+        for code in self.codes:
+            if code.id == code_id:
+                return code
+        raise LookupFailed(
+            f"unknown code {code_id!r}",
+            where=self.path,
+            fix=f"use one of: {', '.join(c.id for c in self.codes)}.",
+        )
+
+    def theme_of(self, code_id: str) -> Theme:
+        return next(t for t in self.themes if any(c.id == code_id for c in t.codes))
+
+    def find_theme(self, query: str) -> Theme:
+        """A theme by its id, an alias, its label, or a word of its label that names it alone."""
+        q = _fold(query)
+        for theme in self.themes:
+            if q in {_fold(theme.id), _fold(theme.label), *map(_fold, theme.aliases)}:
+                return theme
+        partial = [t for t in self.themes if q and (q in _fold(t.label) or
+                   any(q in _fold(a) for a in t.aliases))]
+        if len(partial) == 1:
+            return partial[0]
+        ids = ", ".join(t.id for t in self.themes)
+        if partial:
+            raise LookupFailed(
+                f"theme {query!r} is ambiguous: it matches {', '.join(t.id for t in partial)}",
+                where=self.path, fix=f"name the theme by its id: one of {ids}.")
+        raise LookupFailed(f"unknown theme {query!r}", where=self.path,
+                           fix=f"use one of {ids}, or an alias or label of one.")
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def load_codebook(path: str | Path, display: str | None = None) -> Codebook:
+    """Read, parse and validate a codebook; raise CodebookError listing every problem."""
+    path = Path(path)
+    display = display or str(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except FileNotFoundError:
+        raise CodebookError(display, ["the file does not exist"]) from None
+    text = raw_bytes.decode("utf-8-sig", errors="replace")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        if "could not determine a constructor" in str(exc):
+            problem = "YAML tags that build program objects (!!python/...) are not allowed"
+        raise CodebookError(display, [f"{line}{problem}"]) from None
+    if not isinstance(data, dict):
+        raise CodebookError(display, ["line 1: a codebook is a mapping with `name` and `themes`"])
+    problems: list[str] = []
+    try:
+        codebook = Codebook.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = [p for p in error["loc"] if not _is_union_tag(p)]
+            problems.append(f"line {_line_of(node, loc)}: {_dotted(loc)}: {_msg(error)}")
+        raise CodebookError(display, _unique(problems)) from None
+    problems = _semantic_problems(codebook, node)
+    if problems:
+        raise CodebookError(display, problems)
+    codebook.path = display
+    codebook.file = str(path.resolve())
+    codebook.sha256 = hashlib.sha256(raw_bytes).hexdigest()
+    return codebook
+
+
+def _semantic_problems(codebook: Codebook, node) -> list[str]:
+    problems = []
+    seen: dict[str, list] = {}
+    for t, theme in enumerate(codebook.themes):
+        seen.setdefault(f"theme {theme.id}", []).append(["themes", t, "id"])
+        for c, code in enumerate(theme.codes):
+            seen.setdefault(f"code {code.id}", []).append(["themes", t, "codes", c, "id"])
+    for what, locs in seen.items():
+        for loc in locs[1:]:
+            problems.append(f"line {_line_of(node, loc)}: {_dotted(loc)}: duplicate {what} "
+                            f"(first at line {_line_of(node, locs[0])}); ids must be unique")
+    names: dict[str, str] = {}
+    for t, theme in enumerate(codebook.themes):
+        for a, alias in enumerate(theme.aliases):
+            owner = names.setdefault(_fold(alias), theme.id)
+            if owner != theme.id:
+                loc = ["themes", t, "aliases", a]
+                problems.append(f"line {_line_of(node, loc)}: {_dotted(loc)}: alias {alias!r} "
+                                f"already names theme {owner}")
+    return problems
+
+
+def _is_union_tag(part) -> bool:
+    return isinstance(part, str) and (part in ("str", "list[dict[str,any]]") or part[0].isupper())
+
+
+def _msg(error: dict) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key (check its spelling; see README, 'The codebook')"
+    if error["type"] == "missing":
+        return "required key is missing"
+    if error["type"] == "string_pattern_mismatch":
+        return "ids use lower-case letters, digits, - and _ (e.g. shared-language)"
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _dotted(loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top)"
+
+
+def _line_of(node, loc) -> int:
+    """The 1-based YAML line of the deepest node that `loc` reaches."""
+    line = node.start_mark.line if node is not None else 0
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    node = key if value is None else value
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line
+    return line + 1
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def locate(path: str, loc: list) -> str:
+    """"line N: themes[0].codes[1]..." for a place in the codebook file at `path`."""
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        node = None
+    return f"line {_line_of(node, loc)}: {_dotted(loc)}"

@@ -1,0 +1,45 @@
+"""The errors a user can fix. Each message says what is wrong, where, and how to fix it."""
+
+from __future__ import annotations
+
+
+class CopcodeError(Exception):
+    """A problem in the user's project, input or command; its text is shown as it is."""
+
+    def __init__(self, what: str, *, where: str | None = None, fix: str | None = None):
+        self.what, self.where, self.fix = what, where, fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = f"{self.where}: {self.what}" if self.where else self.what
+        return f"{text}\n  How to fix: {self.fix}" if self.fix else text
+
+
+class ProjectError(CopcodeError):
+    """The project folder, its settings or its participants file."""
+
+
+class TranscriptError(CopcodeError):
+    """A transcript that cannot be read or has no speaker turns."""
+
+
+class CodebookError(CopcodeError):
+    """A codebook that is not valid; `problems` lists every one of them."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.problems = problems
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        super().__init__(
+            f"the codebook is not valid ({count}):\n" + "\n".join(f"  {p}" for p in problems),
+            where=path,
+            fix="correct the lines named above; `copcode codebook check` checks again.",
+        )
+
+
+class LookupFailed(CopcodeError):
+    """A theme, code, segment or participant that does not exist."""
+
+
+class NotCodedYet(CopcodeError):
+    """A command that needs `copcode code` to have run first."""

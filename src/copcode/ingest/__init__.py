@@ -1,0 +1,114 @@
+"""Read a folder of transcripts into `Transcript`s: one reader per format, one turn finder."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from copcode.errors import ProjectError, TranscriptError
+from copcode.model import Transcript, Turn
+from copcode.project import Project, read_participants
+
+FORMATS = (".txt", ".md", ".docx", ".vtt")
+PARTICIPANT_ID = re.compile(r"^[A-Za-z]{1,3}\d{1,3}$")
+PARTICIPANT_WORDS = {"participant", "respondent", "interviewee"}
+_LABEL = re.compile(r"^[ \t]*(?P<label>[A-Za-z][A-Za-z0-9]*(?: [A-Za-z0-9]+)?)[ \t]*:[ \t]*", re.M)
+
+
+def read_transcripts(project: Project) -> list[Transcript]:
+    """Every transcript in the project's transcripts folder, sorted by id."""
+    folder = project.transcripts_dir
+    if not folder.is_dir():
+        raise ProjectError(
+            "the transcripts folder does not exist",
+            where=project.relative(folder),
+            fix="create it and put the interview transcripts (.txt, .md, .docx, .vtt) in it, "
+            "or set `transcripts:` in copcode.yaml.",
+        )
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in FORMATS and p.is_file())
+    if not paths:
+        raise ProjectError(
+            "the transcripts folder holds no transcripts",
+            where=project.relative(folder),
+            fix=f"add transcripts with one of the endings {', '.join(FORMATS)}.",
+        )
+    participants = read_participants(project)
+    transcripts: dict[str, Transcript] = {}
+    for path in paths:
+        transcript = read_transcript(path, project, participants)
+        if transcript.id in transcripts:
+            raise TranscriptError(
+                f"participant {transcript.id} already has a transcript, "
+                f"{transcripts[transcript.id].source}",
+                where=transcript.source,
+                fix="give each participant one transcript (set `participant:` in the header "
+                "or rename the file).",
+            )
+        transcripts[transcript.id] = transcript
+    return [transcripts[key] for key in sorted(transcripts)]
+
+
+def read_transcript(path: Path, project: Project, participants: dict | None = None) -> Transcript:
+    """One transcript file, whatever its format."""
+    from copcode.ingest import docx, text, vtt
+
+    reader = {".txt": text, ".md": text, ".docx": docx, ".vtt": vtt}[path.suffix.lower()]
+    source = project.relative(path)
+    raw = path.read_bytes()
+    body, header = reader.read(raw, source)
+    participant = str(header.get("participant") or path.stem).strip()
+    attributes = {k: str(v) for k, v in header.items() if k not in ("participant", "synthetic", "note")}
+    attributes.update((participants or {}).get(participant, {}))
+    attributes.setdefault("group", project.group_of(participant))
+    turns = find_turns(body, project.settings.interviewer_labels, participant)
+    if not turns:
+        raise TranscriptError(
+            "no speaker labels found, so no participant turns can be told apart",
+            where=source,
+            fix='start each turn on a new line with its speaker, e.g. "Interviewer: ..." and '
+            f'"{participant}: ...".',
+        )
+    if not any(turn.role == "participant" for turn in turns):
+        raise TranscriptError(
+            "every turn is the interviewer's; there is nothing to code",
+            where=source,
+            fix=f'label the participant\'s turns, e.g. "{participant}: ...".',
+        )
+    return Transcript(
+        id=participant,
+        participant=participant,
+        source=source,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        text=body,
+        turns=turns,
+        attributes=attributes,
+    )
+
+
+def is_speaker_label(label: str, interviewer_labels: list[str], participant: str) -> bool:
+    return (
+        label.casefold() in {x.casefold() for x in interviewer_labels}
+        or label.casefold() in PARTICIPANT_WORDS
+        or label.casefold() == participant.casefold()
+        or bool(PARTICIPANT_ID.match(label))
+    )
+
+
+def find_turns(text: str, interviewer_labels: list[str], participant: str) -> list[Turn]:
+    """Turns start at a line that begins with a speaker label ("Interviewer:", "E05:") and run
+    to the next one; lines without a label continue the turn. Text before the first label
+    (a title, a note) belongs to no turn. Offsets cover the words after the label."""
+    interviewers = {x.casefold() for x in interviewer_labels}
+    starts = [
+        m for m in _LABEL.finditer(text) if is_speaker_label(m["label"], interviewer_labels, participant)
+    ]
+    turns = []
+    for i, match in enumerate(starts):
+        start = match.end()
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        role = "interviewer" if match["label"].casefold() in interviewers else "participant"
+        turns.append(Turn(speaker=match["label"], role=role, start=start, end=end))
+    return turns

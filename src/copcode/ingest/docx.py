@@ -1,0 +1,22 @@
+"""Word transcripts: one line of text per paragraph."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from copcode.errors import TranscriptError
+
+
+def read(raw: bytes, source: str) -> tuple[str, dict]:
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(raw))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise TranscriptError(
+            f"not a readable Word document ({type(exc).__name__})",
+            where=source,
+            fix="open it in Word or LibreOffice and save it again as .docx.",
+        ) from None
+    return "\n".join(paragraph.text for paragraph in document.paragraphs), {}

@@ -1,0 +1,40 @@
+"""The data every stage passes on. Offsets are Python string indices into `Transcript.text`,
+end-exclusive, so `text[start:end]` is always the passage, verbatim."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str
+    role: str  # "interviewer" | "participant"
+    start: int
+    end: int
+
+
+@dataclass
+class Transcript:
+    id: str
+    participant: str
+    source: str  # path relative to the project
+    sha256: str  # of the source file's bytes
+    text: str
+    turns: list[Turn]
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def group(self) -> str:
+        return self.attributes.get("group", "")
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: str
+    transcript: str
+    turn: int
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]  # absolute offsets of its sentences

@@ -1,0 +1,131 @@
+"""The spaCy pipeline: a blank English tokenizer, lower-cased lookup lemmas, and one component
+that matches the codebook's cues and writes them to `doc.spans["cues"]`. Nothing is downloaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from copcode.codebook import Codebook
+from copcode.errors import CodebookError
+
+PIPELINE_VERSION = "copcode-nlp-1"
+SPANS_KEY = "cues"
+
+
+@Language.factory("copcode_lemmas")
+def make_lookup_lemmas(nlp: Language, name: str):
+    return LookupLemmas()
+
+
+class LookupLemmas:
+    """Lemmas from spacy-lookups-data's English table, looked up lower-cased (spaCy's own
+    lookup lemmatizer is case-sensitive, so "Carers" at a sentence start would stay as it is)
+    and cached per word."""
+
+    def __init__(self):
+        from spacy.lookups import load_lookups
+
+        self.table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+        self.cache: dict[str, str] = {}
+
+    def lemma(self, word: str) -> str:
+        lower = word.lower()
+        found = self.cache.get(lower)
+        if found is None:
+            found = self.cache[lower] = self.table.get(lower, lower)
+        return found
+
+    def __call__(self, doc: Doc) -> Doc:
+        for token in doc:
+            token.lemma_ = self.lemma(token.text)
+        return doc
+
+
+@Language.factory("copcode_cues", default_config={"cues": []})
+def make_cue_matcher(nlp: Language, name: str, cues: list[dict[str, Any]]):
+    return CueMatcher(nlp, cues)
+
+
+class CueMatcher:
+    """Each cue is {"code", "kind", "key", "weight"} plus a "phrase" (keyword, exact,
+    exclude: kinds matched on lemmas, or on lower-case words for exact) or a token "pattern".
+    Matches become spans labelled with the code, their span id the cue's index."""
+
+    def __init__(self, nlp: Language, cues: list[dict[str, Any]]):
+        self.cues = cues
+        self.lemma_matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        self.lower_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.token_matcher = Matcher(nlp.vocab, validate=True)
+        lemmatize = nlp.get_pipe("copcode_lemmas")
+        for index, cue in enumerate(cues):
+            key = str(index)
+            if cue["kind"] == "pattern":
+                self.token_matcher.add(key, [cue["pattern"]])
+            elif cue["kind"] == "exact":
+                self.lower_matcher.add(key, [nlp.make_doc(cue["phrase"])])
+            else:
+                self.lemma_matcher.add(key, [lemmatize(nlp.make_doc(cue["phrase"]))])
+
+    def __call__(self, doc: Doc) -> Doc:
+        strings = doc.vocab.strings
+        spans = []
+        for matcher in (self.lemma_matcher, self.lower_matcher, self.token_matcher):
+            for match_id, start, end in matcher(doc):
+                key = strings[match_id]
+                spans.append(Span(doc, start, end, label=self.cues[int(key)]["code"], span_id=key))
+        doc.spans[SPANS_KEY] = spans
+        return doc
+
+
+def compile_cues(codebook: Codebook) -> list[dict[str, Any]]:
+    """The codebook's cues as the flat list the cue matcher takes."""
+    cues = []
+    for code in codebook.codes:
+        for keyword in code.cues.keyword_list():
+            kind = "exact" if keyword.exact else "keyword"
+            cues.append({"code": code.id, "kind": kind, "key": keyword.phrase,
+                         "phrase": keyword.phrase, "weight": keyword.weight})
+        for pattern in code.cues.pattern_list():
+            cues.append({"code": code.id, "kind": "pattern", "key": pattern.key,
+                         "pattern": pattern.pattern, "weight": pattern.weight})
+        for phrase in code.cues.exclude:
+            cues.append({"code": code.id, "kind": "exclude", "key": phrase, "phrase": phrase,
+                         "weight": 0.0})
+    return cues
+
+
+def build_pipeline(codebook: Codebook) -> Language:
+    """A blank English pipeline with lemmas and the codebook's cue matcher."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("copcode_lemmas")
+    problems = pattern_problems(codebook)
+    if problems:
+        raise CodebookError(codebook.path, problems)
+    nlp.add_pipe("copcode_cues", config={"cues": compile_cues(codebook)})
+    return nlp
+
+
+def pattern_problems(codebook: Codebook) -> list[str]:
+    """Token patterns that spaCy's Matcher refuses, each with its place in the codebook."""
+    import spacy
+    from copcode.codebook import locate
+
+    vocab = spacy.blank("en").vocab
+    problems = []
+    for t, theme in enumerate(codebook.themes):
+        for c, code in enumerate(theme.codes):
+            for p, pattern in enumerate(code.cues.pattern_list()):
+                try:
+                    Matcher(vocab, validate=True).add("check", [pattern.pattern])
+                except Exception as exc:  # spaCy raises MatchPatternError or ValueError
+                    loc = ["themes", t, "codes", c, "cues", "patterns", p]
+                    detail = " ".join(str(exc).split())
+                    problems.append(f"{locate(codebook.file, loc)}: not a valid spaCy token "
+                                    f"pattern: {detail[:300]}")
+    return problems

@@ -1,0 +1,153 @@
+"""Find the project folder and read its settings (copcode.yaml) and participants file."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from copcode.errors import ProjectError
+
+DEFAULT_GROUPS = {
+    "E": "Expert by experience",
+    "P": "Practitioner / professional",
+    "R": "Researcher / academic",
+}
+DEFAULT_INTERVIEWER_LABELS = ["Interviewer", "INT", "I", "Int", "Facilitator", "Moderator"]
+SETTINGS_KEYS = {"transcripts", "codebook", "groups", "interviewer_labels", "max_segment_words", "min_score"}
+
+
+@dataclass
+class Settings:
+    transcripts: str = "transcripts"
+    codebook: str | None = None
+    groups: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_GROUPS))
+    interviewer_labels: list[str] = field(default_factory=lambda: list(DEFAULT_INTERVIEWER_LABELS))
+    max_segment_words: int = 120
+    min_score: float = 0.35
+
+
+@dataclass
+class Project:
+    root: Path
+    settings: Settings
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.root / self.settings.transcripts
+
+    @property
+    def store_path(self) -> Path:
+        return self.root / ".copcode" / "copcode.db"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.root / "out"
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def codebook_path(self) -> Path:
+        """The codebook named in copcode.yaml, else the only YAML file in codebooks/."""
+        if self.settings.codebook:
+            path = self.root / self.settings.codebook
+            if not path.is_file():
+                raise ProjectError(
+                    "the codebook named in copcode.yaml does not exist",
+                    where=self.relative(path),
+                    fix="correct `codebook:` in copcode.yaml or create the file.",
+                )
+            return path
+        found = sorted((self.root / "codebooks").glob("*.y*ml"))
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise ProjectError(
+                "no codebook found",
+                where=self.relative(self.root / "codebooks"),
+                fix="put a YAML codebook in codebooks/ (see README, 'The codebook').",
+            )
+        names = ", ".join(self.relative(p) for p in found)
+        raise ProjectError(
+            f"several codebooks found ({names}) and copcode.yaml does not say which to use",
+            where=self.relative(self.root / "codebooks"),
+            fix="add `codebook: codebooks/NAME.yaml` to copcode.yaml.",
+        )
+
+    def group_of(self, participant: str) -> str:
+        """The group a participant id's prefix maps to in the settings ("E05" -> "E")."""
+        for prefix in sorted(self.settings.groups, key=len, reverse=True):
+            if participant.upper().startswith(prefix.upper()):
+                return prefix
+        return ""
+
+
+def open_project(root: str | Path = ".") -> Project:
+    """The project in `root`: its settings from copcode.yaml when there is one."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ProjectError(
+            "the project folder does not exist",
+            where=str(root),
+            fix="run copcode inside a project folder, or name one with --project DIR.",
+        )
+    return Project(root.resolve(), _read_settings(root / "copcode.yaml"))
+
+
+def _read_settings(path: Path) -> Settings:
+    if not path.is_file():
+        return Settings()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}" if mark else path.name
+        raise ProjectError(f"not valid YAML ({getattr(exc, 'problem', exc)})", where=where,
+                           fix="correct the YAML syntax at that line.") from None
+    if not isinstance(raw, dict):
+        raise ProjectError("settings must be a mapping of keys to values", where=path.name,
+                           fix="see README, 'Project settings'.")
+    unknown = sorted(set(raw) - SETTINGS_KEYS)
+    if unknown:
+        raise ProjectError(
+            f"unknown setting(s): {', '.join(unknown)}",
+            where=path.name,
+            fix=f"use only: {', '.join(sorted(SETTINGS_KEYS))}.",
+        )
+    settings = Settings(**{k: v for k, v in raw.items() if k not in ("groups",)})
+    if "groups" in raw:
+        settings.groups = {str(k): str(v) for k, v in (raw["groups"] or {}).items()}
+    return settings
+
+
+def read_participants(project: Project) -> dict[str, dict[str, str]]:
+    """Attributes by participant id from participants.csv (in the project or its transcripts
+    folder); {} when there is none. The first column is the participant id."""
+    for path in (project.root / "participants.csv", project.transcripts_dir / "participants.csv"):
+        if path.is_file():
+            break
+    else:
+        return {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or not rows[0]:
+        return {}
+    header = [h.strip() for h in rows[0]]
+    participants: dict[str, dict[str, str]] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise ProjectError(
+                f"row has {len(row)} cells, the header has {len(header)}",
+                where=f"{project.relative(path)}:{line}",
+                fix="give every row one cell per column.",
+            )
+        values = {h: cell.strip() for h, cell in zip(header, row)}
+        participants[values[header[0]]] = {h: v for h, v in values.items() if h != header[0]}
+    return participants

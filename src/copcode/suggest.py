@@ -1,0 +1,129 @@
+"""Cue matches + similarity to each code's description -> scored suggestions with evidence.
+
+score = 0.75 * cue_part + 0.25 * similarity_part, both in [0, 1]:
+- cue_part = 1 - 0.5 ** (sum of the weights of the distinct cues that matched): one cue 0.5,
+  two 0.75, three 0.875. An exclusion phrase of the code in the passage vetoes the code.
+- similarity_part = cosine similarity of the passage's lemmas to the code's label, definition,
+  include note and examples (idf-weighted over the codebook's codes), capped at 1 from 0.25.
+A passage without any cue of a code is never suggested for it."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from copcode.codebook import Codebook
+from copcode.model import Segment
+from copcode.nlp import PIPELINE_VERSION, SPANS_KEY, compile_cues
+from copcode.segment import word_count
+
+CUE_SHARE = 0.75
+SIMILARITY_FULL = 0.25
+MIN_QUOTE_WORDS = 12
+
+
+@dataclass
+class Suggestion:
+    segment: str
+    code: str
+    score: float
+    quote_start: int
+    quote_end: int
+    evidence: list[dict] = field(default_factory=list)
+    engine: str = PIPELINE_VERSION
+
+
+def suggest(nlp, codebook: Codebook, segments: list[Segment], min_score: float,
+            on_progress=None) -> list[Suggestion]:
+    """Suggestions for every segment whose score for a code reaches `min_score`."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    cues = compile_cues(codebook)
+    profiles, idf = _code_profiles(nlp, codebook, STOP_WORDS)
+    suggestions = []
+    texts = (segment.text for segment in segments)
+    for done, (segment, doc) in enumerate(zip(segments, nlp.pipe(texts, batch_size=64)), 1):
+        bag = _weighted(_lemma_bag(doc, STOP_WORDS), idf)
+        by_code: dict[str, list] = {}
+        for span in doc.spans[SPANS_KEY]:
+            by_code.setdefault(span.label_, []).append(span)
+        for code_id, spans in by_code.items():
+            found = _score(segment, spans, cues, bag, profiles[code_id], min_score)
+            if found:
+                suggestions.append(found)
+        if on_progress:
+            on_progress(done)
+    return suggestions
+
+
+def _score(segment, spans, cues, bag, profile, min_score):
+    evidence, strength = [], {}
+    for span in spans:
+        cue = cues[int(span.id_)]
+        if cue["kind"] == "exclude":
+            return None
+        strength[cue["key"]] = max(strength.get(cue["key"], 0), cue["weight"])
+        evidence.append({"cue": cue["key"], "kind": cue["kind"],
+                         "start": segment.start + span.start_char,
+                         "end": segment.start + span.end_char, "text": span.text})
+    similarity = _cosine(bag, profile)
+    score = CUE_SHARE * (1 - 0.5 ** sum(strength.values())) + \
+        (1 - CUE_SHARE) * min(1.0, similarity / SIMILARITY_FULL)
+    if score < min_score:
+        return None
+    shared = sorted(set(bag) & set(profile), key=lambda w: -bag[w] * profile[w])[:5]
+    evidence.append({"kind": "similarity", "value": round(similarity, 3), "shared": shared})
+    start, end = quote_span(segment, [(e["start"], e["end"]) for e in evidence if "start" in e])
+    return Suggestion(segment.id, spans[0].label_, round(score, 3), start, end, evidence)
+
+
+def quote_span(segment: Segment, located: list[tuple[int, int]]) -> tuple[int, int]:
+    """The shortest run of the segment's whole sentences that holds every located piece of
+    evidence, widened by neighbouring sentences (earlier first) to at least MIN_QUOTE_WORDS."""
+    sentences = list(segment.sentences)
+    if not located or not sentences:
+        return segment.start, segment.end
+    lo = min(s for s, _ in located)
+    hi = max(e for _, e in located)
+    first = next(i for i, (s, e) in enumerate(sentences) if e > lo)
+    last = max(i for i, (s, e) in enumerate(sentences) if s < hi)
+    text = segment.text
+    def words(i, j):
+        return word_count(text[sentences[i][0] - segment.start: sentences[j][1] - segment.start])
+    while words(first, last) < MIN_QUOTE_WORDS and (first > 0 or last < len(sentences) - 1):
+        if first > 0:
+            first -= 1
+        else:
+            last += 1
+    return sentences[first][0], sentences[last][1]
+
+
+def _lemma_bag(doc, stop_words) -> Counter:
+    return Counter(t.lemma_ for t in doc if t.is_alpha and len(t) > 2 and t.lower_ not in stop_words
+                   and t.lemma_ not in stop_words)
+
+
+def _code_profiles(nlp, codebook: Codebook, stop_words):
+    """Per code, the idf-weighted lemma bag of its label, definition, include note, examples."""
+    bags = {}
+    for code in codebook.codes:
+        text = "\n".join([code.label, code.definition, code.include, *code.example_quotes()])
+        bags[code.id] = _lemma_bag(nlp.get_pipe("copcode_lemmas")(nlp.make_doc(text)), stop_words)
+    df = Counter(word for bag in bags.values() for word in bag)
+    idf = {word: math.log(1 + len(bags) / n) for word, n in df.items()}
+    return {code: _weighted(bag, idf) for code, bag in bags.items()}, idf
+
+
+def _weighted(bag: Counter, idf: dict) -> dict[str, float]:
+    """Counts times idf; a word no code uses is weighted as the rarest (it only adds to the
+    passage's length, making the passage less similar)."""
+    rarest = max(idf.values(), default=1.0)
+    return {word: count * idf.get(word, rarest) for word, count in bag.items()}
+
+
+def _cosine(a: dict, b: dict) -> float:
+    dot = sum(value * b[word] for word, value in a.items() if word in b)
+    if not dot:
+        return 0.0
+    return dot / (math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values())))

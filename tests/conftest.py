@@ -1,0 +1,97 @@
+"""Fixtures: the demo study copied to a temporary folder (coded once per session), and small
+projects written by the tests themselves."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMALL_CODEBOOK = """\
+name: small
+themes:
+  - id: learning
+    label: Learning together (co-producing knowledge)
+    aliases: [together]
+    codes:
+      - id: learn
+        label: Learning
+        definition: Members say what they learned.
+        cues:
+          keywords: [learn, {phrase: training, exact: true}]
+          patterns:
+            - [{LOWER: read}, {LOWER: about}]
+          exclude: [learning disability]
+  - id: barriers
+    label: Barriers to taking part
+    codes:
+      - id: time
+        label: No time
+        definition: Members say they had no time.
+        cues:
+          keywords: [workload, no time]
+"""
+
+
+def copy_demo(destination: Path) -> Path:
+    for name in ("transcripts", "codebooks"):
+        shutil.copytree(ROOT / name, destination / name)
+    for name in ("participants.csv", "copcode.yaml"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, destination / name)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def coded_demo(tmp_path_factory) -> Path:
+    """A copy of the demo study, coded once; tests must not change it."""
+    from copcode.coding import code_project
+    from copcode.project import open_project
+
+    root = copy_demo(tmp_path_factory.mktemp("demo"))
+    code_project(open_project(root))
+    return root
+
+
+@pytest.fixture
+def demo_copy(tmp_path) -> Path:
+    """A fresh, uncoded copy of the demo study that a test may change."""
+    return copy_demo(tmp_path / "demo")
+
+
+@pytest.fixture
+def small_project(tmp_path) -> Path:
+    """Two short transcripts and a two-theme codebook."""
+    root = tmp_path / "small"
+    (root / "transcripts").mkdir(parents=True)
+    (root / "codebooks").mkdir()
+    (root / "codebooks" / "small.yaml").write_text(SMALL_CODEBOOK, encoding="utf-8")
+    write(root / "transcripts" / "E01.txt", """\
+        ---
+        participant: E01
+        cop: CC
+        ---
+        Interviewer: What did you learn from the group?
+
+        E01: I learnt so much from the others. Carers know things nobody writes down.
+        Then I went home and read about it.
+
+        Interviewer: Anything else?
+
+        E01: Mm-hmm. [laughs]
+        """)
+    write(root / "transcripts" / "P02.txt", """\
+        INT: Did you go to every meeting?
+        P02: No. My workload is huge, I had no time. The training we get is poor.
+        INT: Thanks.
+        """)
+    return root
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
