@@ -61,7 +61,7 @@ def code_command(ctx: typer.Context):
 
     project = _project(ctx)
     with Progress(TextColumn("Coding segments"), BarColumn(), MofNCompleteColumn(),
-                  console=err, transient=True) as bar:
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("code", total=None)
         result = code_project(project, lambda done, total: bar.update(task, completed=done, total=total))
     out.print(f"Coded {result.transcripts} transcripts: {result.segments} participant segments, "

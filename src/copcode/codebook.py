@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -54,15 +54,19 @@ class Pattern(_Model):
 
 
 class Cues(_Model):
-    keywords: list[Union[str, Keyword]] = []
-    patterns: list[Union[list[dict[str, Any]], Pattern]] = []
+    keywords: list[Keyword] = []  # in YAML a plain string is a keyword with the defaults
+    patterns: list[Pattern] = []  # in YAML a plain token list is a pattern with the defaults
     exclude: list[str] = []  # phrases that veto the code for a passage
 
-    def keyword_list(self) -> list[Keyword]:
-        return [Keyword(phrase=k) if isinstance(k, str) else k for k in self.keywords]
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _plain_keywords(cls, value):
+        return [{"phrase": k} if isinstance(k, str) else k for k in value] if isinstance(value, list) else value
 
-    def pattern_list(self) -> list[Pattern]:
-        return [Pattern(pattern=p) if isinstance(p, list) else p for p in self.patterns]
+    @field_validator("patterns", mode="before")
+    @classmethod
+    def _plain_patterns(cls, value):
+        return [{"pattern": p} if isinstance(p, list) else p for p in value] if isinstance(value, list) else value
 
 
 class Example(_Model):
@@ -76,12 +80,16 @@ class Code(_Model):
     definition: str = Field(min_length=1)
     include: str = ""
     exclude: str = ""
-    examples: list[Union[str, Example]] = []
+    examples: list[Example] = []  # in YAML a plain string is a quote
     cues: Cues = Cues()
-    renamed_from: list[str] = []
+
+    @field_validator("examples", mode="before")
+    @classmethod
+    def _plain_examples(cls, value):
+        return [{"quote": e} if isinstance(e, str) else e for e in value] if isinstance(value, list) else value
 
     def example_quotes(self) -> list[str]:
-        return [e if isinstance(e, str) else e.quote for e in self.examples]
+        return [e.quote for e in self.examples]
 
 
 class Theme(_Model):
@@ -167,8 +175,9 @@ def load_codebook(path: str | Path, display: str | None = None) -> Codebook:
         codebook = Codebook.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
-            loc = [p for p in error["loc"] if not _is_union_tag(p)]
+            loc = list(error["loc"])
             problems.append(f"line {_line_of(node, loc)}: {_dotted(loc)}: {_msg(error)}")
+        problems.sort(key=lambda p: int(p.split(":")[0].removeprefix("line ")))
         raise CodebookError(display, _unique(problems)) from None
     problems = _semantic_problems(codebook, node)
     if problems:
@@ -199,10 +208,6 @@ def _semantic_problems(codebook: Codebook, node) -> list[str]:
                 problems.append(f"line {_line_of(node, loc)}: {_dotted(loc)}: alias {alias!r} "
                                 f"already names theme {owner}")
     return problems
-
-
-def _is_union_tag(part) -> bool:
-    return isinstance(part, str) and (part in ("str", "list[dict[str,any]]") or part[0].isupper())
 
 
 def _msg(error: dict) -> str:

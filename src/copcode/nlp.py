@@ -85,11 +85,11 @@ def compile_cues(codebook: Codebook) -> list[dict[str, Any]]:
     """The codebook's cues as the flat list the cue matcher takes."""
     cues = []
     for code in codebook.codes:
-        for keyword in code.cues.keyword_list():
+        for keyword in code.cues.keywords:
             kind = "exact" if keyword.exact else "keyword"
             cues.append({"code": code.id, "kind": kind, "key": keyword.phrase,
                          "phrase": keyword.phrase, "weight": keyword.weight})
-        for pattern in code.cues.pattern_list():
+        for pattern in code.cues.patterns:
             cues.append({"code": code.id, "kind": "pattern", "key": pattern.key,
                          "pattern": pattern.pattern, "weight": pattern.weight})
         for phrase in code.cues.exclude:
@@ -120,7 +120,7 @@ def pattern_problems(codebook: Codebook) -> list[str]:
     problems = []
     for t, theme in enumerate(codebook.themes):
         for c, code in enumerate(theme.codes):
-            for p, pattern in enumerate(code.cues.pattern_list()):
+            for p, pattern in enumerate(code.cues.patterns):
                 try:
                     Matcher(vocab, validate=True).add("check", [pattern.pattern])
                 except Exception as exc:  # spaCy raises MatchPatternError or ValueError

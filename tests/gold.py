@@ -1,0 +1,73 @@
+"""Suggestions against the demo corpus's gold coding: precision and recall per code.
+
+The gold files (tests/gold/<participant>.yaml) were written with the transcripts, by people who
+did not see the codebook's cues: each lists the passages a careful coder would code, verbatim,
+and their codes. The unit is a segment and a code: a segment carries a gold code when a gold
+passage with that code overlaps it. Run `python tests/gold.py PROJECT` (after `copcode code`)
+to print the table in the README."""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+GOLD = Path(__file__).parent / "gold"
+
+
+def gold_passages() -> dict[str, list[dict]]:
+    return {path.stem: yaml.safe_load(path.read_text(encoding="utf-8"))["passages"]
+            for path in sorted(GOLD.glob("*.yaml"))}
+
+
+def gold_codes_by_segment(db) -> dict[str, set[str]]:
+    """Segment id -> the gold codes of the passages that overlap it."""
+    texts = dict(db.execute("SELECT id, text FROM transcripts"))
+    segments = db.execute('SELECT id, transcript, start, "end" FROM segments').fetchall()
+    found: dict[str, set[str]] = defaultdict(set)
+    for participant, passages in gold_passages().items():
+        text = texts[participant]
+        for passage in passages:
+            start = text.index(passage["text"])
+            end = start + len(passage["text"])
+            for sid, transcript, s_start, s_end in segments:
+                if transcript == participant and s_start < end and start < s_end:
+                    found[sid].update(passage["codes"])
+    return found
+
+
+def precision_recall(db, code_ids: list[str]):
+    """Per code and overall (micro): true/false positives, misses, precision, recall, F1."""
+    import pandas as pd
+
+    gold = gold_codes_by_segment(db)
+    suggested = defaultdict(set)
+    for segment, code in db.execute("SELECT segment, code FROM suggestions"):
+        suggested[segment].add(code)
+    all_segments = [row[0] for row in db.execute("SELECT id FROM segments")]
+    rows = []
+    for code in code_ids + ["ALL"]:
+        codes = code_ids if code == "ALL" else [code]
+        tp = sum(c in suggested[s] and c in gold[s] for s in all_segments for c in codes)
+        fp = sum(c in suggested[s] and c not in gold[s] for s in all_segments for c in codes)
+        fn = sum(c not in suggested[s] and c in gold[s] for s in all_segments for c in codes)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append({"code": code, "gold": tp + fn, "suggested": tp + fp, "correct": tp,
+                     "precision": round(precision, 2), "recall": round(recall, 2), "f1": round(f1, 2)})
+    return pd.DataFrame(rows)
+
+
+if __name__ == "__main__":
+    import sqlite3
+
+    from copcode.codebook import load_codebook
+
+    project = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    db = sqlite3.connect(project / ".copcode" / "copcode.db")
+    codes = [c.id for c in load_codebook(project / "codebooks" / "cop.yaml").codes]
+    print(precision_recall(db, codes).to_markdown(index=False) if False else
+          precision_recall(db, codes).to_string(index=False))
