@@ -38,15 +38,21 @@ def gold_codes_by_segment(db) -> dict[str, set[str]]:
     return found
 
 
-def precision_recall(db, code_ids: list[str]):
-    """Per code and overall (micro): true/false positives, misses, precision, recall, F1."""
+# The transcripts the codebook's cues were tuned on; the other fourteen were held out.
+TUNED_ON = ["E05", "E06", "E07", "R01", "R02", "R03", "R04"]
+
+
+def precision_recall(db, code_ids: list[str], transcripts: list[str] | None = None):
+    """Per code and overall (micro): true/false positives, misses, precision, recall, F1,
+    over all segments or those of the given transcripts."""
     import pandas as pd
 
     gold = gold_codes_by_segment(db)
     suggested = defaultdict(set)
     for segment, code in db.execute("SELECT segment, code FROM suggestions"):
         suggested[segment].add(code)
-    all_segments = [row[0] for row in db.execute("SELECT id FROM segments")]
+    all_segments = [sid for sid, transcript in db.execute("SELECT id, transcript FROM segments")
+                    if transcripts is None or transcript in transcripts]
     rows = []
     for code in code_ids + ["ALL"]:
         codes = code_ids if code == "ALL" else [code]
@@ -69,5 +75,7 @@ if __name__ == "__main__":
     project = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
     db = sqlite3.connect(project / ".copcode" / "copcode.db")
     codes = [c.id for c in load_codebook(project / "codebooks" / "cop.yaml").codes]
-    print(precision_recall(db, codes).to_markdown(index=False) if False else
-          precision_recall(db, codes).to_string(index=False))
+    held_out = [t for t, in db.execute("SELECT id FROM transcripts") if t not in TUNED_ON]
+    for title, subset in [("All 21 transcripts", None), ("Held out (14)", held_out),
+                          ("Tuned on (7)", TUNED_ON)]:
+        print(f"{title}\n{precision_recall(db, codes, subset).to_string(index=False)}\n")

@@ -62,16 +62,25 @@ def test_suggest_quote_is_the_shortest_run_of_sentences_holding_the_evidence(sma
     codebook, nlp = small
     body = ("E01: The room was cold and the tea was terrible, honestly, every single time. "
             "Parking was a nightmare as well for most of us who drove in from the coast. "
-            "But we learnt so much from the carers who came along each month to the sessions. "
-            "And then we went home.\n")
+            "Still, we learnt so much from the carers who came along each month to the sessions. "
+            "We went home happy.\n")
     [segment] = _segments(body)
     [suggestion] = suggest(nlp, codebook, [segment], min_score=0.3)
     assert body[suggestion.quote_start:suggestion.quote_end] == (
-        "But we learnt so much from the carers who came along each month to the sessions.")
+        "Still, we learnt so much from the carers who came along each month to the sessions.")
     # a short sentence is widened to MIN_QUOTE_WORDS with its neighbours, earlier first
     start, end = quote_span(segment, [(body.index("home"), body.index("home") + 4)])
-    assert body[start:end] == ("But we learnt so much from the carers who came along each month "
-                               "to the sessions. And then we went home.")
+    assert body[start:end] == ("Still, we learnt so much from the carers who came along each month "
+                               "to the sessions. We went home happy.")
+
+
+def test_suggest_quote_keeps_the_sentence_a_quote_leans_back_on(small):
+    body = ("E01: My manager said no, the rota was too tight and nobody could cover for me that month. "
+            "That is why I could not go to the meetings for most of the spring.\n")
+    [segment] = _segments(body)
+    spot = body.index("meetings")
+    start, end = quote_span(segment, [(spot, spot + 8)])
+    assert body[start:end] == body[5:-1]
 
 
 def test_suggest_bad_spacy_pattern_is_a_codebook_error_with_its_line(tmp_path):

@@ -36,7 +36,7 @@ MIGRATIONS = [
     -- keeps the words it was made on so it can be re-anchored or reported as orphaned.
     CREATE TABLE decisions (
         id INTEGER PRIMARY KEY AUTOINCREMENT, segment TEXT NOT NULL, code TEXT NOT NULL,
-        verdict TEXT NOT NULL CHECK (verdict IN ('accept', 'reject', 'tag', 'untag')),
+        verdict TEXT NOT NULL CHECK (verdict IN ('accept', 'reject', 'tag', 'untag', 'undo')),
         coder TEXT NOT NULL, at TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
         transcript TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
         text TEXT NOT NULL);

@@ -10,6 +10,7 @@ A passage without any cue of a code is never suggested for it."""
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -21,6 +22,8 @@ from copcode.segment import word_count
 CUE_SHARE = 0.75
 SIMILARITY_FULL = 0.25
 MIN_QUOTE_WORDS = 12
+# Words that open a sentence which points back at the one before it.
+_LEANS_BACK = re.compile(r"(?:And|But|So|That|This|These|Those|Which|Then|It|Also)\b")
 
 
 @dataclass
@@ -89,8 +92,16 @@ def quote_span(segment: Segment, located: list[tuple[int, int]]) -> tuple[int, i
     first = next(i for i, (s, e) in enumerate(sentences) if e > lo)
     last = max(i for i, (s, e) in enumerate(sentences) if s < hi)
     text = segment.text
+
     def words(i, j):
         return word_count(text[sentences[i][0] - segment.start: sentences[j][1] - segment.start])
+
+    def leans_back(i):  # "That in time...", "But it...": the sentence needs the one before
+        return _LEANS_BACK.match(text, sentences[i][0] - segment.start) is not None
+
+    for _ in range(2):
+        if first > 0 and leans_back(first):
+            first -= 1
     while words(first, last) < MIN_QUOTE_WORDS and (first > 0 or last < len(sentences) - 1):
         if first > 0:
             first -= 1
