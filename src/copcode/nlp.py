@@ -3,6 +3,7 @@ that matches the codebook's cues and writes them to `doc.spans["cues"]`. Nothing
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from spacy.language import Language
@@ -125,7 +126,13 @@ def pattern_problems(codebook: Codebook) -> list[str]:
                     Matcher(vocab, validate=True).add("check", [pattern.pattern])
                 except Exception as exc:  # spaCy raises MatchPatternError or ValueError
                     loc = ["themes", t, "codes", c, "cues", "patterns", p]
-                    detail = " ".join(str(exc).split())
                     problems.append(f"{locate(codebook.file, loc)}: not a valid spaCy token "
-                                    f"pattern: {detail[:300]}")
+                                    f"pattern: {_pattern_error(exc)}")
     return problems
+
+
+def _pattern_error(exc: Exception) -> str:
+    """spaCy's validation report, one clause per token attribute: "token 1 OP: Input ..."."""
+    found = re.findall(r"\[pattern -> (\d+) -> (\w+)(?:[^][]|\[[^]]*\])*\] ([^\n]+)", str(exc))
+    clauses = dict.fromkeys(f"token {int(i) + 1} {key}: {msg.strip()}" for i, key, msg in found)
+    return "; ".join(list(clauses)[:1] if found else [" ".join(str(exc).split())[:200]])
