@@ -95,3 +95,17 @@ def small_project(tmp_path) -> Path:
 def write(path: Path, text: str) -> Path:
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def coded_small(small_project):
+    """The small project coded, with its store open: (project, store, codebook)."""
+    from copcode.coding import code_project, project_codebook
+    from copcode.project import open_project
+    from copcode.store import open_store
+
+    project = open_project(small_project)
+    code_project(project)
+    store = open_store(project.store_path, create=False)
+    yield project, store, project_codebook(project)
+    store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -81,23 +82,16 @@ def quotes_command(
     status: Annotated[str, typer.Option(help="accepted, suggested or all.")] = "all",
     limit: Annotated[int, typer.Option(help="At most this many quotes (0: all).")] = 10,
     per_participant: Annotated[int, typer.Option(help="At most N quotes per participant (0: no cap).")] = 2,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv, md or json.")] = "table",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
 ):
     """Show exemplar quotes for a theme, best first.  e.g. copcode quotes --theme territory"""
-    from copcode.coding import project_codebook
-    from copcode.store import open_store
     from copcode.tables import exemplar_quotes
 
-    project = _project(ctx)
-    codebook = project_codebook(project)
-    store = open_store(project.store_path, create=False)
-    try:
+    with _opened(ctx) as (project, codebook, store):
         frame = exemplar_quotes(store, codebook, theme, code=code, group=group,
                                 participant=participant, status=status, limit=limit,
                                 per_participant=per_participant)
-    finally:
-        store.close()
     if fmt == "table" and out_file is None:
         title = codebook.find_theme(theme).label if theme else "All themes"
         _print_quotes(frame, title)
@@ -123,21 +117,195 @@ def codebook_check(
 
 @app.command("status")
 def status_command(ctx: typer.Context):
-    """Say what is loaded and coded.  e.g. copcode status"""
+    """Say what is loaded, coded, reviewed and orphaned.  e.g. copcode status"""
+    from copcode.decisions import project_status
+
+    with _opened(ctx) as (project, codebook, store):
+        status = project_status(store, codebook)
+    run = status.run
+    out.print(f"Last coded {run['at']} with {run['codebook']}." if run else "Not coded yet.")
+    out.print(f"{status.transcripts} transcripts, {status.segments} segments, "
+              f"{status.suggestions} suggestions: {status.reviewed} reviewed, {status.pending} pending.")
+    coders = ", ".join(f"{c} ({n})" for c, n in status.coders.items()) or "none yet"
+    out.print(f"{status.decisions} decisions; coders (codings decided): {coders}.")
+    if status.orphans:
+        out.print(f"[bold red]{len(status.orphans)} orphaned decision(s)[/]: their words are no "
+                  "longer in the transcript. They are kept in the log; tag the new words to re-code.")
+        for d in status.orphans:
+            out.print(f"  #{d.id} {d.verdict} {d.code} by {d.coder} on {d.transcript} {d.start}-{d.end}: "
+                      f"“{_escape(' '.join(d.text.split()))}”")
+    else:
+        out.print("No orphaned decisions.")
+
+
+def _decision_command(verdict: str):
+    def command(
+        ctx: typer.Context,
+        segment: Annotated[str, typer.Argument(help="Segment id, e.g. E05-3fa2c1.")],
+        code: Annotated[str, typer.Argument(help="Code id, e.g. shared-language.")],
+        coder: Annotated[Optional[str], typer.Option(help="Who decides (default: $COPCODE_CODER or your login).")] = None,
+        note: Annotated[str, typer.Option(help="A note kept with the decision.")] = "",
+    ):
+        from copcode.decisions import default_coder, record
+
+        with _opened(ctx) as (project, codebook, store):
+            decision = record(store, codebook, segment, code, verdict, coder or default_coder(), note)
+        out.print(f"{decision.coder}: {verdict} {decision.code} on {decision.segment} (decision {decision.id}).")
+    return command
+
+
+for _verdict, _help in [("tag", "Give a segment a code.  e.g. copcode tag E05-3fa2c1 shared-language"),
+                        ("untag", "Take a code off a segment.  e.g. copcode untag E05-3fa2c1 shared-language"),
+                        ("reject", "Reject a suggested code.  e.g. copcode reject P03-6cb8c5 shared-language")]:
+    _command = _decision_command(_verdict)
+    _command.__doc__ = _help
+    app.command(_verdict)(_command)
+
+
+@app.command("review")
+def review_command(
+    ctx: typer.Context,
+    coder: Annotated[Optional[str], typer.Option(help="Who reviews (default: $COPCODE_CODER or your login).")] = None,
+    theme: Annotated[Optional[str], typer.Option(help="Only this theme.")] = None,
+    code: Annotated[Optional[str], typer.Option(help="Only this code.")] = None,
+    participant: Annotated[Optional[str], typer.Option(help="Only this participant.")] = None,
+    group: Annotated[Optional[str], typer.Option(help="Only this group.")] = None,
+    min_score: Annotated[float, typer.Option(help="Only suggestions scoring at least this.")] = 0.0,
+    export: Annotated[Optional[Path], typer.Option("--export", help="Write the queue to a .xlsx or .csv sheet.")] = None,
+    import_: Annotated[Optional[Path], typer.Option("--import", help="Apply a filled-in sheet.")] = None,
+):
+    """Go through suggestions one by one, or by spreadsheet.  e.g. copcode review --theme territory"""
+    from copcode.decisions import default_coder
+    from copcode.review import ReviewSession, import_review_sheet, review_queue, review_sheet
+
+    coder = coder or default_coder()
+    with _opened(ctx) as (project, codebook, store):
+        if import_ is not None:
+            counts = import_review_sheet(store, codebook, import_, coder)
+            out.print(f"{coder}: {counts['accept']} accepted, {counts['reject']} rejected, "
+                      f"{counts['recode']} re-coded, {counts['skipped']} left undecided.")
+            return
+        items = review_queue(store, codebook, coder, theme=theme, code=code,
+                             participant=participant, group=group, min_score=min_score)
+        if export is not None:
+            _emit(review_sheet(items, codebook), export.suffix.lstrip(".").lower(), export)
+            return
+        if not items:
+            out.print(f"Nothing left to review for {coder} here.")
+            return
+        session = ReviewSession(store, codebook, coder, items)
+        _review_loop(session)
+        left = len(session.items) - session.index
+        out.print(f"{coder}: {session.decided} decided this time; {left} left. "
+                  "Run the same command to carry on.")
+
+
+@app.command("agreement")
+def agreement_command(
+    ctx: typer.Context,
+    coders: Annotated[str, typer.Option(help="Two coders or more, comma-separated; `suggestions` for the suggestions.")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
+    disagreements: Annotated[bool, typer.Option("--disagreements", help="List the disagreements instead.")] = False,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+):
+    """Agreement between coders per code and overall.  e.g. copcode agreement --coders a,b"""
+    from copcode.agreement import agreement_report
+
+    names = [c.strip() for c in coders.split(",") if c.strip()]
+    with _opened(ctx) as (project, codebook, store):
+        table, disagreeing = agreement_report(store, codebook, names)
+    if fmt != "table" or out_file is not None:
+        _emit(disagreeing if disagreements else table,
+              fmt if fmt != "table" else out_file.suffix.lstrip("."), out_file)
+        return
+    _print_frame(table.round(3).fillna("-"), title=f"Agreement between {', '.join(names)} "
+                 "(unit: a segment and a code)")
+    out.print(f"{len(disagreeing)} disagreement(s); list them with --disagreements.")
+
+
+@contextmanager
+def _opened(ctx: typer.Context):
+    """The project, its codebook and its store (which must exist), closed afterwards."""
+    from copcode.coding import project_codebook
     from copcode.store import open_store
 
     project = _project(ctx)
+    codebook = project_codebook(project)
     store = open_store(project.store_path, create=False)
     try:
-        run = store.last_run()
-        decisions = store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+        yield project, codebook, store
     finally:
         store.close()
-    if run is None:
-        out.print("Not coded yet: run `copcode code`.")
-        return
-    out.print(f"Last coded {run['at']} with {run['codebook']}: {run['transcripts']} transcripts, "
-              f"{run['segments']} segments, {run['suggestions']} suggestions, {decisions} decisions.")
+
+
+def _review_loop(session) -> None:
+    keys = _escape("[a]ccept  [r]eject  [c]ode…  [s]kip  [n]ote  [u]ndo  [q]uit")
+    note = ""
+    while session.current is not None:
+        item = session.current
+        code = session.codebook.code(item.code)
+        out.rule(f"{session.index + 1} of {len(session.items)}  ·  {item.participant} ({item.group})"
+                 f"  ·  {item.theme} / {item.code}  ·  score {item.score:.2f}")
+        out.print(f"[bold]{_escape(code.label)}[/]: {_escape(code.definition.strip())}")
+        out.print(_highlighted(item))
+        cues = sorted({e["cue"] for e in item.evidence if "cue" in e})
+        out.print(f"[dim]evidence: {_escape(', '.join(cues))}[/]" + (f"\n[dim]note: {_escape(note)}[/]" if note else ""))
+        out.print(keys)
+        key = _read_key()
+        if key == "a":
+            session.accept(note)
+        elif key == "r":
+            session.reject(note)
+        elif key == "c":
+            choices = [c.id for c in session.codebook.codes]
+            out.print("  ".join(f"{i}:{c}" for i, c in enumerate(choices, 1)))
+            answer = typer.prompt("Code (number or id)").strip()
+            chosen = choices[int(answer) - 1] if answer.isdigit() and 0 < int(answer) <= len(choices) else answer
+            try:
+                session.recode(chosen, note)
+            except CopcodeError as exc:
+                err.print(f"[red]{_escape(exc.what)}[/]")
+                continue
+        elif key == "s":
+            session.skip()
+        elif key == "n":
+            note = typer.prompt("Note", default="", show_default=False)
+            continue
+        elif key == "u":
+            if not session.undo():
+                out.print("Nothing to undo.")
+        elif key in ("q", "\x03", "\x04"):
+            break
+        else:
+            continue
+        note = ""
+
+
+def _read_key() -> str:
+    """One key press at a terminal; one character from piped input (end of input: quit)."""
+    import sys
+
+    import click
+
+    if sys.stdin.isatty():
+        return click.getchar().lower()
+    return (sys.stdin.read(1) or "q").lower()
+
+
+def _highlighted(item):
+    from rich.text import Text
+
+    text = Text(item.text)
+    for e in item.evidence:
+        if "start" in e:
+            text.stylize("bold black on yellow", e["start"] - item.start, e["end"] - item.start)
+    return text
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _emit(frame, fmt: str, path: Optional[Path]) -> None:

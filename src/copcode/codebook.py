@@ -82,6 +82,7 @@ class Code(_Model):
     exclude: str = ""
     examples: list[Example] = []  # in YAML a plain string is a quote
     cues: Cues = Cues()
+    renamed_from: list[str] = []  # earlier ids of this code: their decisions count under this one
 
     @field_validator("examples", mode="before")
     @classmethod
@@ -195,6 +196,8 @@ def _semantic_problems(codebook: Codebook, node) -> list[str]:
         seen.setdefault(f"theme {theme.id}", []).append(["themes", t, "id"])
         for c, code in enumerate(theme.codes):
             seen.setdefault(f"code {code.id}", []).append(["themes", t, "codes", c, "id"])
+            for r, old in enumerate(code.renamed_from):
+                seen.setdefault(f"code {old}", []).append(["themes", t, "codes", c, "renamed_from", r])
     for what, locs in seen.items():
         for loc in locs[1:]:
             problems.append(f"line {_line_of(node, loc)}: {_dotted(loc)}: duplicate {what} "

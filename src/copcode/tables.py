@@ -15,55 +15,58 @@ SEGMENT_COLUMNS = ["segment", "transcript", "participant", "group", "theme", "co
 QUOTE_COLUMNS = ["segment", "transcript", "participant", "group", "theme", "code", "start",
                  "end", "quote", "score", "status"]
 
-# Each (segment, code) with its suggestion and the latest verdict of any coder on it:
-# accepted when a coder accepted or tagged it, rejected when the last word was reject/untag.
-_CODINGS = """
-WITH latest AS (
-    SELECT segment, code, coder, verdict FROM decisions d
-    WHERE id = (SELECT MAX(id) FROM decisions e
-                WHERE e.segment = d.segment AND e.code = d.code AND e.coder = d.coder)),
-verdicts AS (
-    SELECT segment, code,
-           MAX(verdict IN ('accept', 'tag')) AS accepted,
-           GROUP_CONCAT(CASE WHEN verdict IN ('accept', 'tag') THEN coder END) AS coders
-    FROM latest GROUP BY segment, code),
-pairs AS (
-    SELECT segment, code FROM suggestions
-    UNION SELECT segment, code FROM verdicts WHERE accepted)
-SELECT s.id AS segment, s.transcript, t.participant, t.attributes, p.code,
-       s.start, s."end", s.text, t.text AS transcript_text,
-       COALESCE(g.score, 1.0) AS score,
-       COALESCE(g.quote_start, s.start) AS quote_start,
-       COALESCE(g.quote_end, s."end") AS quote_end,
-       g.evidence,
-       CASE WHEN v.accepted = 1 THEN 'accepted'
-            WHEN v.accepted = 0 THEN 'rejected' ELSE 'suggested' END AS status,
-       v.coders
-FROM pairs p
-JOIN segments s ON s.id = p.segment
-JOIN transcripts t ON t.id = s.transcript
-LEFT JOIN suggestions g ON g.segment = p.segment AND g.code = p.code
-LEFT JOIN verdicts v ON v.segment = p.segment AND v.code = p.code
+_SEGMENTS = """
+SELECT s.id AS segment, s.transcript, t.participant, t.attributes, s.start, s."end", s.text,
+       t.text AS transcript_text
+FROM segments s JOIN transcripts t ON t.id = s.transcript
 """
 
 
 def codings(store: Store, codebook: Codebook):
-    """Every (segment, code) that is suggested or decided, with theme, group and status;
-    codes no longer in the codebook are left out."""
+    """Every (segment, code) that is suggested or that a coder accepted or tagged, with theme,
+    group, score, quote span and status: "accepted by a, b" when a coder's current decision is
+    accept or tag, "rejected" when every coder who decided rejected it, else "suggested".
+    Codes no longer in the codebook are left out."""
     import pandas as pd
 
-    frame = pd.read_sql_query(_CODINGS, store.db)
+    from copcode.decisions import coding_state
+
+    state = coding_state(store, codebook)
+    verdicts: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for (segment, code, coder), verdict in sorted(state.states.items()):
+        verdicts.setdefault((segment, code), {}).setdefault(verdict, []).append(coder)
+    suggestions = {(r["segment"], r["code"]): r for r in store.db.execute(
+        "SELECT segment, code, score, quote_start, quote_end, evidence FROM suggestions")}
+    segments = {r["segment"]: r for r in store.db.execute(_SEGMENTS)}
     theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
     order = {code.id: i for i, code in enumerate(codebook.codes)}
-    frame = frame[frame["code"].isin(theme_of)].copy()
-    frame["theme"] = frame["code"].map(theme_of)
-    frame["group"] = [json.loads(a).get("group", "") for a in frame["attributes"]]
-    frame["code_order"] = frame["code"].map(order)
-    frame["status"] = [
-        f"accepted by {coders}" if status == "accepted" and coders else status
-        for status, coders in zip(frame["status"], frame["coders"])
-    ]
-    return frame.sort_values(["transcript", "start", "code_order"], kind="stable")
+    rows = []
+    pairs = set(suggestions) | {k for k, v in verdicts.items() if "accepted" in v}
+    for segment_id, code in pairs:
+        if code not in theme_of or segment_id not in segments:
+            continue
+        seg, sug, verdict = segments[segment_id], suggestions.get((segment_id, code)), verdicts.get((segment_id, code), {})
+        if "accepted" in verdict:
+            status = "accepted by " + ", ".join(verdict["accepted"])
+        elif "rejected" in verdict:
+            status = "rejected"
+        else:
+            status = "suggested"
+        rows.append({
+            "segment": segment_id, "transcript": seg["transcript"], "participant": seg["participant"],
+            "group": json.loads(seg["attributes"]).get("group", ""), "theme": theme_of[code],
+            "code": code, "code_order": order[code], "start": seg["start"], "end": seg["end"],
+            "text": seg["text"], "transcript_text": seg["transcript_text"],
+            "score": sug["score"] if sug else 1.0,
+            "quote_start": sug["quote_start"] if sug else seg["start"],
+            "quote_end": sug["quote_end"] if sug else seg["end"],
+            "evidence": sug["evidence"] if sug else "[]", "status": status,
+        })
+    columns = ["segment", "transcript", "participant", "group", "theme", "code", "code_order",
+               "start", "end", "text", "transcript_text", "score", "quote_start", "quote_end",
+               "evidence", "status"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["transcript", "start", "code_order"], kind="stable").reset_index(drop=True)
 
 
 def coded_segments(store: Store, codebook: Codebook):

@@ -31,13 +31,16 @@ def _markdown(frame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_table(frame, path: Path, fmt: str) -> Path:
+def write_table(frame, path: Path, fmt: str, sheet: str = "table") -> Path:
     """Write `frame` to `path` in `fmt`; the file appears whole or not at all."""
     if fmt in TEXT_FORMATS:
-        data = render_table(frame, fmt).encode("utf-8")
-        return write_atomic(path, data)
+        return write_atomic(path, render_table(frame, fmt).encode("utf-8"))
+    if fmt == "xlsx":
+        from copcode.export.xlsx import workbook_bytes
+
+        return write_atomic(path, workbook_bytes({sheet: frame}))
     raise CopcodeError(f"unknown format {fmt!r}",
-                       fix=f"use one of {', '.join(TEXT_FORMATS)}.")
+                       fix=f"use one of {', '.join(TEXT_FORMATS + ('xlsx',))}.")
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

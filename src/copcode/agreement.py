@@ -1,0 +1,148 @@
+"""Agreement between coders, and between a coder and the suggestions.
+
+The unit is a segment and a code, and the value is whether the code is present (1) or not (0).
+A coder's value is 1 when their current decision on the pair is accept or tag, 0 when it is
+reject or untag, and 0 also for every other code of a segment they decided anything on (they
+read it and did not give the code); on segments they never touched the value is missing.
+The pseudo-coder `suggestions` says 1 for every suggested pair and 0 otherwise, on every
+segment. Per code and for the whole codebook (`ALL`, every unit of every code pooled):
+units (segments with values from two coders or more), percentage agreement, Cohen's kappa
+(exactly two coders), and Krippendorff's alpha (nominal; any number of coders, missing
+values allowed)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import permutations
+
+from copcode.codebook import Codebook
+from copcode.errors import CopcodeError
+from copcode.store import Store
+
+SUGGESTIONS = "suggestions"
+COLUMNS = ["code", "units", "percent_agreement", "cohen_kappa", "krippendorff_alpha"]
+
+
+def percent_agreement(units: list[list]) -> float | None:
+    """Share of agreeing pairs of values within units, over units with two values or more
+    (for two coders: the share of units on which they agree), as a percentage."""
+    shares = []
+    for values in units:
+        present = [v for v in values if v is not None]
+        if len(present) >= 2:
+            pairs = list(permutations(present, 2))
+            shares.append(sum(a == b for a, b in pairs) / len(pairs))
+    return 100 * sum(shares) / len(shares) if shares else None
+
+
+def cohen_kappa(first: list, second: list) -> float | None:
+    """Cohen's kappa over the units both coders gave a value; None when it is undefined
+    (no units, or chance agreement is total)."""
+    pairs = [(a, b) for a, b in zip(first, second) if a is not None and b is not None]
+    if not pairs:
+        return None
+    n = len(pairs)
+    observed = sum(a == b for a, b in pairs) / n
+    left, right = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    expected = sum(left[c] * right[c] for c in set(left) | set(right)) / (n * n)
+    if expected == 1:
+        return None
+    return (observed - expected) / (1 - expected)
+
+
+def krippendorff_alpha(units: list[list]) -> float | None:
+    """Krippendorff's alpha for nominal values, from the coincidence matrix; units with fewer
+    than two values do not count. None when it is undefined (one value used throughout)."""
+    coincidences: Counter = Counter()
+    for values in units:
+        present = [v for v in values if v is not None]
+        m = len(present)
+        if m < 2:
+            continue
+        for a, b in permutations(present, 2):
+            coincidences[(a, b)] += 1 / (m - 1)
+    totals: Counter = Counter()
+    for (a, _), weight in coincidences.items():
+        totals[a] += weight
+    n = sum(totals.values())
+    if n <= 1:
+        return None
+    disagreement = sum(w for (a, b), w in coincidences.items() if a != b)
+    expected = sum(totals[a] * totals[b] for a in totals for b in totals if a != b)
+    if expected == 0:
+        return None
+    return 1 - (n - 1) * disagreement / expected
+
+
+def unit_values(store: Store, codebook: Codebook, coders: list[str]):
+    """{code: {segment: [value per coder]}} for the segments at least two coders cover."""
+    from copcode.decisions import coding_state
+
+    state = coding_state(store, codebook)
+    segments = [row[0] for row in store.db.execute("SELECT id FROM segments ORDER BY id")]
+    suggested = {tuple(r) for r in store.db.execute("SELECT segment, code FROM suggestions")}
+    known = {coder for (_, _, coder) in state.states}
+    unknown = [c for c in coders if c != SUGGESTIONS and c not in known]
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none yet"
+        raise CopcodeError(
+            f"no decisions by {', '.join(unknown)}",
+            fix=f"name coders who have decided something ({listed}), or `{SUGGESTIONS}`.")
+    covered = {c: (set(segments) if c == SUGGESTIONS else state.covered.get(c, set())) for c in coders}
+    values: dict[str, dict[str, list]] = {}
+    for code in codebook.codes:
+        per_segment = {}
+        for segment in segments:
+            row = []
+            for coder in coders:
+                if segment not in covered[coder]:
+                    row.append(None)
+                elif coder == SUGGESTIONS:
+                    row.append(int((segment, code.id) in suggested))
+                else:
+                    row.append(int(state.states.get((segment, code.id, coder)) == "accepted"))
+            if sum(v is not None for v in row) >= 2:
+                per_segment[segment] = row
+        values[code.id] = per_segment
+    return values
+
+
+def agreement_report(store: Store, codebook: Codebook, coders: list[str]):
+    """(per-code table with an `ALL` row, disagreements table). With exactly one coder and
+    `suggestions`, the table also has the suggestions' precision and recall against the coder."""
+    import pandas as pd
+
+    if len(coders) < 2 or len(set(coders)) != len(coders):
+        raise CopcodeError("agreement needs two different coders or more",
+                           fix="name them with --coders, e.g. --coders coder-a,coder-b.")
+    values = unit_values(store, codebook, coders)
+    against_suggestions = len(coders) == 2 and SUGGESTIONS in coders
+    rows = []
+    for code in [c.id for c in codebook.codes] + ["ALL"]:
+        units = [u for c, per in values.items() if code in ("ALL", c) for u in per.values()]
+        row = {
+            "code": code, "units": len(units),
+            "percent_agreement": percent_agreement(units),
+            "cohen_kappa": cohen_kappa([u[0] for u in units], [u[1] for u in units]) if len(coders) == 2 else None,
+            "krippendorff_alpha": krippendorff_alpha(units),
+        }
+        if against_suggestions:
+            person = 1 - coders.index(SUGGESTIONS)
+            both = [(u[person], u[1 - person]) for u in units if None not in u]
+            hits = sum(p == 1 and s == 1 for p, s in both)
+            said = sum(s == 1 for _, s in both)
+            meant = sum(p == 1 for p, _ in both)
+            row["precision"] = hits / said if said else None
+            row["recall"] = hits / meant if meant else None
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    texts = dict(store.db.execute("SELECT s.id, s.text FROM segments s"))
+    participants = dict(store.db.execute(
+        "SELECT s.id, t.participant FROM segments s JOIN transcripts t ON t.id = s.transcript"))
+    disagreements = pd.DataFrame([
+        {"segment": segment, "participant": participants[segment], "code": code,
+         **{coder: ("" if v is None else v) for coder, v in zip(coders, row)}, "text": texts[segment]}
+        for code, per in values.items() for segment, row in per.items()
+        if len({v for v in row if v is not None}) > 1
+    ], columns=["segment", "participant", "code", *coders, "text"])
+    return table, disagreements

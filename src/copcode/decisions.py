@@ -1,0 +1,212 @@
+"""People's decisions: an append-only log, and the coding derived from it.
+
+Verdicts: `accept` and `reject` answer a suggestion; `tag` adds a code a person chose and
+`untag` takes it away; `undo` cancels the coder's latest decision on that segment and code.
+A decision keeps the words it was made on, so it follows those words when a transcript is
+edited or re-segmented (see `anchor_decisions`); one whose words are gone is orphaned."""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import os
+from dataclasses import dataclass
+
+from copcode.codebook import Codebook
+from copcode.errors import CopcodeError, LookupFailed
+from copcode.store import Store, now
+
+VERDICTS = ("accept", "reject", "tag", "untag", "undo")
+POSITIVE = ("accept", "tag")
+FUZZY_MATCH = 0.85  # how alike edited words must be to keep a decision on them
+
+
+def default_coder() -> str:
+    return os.environ.get("COPCODE_CODER") or getpass.getuser()
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: int
+    segment: str
+    code: str
+    verdict: str
+    coder: str
+    at: str
+    note: str
+    transcript: str
+    start: int
+    end: int
+    text: str
+
+
+def record(store: Store, codebook: Codebook, segment_id: str, code_id: str, verdict: str,
+           coder: str, note: str = "") -> Decision:
+    """Append one decision after checking that the segment and the code exist."""
+    with store.transaction():
+        [decision] = record_many(store, codebook, [(segment_id, code_id, verdict, note)], coder)
+    return decision
+
+
+def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Decision]:
+    """Append (segment, code, verdict, note) rows inside the caller's transaction; check all
+    of them first so that a bad row changes nothing."""
+    if not coder.strip():
+        raise CopcodeError("the coder's name is empty", fix="give one with --coder NAME.")
+    segments = {}
+    for segment_id, code_id, verdict, _ in rows:
+        if verdict not in VERDICTS:
+            raise CopcodeError(f"unknown verdict {verdict!r}", fix=f"use one of {', '.join(VERDICTS)}.")
+        code_id = current_code_id(codebook, code_id)
+        segments[segment_id] = segments.get(segment_id) or find_segment(store, segment_id)
+    written = []
+    for segment_id, code_id, verdict, note in rows:
+        segment = segments[segment_id]
+        values = (segment["id"], current_code_id(codebook, code_id), verdict, coder.strip(), now(),
+                  note or "", segment["transcript"], segment["start"], segment["end"], segment["text"])
+        cursor = store.db.execute(
+            "INSERT INTO decisions (segment, code, verdict, coder, at, note, transcript, start,"
+            ' "end", text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', values)
+        written.append(Decision(cursor.lastrowid, *values))
+    return written
+
+
+def current_code_id(codebook: Codebook, code_id: str) -> str:
+    """The code's id in the codebook, following `renamed_from`; an unknown id is an error."""
+    renamed = {old: code.id for code in codebook.codes for old in code.renamed_from}
+    return codebook.code(renamed.get(code_id, code_id)).id
+
+
+def find_segment(store: Store, segment_id: str):
+    row = store.db.execute('SELECT id, transcript, start, "end", text FROM segments WHERE id = ?',
+                           (segment_id,)).fetchone()
+    if row is None:
+        raise LookupFailed(
+            f"unknown segment {segment_id!r}",
+            fix="use a segment id as `copcode quotes` and out/coded_segments.csv show it "
+            "(e.g. E05-3fa2c1); run `copcode code` if the transcripts changed.")
+    return row
+
+
+def all_decisions(store: Store) -> list[Decision]:
+    return [Decision(*row) for row in store.db.execute(
+        'SELECT id, segment, code, verdict, coder, at, note, transcript, start, "end", text '
+        "FROM decisions ORDER BY id")]
+
+
+def anchor_decisions(store: Store, decisions: list[Decision]) -> dict[int, str | None]:
+    """Decision id -> the segment that now holds its words (None: orphaned).
+    Same id and words: that segment. Else the same words elsewhere in the transcript (the
+    occurrence nearest the old place), in the segment that overlaps them most. Else the
+    transcript's segment most alike to the words, if at least FUZZY_MATCH alike (a typo fixed).
+    """
+    segments: dict[str, list] = {}
+    for row in store.db.execute('SELECT id, transcript, start, "end", text FROM segments'):
+        segments.setdefault(row["transcript"], []).append(row)
+    by_id = {row["id"]: row for rows in segments.values() for row in rows}
+    texts = dict(store.db.execute("SELECT id, text FROM transcripts"))
+    anchors: dict[int, str | None] = {}
+    cache: dict[tuple, str | None] = {}
+    for d in decisions:
+        key = (d.segment, d.transcript, d.start, d.text)
+        if key not in cache:
+            cache[key] = _anchor(d, by_id, segments.get(d.transcript, []), texts.get(d.transcript))
+        anchors[d.id] = cache[key]
+    return anchors
+
+
+def _anchor(d: Decision, by_id, candidates, text) -> str | None:
+    same = by_id.get(d.segment)
+    if same is not None and same["text"] == d.text:
+        return d.segment
+    if text is None or not candidates:
+        return None
+    places, at = [], text.find(d.text)
+    while at >= 0:
+        places.append(at)
+        at = text.find(d.text, at + 1)
+    if places:
+        start = min(places, key=lambda p: abs(p - d.start))
+        end = start + len(d.text)
+        best = max(candidates, key=lambda s: min(end, s["end"]) - max(start, s["start"]))
+        if min(end, best["end"]) > max(start, best["start"]):
+            return best["id"]
+    matcher = difflib.SequenceMatcher(None, "", d.text, autojunk=False)  # b is cached: the words
+    best_id, best_ratio = None, FUZZY_MATCH
+    for s in candidates:
+        matcher.set_seq1(s["text"])
+        if matcher.real_quick_ratio() >= best_ratio and matcher.quick_ratio() >= best_ratio:
+            ratio = matcher.ratio()
+            if ratio >= best_ratio:
+                best_id, best_ratio = s["id"], ratio
+    return best_id
+
+
+@dataclass
+class CodingState:
+    """What the log says now: per (segment, code, coder) "accepted" or "rejected"; the
+    segments each coder decided anything on; and the orphaned decisions."""
+    states: dict[tuple[str, str, str], str]
+    covered: dict[str, set[str]]
+    orphans: list[Decision]
+    latest: dict[tuple[str, str, str], Decision]
+
+
+def coding_state(store: Store, codebook: Codebook) -> CodingState:
+    """Fold the log in order, per coder: undo pops that coder's latest decision on the
+    segment and code; codes renamed in the codebook count under their new id."""
+    decisions = all_decisions(store)
+    anchors = anchor_decisions(store, decisions)
+    renamed = {old: code.id for code in codebook.codes for old in code.renamed_from}
+    stacks: dict[tuple[str, str, str], list[Decision]] = {}
+    orphans = []
+    for d in decisions:
+        segment = anchors[d.id]
+        if segment is None:
+            orphans.append(d)
+            continue
+        key = (segment, renamed.get(d.code, d.code), d.coder)
+        stack = stacks.setdefault(key, [])
+        if d.verdict == "undo":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(d)
+    states, covered, latest = {}, {}, {}
+    for key, stack in stacks.items():
+        if stack:
+            states[key] = "accepted" if stack[-1].verdict in POSITIVE else "rejected"
+            latest[key] = stack[-1]
+            covered.setdefault(key[2], set()).add(key[0])
+    orphans = [d for d in orphans if d.verdict != "undo"]
+    return CodingState(states, covered, orphans, latest)
+
+
+@dataclass
+class Status:
+    run: object  # the last run's row, or None
+    transcripts: int
+    segments: int
+    suggestions: int
+    decisions: int
+    coders: dict[str, int]  # coder -> (segment, code) pairs they decided
+    reviewed: int  # suggestions some coder has decided
+    pending: int  # suggestions nobody has decided
+    orphans: list[Decision]
+
+
+def project_status(store: Store, codebook: Codebook) -> Status:
+    """What is loaded, coded, reviewed and orphaned."""
+    def count(table):
+        return store.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    state = coding_state(store, codebook)
+    decided_pairs = {(segment, code) for segment, code, _ in state.states}
+    suggested = {tuple(r) for r in store.db.execute("SELECT segment, code FROM suggestions")}
+    coders: dict[str, int] = {}
+    for _, _, coder in state.states:
+        coders[coder] = coders.get(coder, 0) + 1
+    reviewed = len(suggested & decided_pairs)
+    return Status(store.last_run(), count("transcripts"), count("segments"), len(suggested),
+                  count("decisions"), dict(sorted(coders.items())), reviewed,
+                  len(suggested) - reviewed, state.orphans)

@@ -1,0 +1,199 @@
+"""Reviewing suggestions: the queue of what a coder has not decided yet, a session that turns
+keys into decisions (and undoes them), and the spreadsheet round trip for teams that review
+in Excel. Nothing here reads keys or prints; the command line does that."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from copcode.codebook import Codebook
+from copcode.decisions import coding_state, current_code_id, find_segment, record_many
+from copcode.errors import CopcodeError
+from copcode.store import Store
+
+SHEET_COLUMNS = ["segment", "participant", "group", "theme", "code", "label", "score", "quote",
+                 "text", "decision", "other_code", "note"]
+SHEET_DECISIONS = ("accept", "reject", "")
+
+
+@dataclass
+class ReviewItem:
+    segment: str
+    code: str
+    participant: str
+    group: str
+    theme: str
+    score: float
+    start: int  # of the segment, in its transcript
+    text: str
+    evidence: list[dict]
+    quote_start: int
+    quote_end: int
+
+
+def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | None = None,
+                 code: str | None = None, participant: str | None = None,
+                 group: str | None = None, min_score: float = 0.0) -> list[ReviewItem]:
+    """The suggestions this coder has not decided yet, in transcript order, filtered. A coder
+    who stops and comes back starts where they left off."""
+    from copcode.tables import codings
+
+    frame = codings(store, codebook)
+    state = coding_state(store, codebook)
+    theme_id = codebook.find_theme(theme).id if theme else None
+    code_id = codebook.code(code).id if code else None
+    items = []
+    for row in frame.itertuples(index=False):
+        if (row.segment, row.code, coder) in state.states or row.evidence == "[]":
+            continue  # decided by this coder already, or a person's tag rather than a suggestion
+        if (theme_id and row.theme != theme_id) or (code_id and row.code != code_id) or \
+                (participant and row.participant.casefold() != participant.casefold()) or \
+                (group and row.group.casefold() != group.casefold()) or row.score < min_score:
+            continue
+        items.append(ReviewItem(row.segment, row.code, row.participant, row.group, row.theme,
+                                row.score, row.start, row.text, json.loads(row.evidence),
+                                row.quote_start, row.quote_end))
+    return items
+
+
+@dataclass
+class ReviewSession:
+    """One coder going through a queue. Each action appends decisions; undo appends `undo`
+    decisions for the last action and goes back to its item."""
+    store: Store
+    codebook: Codebook
+    coder: str
+    items: list[ReviewItem]
+    index: int = 0
+    history: list[tuple[int, list]] = field(default_factory=list)
+    decided: int = 0
+
+    @property
+    def current(self) -> ReviewItem | None:
+        return self.items[self.index] if self.index < len(self.items) else None
+
+    def accept(self, note: str = "") -> None:
+        self._decide([("accept", self.current.code, note)])
+
+    def reject(self, note: str = "") -> None:
+        self._decide([("reject", self.current.code, note)])
+
+    def recode(self, code_id: str, note: str = "") -> None:
+        """The passage carries another code, not the suggested one."""
+        new = current_code_id(self.codebook, code_id)
+        self._decide([("reject", self.current.code, note), ("tag", new, note)])
+
+    def skip(self) -> None:
+        self.history.append((self.index, []))
+        self.index += 1
+
+    def undo(self) -> bool:
+        """Take back the last action (its decisions stay in the log, cancelled by `undo`)."""
+        if not self.history:
+            return False
+        index, decisions = self.history.pop()
+        rows = [(d.segment, d.code, "undo", f"undoes decision {d.id}") for d in reversed(decisions)]
+        if rows:
+            with self.store.transaction():
+                record_many(self.store, self.codebook, rows, self.coder)
+            self.decided -= 1
+        self.index = index
+        return True
+
+    def _decide(self, actions) -> None:
+        item = self.current
+        rows = [(item.segment, code, verdict, note) for verdict, code, note in actions]
+        with self.store.transaction():
+            decisions = record_many(self.store, self.codebook, rows, self.coder)
+        self.history.append((self.index, decisions))
+        self.decided += 1
+        self.index += 1
+
+
+def review_sheet(items: list[ReviewItem], codebook: Codebook):
+    """The queue as a table with empty `decision`, `other_code` and `note` columns."""
+    import pandas as pd
+
+    labels = {code.id: code.label for code in codebook.codes}
+    return pd.DataFrame([{
+        "segment": i.segment, "participant": i.participant, "group": i.group, "theme": i.theme,
+        "code": i.code, "label": labels.get(i.code, ""), "score": i.score,
+        "quote": i.text[i.quote_start - i.start:i.quote_end - i.start], "text": i.text,
+        "decision": "", "other_code": "", "note": "",
+    } for i in items], columns=SHEET_COLUMNS)
+
+
+def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str) -> dict[str, int]:
+    """Apply a filled-in review sheet: every row is checked first, and either all of its
+    decisions are recorded or, when any row is wrong, none (each bad row is named)."""
+    frame = _read_sheet(path)
+    missing = [c for c in ("segment", "code", "decision") if c not in frame.columns]
+    if missing:
+        raise CopcodeError(
+            f"the sheet has no column {', '.join(repr(m) for m in missing)}",
+            where=str(path),
+            fix="use the sheet that `copcode review --export` wrote; keep its header row.")
+    problems, rows = [], []
+    counts = {"accept": 0, "reject": 0, "recode": 0, "skipped": 0}
+    for number, record in enumerate(frame.to_dict("records"), start=2):  # row 1 is the header
+        decision = _cell(record.get("decision")).lower()
+        other = _cell(record.get("other_code"))
+        note = _cell(record.get("note"))
+        segment, code = _cell(record.get("segment")), _cell(record.get("code"))
+        try:
+            if decision not in SHEET_DECISIONS:
+                raise CopcodeError(f"unknown decision {decision!r}: write accept, reject, or "
+                                   "leave it empty to skip")
+            if decision == "accept" and other:
+                raise CopcodeError("accept and other_code together: to re-code, write reject "
+                                   "(or nothing) in decision and the new code in other_code")
+            find_segment(store, segment)
+            current_code_id(codebook, code)
+            if other:
+                current_code_id(codebook, other)
+        except CopcodeError as exc:
+            problems.append(f"row {number}: {exc.what}")
+            continue
+        if other:
+            rows += [(segment, code, "reject", note), (segment, other, "tag", note)]
+            counts["recode"] += 1
+        elif decision:
+            rows.append((segment, code, decision, note))
+            counts[decision] += 1
+        else:
+            counts["skipped"] += 1
+    if problems:
+        raise CopcodeError(
+            f"{len(problems)} row(s) cannot be applied, so none were:\n" +
+            "\n".join(f"  {p}" for p in problems),
+            where=str(path), fix="correct those rows and import the sheet again.")
+    with store.transaction():
+        record_many(store, codebook, rows, coder)
+    return counts
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):  # empty or NaN
+        return ""
+    return str(value).strip()
+
+
+def _read_sheet(path: Path):
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise CopcodeError("the sheet does not exist", where=str(path),
+                           fix="give the path of the sheet `copcode review --export` wrote.")
+    try:
+        if path.suffix.lower() == ".xlsx":
+            return pd.read_excel(path, dtype=str, engine="openpyxl")
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:  # pandas and openpyxl raise many kinds for a damaged file
+        raise CopcodeError(f"cannot read the sheet ({type(exc).__name__})", where=str(path),
+                           fix="save it again as .xlsx or .csv.") from None
+    raise CopcodeError("a review sheet must be .xlsx or .csv", where=str(path),
+                       fix="save it as .xlsx or .csv.")

@@ -1,0 +1,157 @@
+"""Decisions are never lost: re-runs, edited transcripts, renamed codes, undo, two coders."""
+
+import multiprocessing
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from copcode.cli import app
+from copcode.coding import code_project, project_codebook
+from copcode.decisions import coding_state, project_status, record
+from copcode.errors import CopcodeError
+from copcode.project import open_project
+from copcode.store import open_store
+
+POSTER_P03 = "Overall, it needs to be more of a culture change"
+
+
+def cli(project, *args):
+    result = CliRunner().invoke(app, ["--project", str(project), *args], env={"COLUMNS": "200"})
+    return result
+
+
+def segment_with(project, words):
+    db = sqlite3.connect(project / ".copcode" / "copcode.db")
+    [(segment,)] = db.execute("SELECT id FROM segments WHERE text LIKE ?", (f"%{words}%",)).fetchall()
+    return segment
+
+
+def state(project):
+    project = open_project(project)
+    store = open_store(project.store_path, create=False)
+    try:
+        result = coding_state(store, project_codebook(project))
+        texts = dict(store.db.execute("SELECT id, text FROM segments"))
+        return {(texts[s], c, coder): v for (s, c, coder), v in result.states.items()}, result
+    finally:
+        store.close()
+
+
+def test_decisions_follow_their_words_through_reruns_and_edits(demo_copy):
+    assert cli(demo_copy, "code").exit_code == 0
+    p03 = segment_with(demo_copy, POSTER_P03)
+    p01 = segment_with(demo_copy, "that's about language")
+    assert cli(demo_copy, "tag", p03, "prevailing-culture", "--coder", "coder-a").exit_code == 0
+    assert cli(demo_copy, "reject", p01, "shared-language", "--coder", "coder-b").exit_code == 0
+    before, _ = state(demo_copy)
+    assert len(before) == 2
+
+    assert cli(demo_copy, "code").exit_code == 0  # a plain re-run
+    assert state(demo_copy)[0] == before
+
+    path = demo_copy / "transcripts" / "P03.txt"
+    text = path.read_text(encoding="utf-8")
+    header_end = text.index("---\n", 4) + 4
+    path.write_text(text[:header_end] + "Interviewer: Before we start, one thing.\n\nP03: Go ahead.\n\n"
+                    + text[header_end:], encoding="utf-8")
+    assert cli(demo_copy, "code").exit_code == 0  # a passage added above
+    assert state(demo_copy)[0] == before
+    assert segment_with(demo_copy, POSTER_P03) == p03  # same words, same id
+
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "sticking their necks out", "sticking their neck out"), encoding="utf-8")
+    assert cli(demo_copy, "code").exit_code == 0  # a typo fixed inside the coded passage
+    after, result = state(demo_copy)
+    [(words, code, coder)] = [k for k in after if k[2] == "coder-a"]
+    assert (code, after[(words, code, coder)]) == ("prevailing-culture", "accepted")
+    assert POSTER_P03 in words and "sticking their neck out" in words
+    assert result.orphans == []
+
+
+def test_decisions_whose_words_are_gone_are_orphaned_not_dropped(demo_copy):
+    cli(demo_copy, "code")
+    p03 = segment_with(demo_copy, POSTER_P03)
+    cli(demo_copy, "tag", p03, "prevailing-culture", "--coder", "coder-a")
+    path = demo_copy / "transcripts" / "P03.txt"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("I think it did, for her.")
+    end = text.index("\n", start)
+    path.write_text(text[:start] + "I would rather not say." + text[end:], encoding="utf-8")
+    cli(demo_copy, "code")
+    result = cli(demo_copy, "status")
+    assert "1 orphaned decision(s)" in result.stdout
+    assert f"#1 tag prevailing-culture by coder-a on P03" in result.stdout
+    assert POSTER_P03 in result.stdout
+
+
+def test_decisions_survive_a_renamed_code(demo_copy):
+    cli(demo_copy, "code")
+    p01 = segment_with(demo_copy, "that's about language")
+    cli(demo_copy, "tag", p01, "shared-language", "--coder", "coder-a")
+    codebook = demo_copy / "codebooks" / "cop.yaml"
+    codebook.write_text(codebook.read_text(encoding="utf-8").replace(
+        "      - id: shared-language\n",
+        "      - id: research-language\n        renamed_from: [shared-language]\n"), encoding="utf-8")
+    cli(demo_copy, "code")
+    after, _ = state(demo_copy)
+    assert [(k[1], v) for k, v in after.items()] == [("research-language", "accepted")]
+    result = cli(demo_copy, "quotes", "--code", "research-language", "--status", "accepted", "--format", "csv")
+    assert "accepted by coder-a" in result.stdout
+    # the old id still works on the command line
+    assert cli(demo_copy, "untag", p01, "shared-language", "--coder", "coder-a").exit_code == 0
+    assert state(demo_copy)[0] == {k: "rejected" for k in after}
+
+
+def test_decisions_undo_appends_and_restores(coded_small):
+    project, store, codebook = coded_small
+    segment = store.db.execute("SELECT id FROM segments LIMIT 1").fetchone()[0]
+    accepted = record(store, codebook, segment, "learn", "accept", "ann")
+    record(store, codebook, segment, "learn", "reject", "ann")
+    record(store, codebook, segment, "learn", "undo", "ann")
+    assert coding_state(store, codebook).states == {(segment, "learn", "ann"): "accepted"}
+    record(store, codebook, segment, "learn", "undo", "ann")
+    assert coding_state(store, codebook).states == {}
+    assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 4
+    assert accepted.text == store.db.execute("SELECT text FROM segments WHERE id = ?", (segment,)).fetchone()[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["tag", "E01-000000", "learn"], "Error: unknown segment 'E01-000000'\n"),
+    (["tag", "{segment}", "nope"], "Error: codebooks/small.yaml: unknown code 'nope'\n"),
+    (["tag", "{segment}", "learn", "--coder", " "], "Error: the coder's name is empty\n"),
+])
+def test_decisions_bad_input_changes_nothing(coded_small, args, message):
+    project, store, codebook = coded_small
+    segment = store.db.execute("SELECT id FROM segments LIMIT 1").fetchone()[0]
+    result = cli(project.root, *[a.format(segment=segment) for a in args])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(message)
+    assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
+
+
+def _tag_many(root, coder, segments):
+    project = open_project(root)
+    codebook = project_codebook(project)
+    for segment in segments:
+        store = open_store(project.store_path, create=False)
+        try:
+            record(store, codebook, segment, "learn", "tag", coder)
+        finally:
+            store.close()
+
+
+def test_decisions_two_coders_at_once_lose_nothing(coded_small):
+    project, store, codebook = coded_small
+    segments = [r[0] for r in store.db.execute("SELECT id FROM segments")] * 15
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_tag_many, args=(str(project.root), coder, segments))
+               for coder in ("ann", "bob")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+        assert w.exitcode == 0
+    counts = dict(store.db.execute("SELECT coder, COUNT(*) FROM decisions GROUP BY coder"))
+    assert counts == {"ann": len(segments), "bob": len(segments)}
+    assert project_status(store, codebook).coders == {"ann": 3, "bob": 3}

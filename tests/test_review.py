@@ -1,0 +1,140 @@
+"""Review: the queue, a session's keys, resuming, and the spreadsheet round trip."""
+
+import csv
+import shutil
+import subprocess
+import sys
+import time
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from copcode.cli import app
+from copcode.decisions import coding_state
+from copcode.review import ReviewSession, review_queue
+
+
+def cli(root, *args, input=None):
+    return CliRunner().invoke(app, ["--project", str(root), *args], input=input, env={"COLUMNS": "200"})
+
+
+def test_review_session_accept_reject_recode_skip_undo(coded_small):
+    project, store, codebook = coded_small
+    items = review_queue(store, codebook, "ann")
+    assert [(i.participant, i.code) for i in items] == [("E01", "learn"), ("P02", "learn"), ("P02", "time")]
+    session = ReviewSession(store, codebook, "ann", items)
+    session.accept("clear case")
+    session.recode("time")  # "training" in P02's answer is not about learning together
+    session.undo()
+    assert (session.current.participant, session.current.code) == ("P02", "learn")
+    session.reject()
+    session.skip()
+    assert session.current is None
+    assert coding_state(store, codebook).states == {
+        (items[0].segment, "learn", "ann"): "accepted", (items[1].segment, "learn", "ann"): "rejected"}
+    notes = [r[0] for r in store.db.execute("SELECT note FROM decisions ORDER BY id")]
+    assert notes[0] == "clear case" and notes[3:5] == ["undoes decision 3", "undoes decision 2"]
+    # coming back: only the skipped suggestion is left for ann, all three for bob
+    assert [(i.participant, i.code) for i in review_queue(store, codebook, "ann")] == [("P02", "time")]
+    assert len(review_queue(store, codebook, "bob")) == 3
+
+
+def test_review_keys_through_the_command_line(coded_small):
+    project, store, codebook = coded_small
+    result = cli(project.root, "review", "--coder", "ann", input="ar")
+    assert result.exit_code == 0, result.output
+    assert "1 of 3" in result.stdout and "Learning: Members say what they learned." in result.stdout
+    assert "ann: 2 decided this time; 1 left. Run the same command to carry on." in result.stdout
+    result = cli(project.root, "review", "--coder", "ann", "--participant", "P02", input="q")
+    assert "1 of 1" in result.stdout and "ann: 0 decided this time; 1 left." in result.stdout
+
+
+def test_review_sheet_round_trip(coded_small, tmp_path):
+    project, store, codebook = coded_small
+    sheet = tmp_path / "review.xlsx"
+    assert cli(project.root, "review", "--export", str(sheet), "--coder", "ann").exit_code == 0
+    book = openpyxl.load_workbook(sheet)
+    rows = list(book.active.values)
+    assert rows[0] == ("segment", "participant", "group", "theme", "code", "label", "score",
+                       "quote", "text", "decision", "other_code", "note")
+    assert [r[4] for r in rows[1:]] == ["learn", "learn", "time"]
+    decision, other, note = rows[0].index("decision") + 1, rows[0].index("other_code") + 1, rows[0].index("note") + 1
+    book.active.cell(row=2, column=decision, value="Accept")
+    book.active.cell(row=2, column=note, value="plain case, see p. 3")
+    book.active.cell(row=3, column=other, value="time")
+    book.save(sheet)
+    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "ann: 1 accepted, 0 rejected, 1 re-coded, 1 left undecided.\n"
+    segments = [r[0] for r in rows[1:]]
+    assert coding_state(store, codebook).states == {
+        (segments[0], "learn", "ann"): "accepted", (segments[1], "learn", "ann"): "rejected",
+        (segments[1], "time", "ann"): "accepted"}
+    assert store.db.execute("SELECT note FROM decisions WHERE id = 1").fetchone()[0] == "plain case, see p. 3"
+
+
+def test_review_sheet_with_bad_rows_changes_nothing(coded_small, tmp_path):
+    project, store, codebook = coded_small
+    sheet = tmp_path / "review.csv"
+    cli(project.root, "review", "--export", str(sheet), "--coder", "ann")
+    with sheet.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row, decision, other in zip(rows, ["maybe", "accept", "reject"], ["", "nope", ""]):
+        row["decision"], row["other_code"] = decision, other
+    with sheet.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {sheet}: 2 row(s) cannot be applied, so none were:\n"
+        "  row 2: unknown decision 'maybe': write accept, reject, or leave it empty to skip\n"
+        "  row 3: accept and other_code together: to re-code, write reject (or nothing) in "
+        "decision and the new code in other_code\n"
+        "  How to fix: correct those rows and import the sheet again.\n")
+    assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
+    sheet.write_text("segment,code,verdict\n", encoding="utf-8")
+    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
+    assert result.stderr.startswith(f"Error: {sheet}: the sheet has no column 'decision'\n")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
+def test_review_in_a_real_terminal_under_tmux(coded_small):
+    """A person at a terminal: keys typed into tmux, the screen read back."""
+    project, store, codebook = coded_small
+    session = f"copcode-review-{time.time_ns()}"
+    command = f"{sys.executable} -m copcode --project {project.root} review --coder tess"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", command], check=True)
+
+    def screen():
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+    def wait_for(words):
+        for _ in range(100):
+            if words in screen():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{words!r} never appeared:\n{screen()}")
+
+    try:
+        wait_for("1 of 3")
+        subprocess.run(["tmux", "send-keys", "-t", session, "a"], check=True)
+        wait_for("2 of 3")
+        subprocess.run(["tmux", "send-keys", "-t", session, "n"], check=True)
+        wait_for("Note")
+        subprocess.run(["tmux", "send-keys", "-t", session, "too short to say", "Enter"], check=True)
+        wait_for("note: too short to say")
+        subprocess.run(["tmux", "send-keys", "-t", session, "r"], check=True)
+        wait_for("3 of 3")
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        for _ in range(100):
+            if subprocess.run(["tmux", "has-session", "-t", session], capture_output=True).returncode:
+                break
+            time.sleep(0.1)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    states = coding_state(store, codebook).states
+    assert sorted(v for (s, c, coder), v in states.items() if coder == "tess") == ["accepted", "rejected"]
+    assert store.db.execute("SELECT note FROM decisions WHERE verdict = 'reject'").fetchone()[0] == "too short to say"
