@@ -64,3 +64,35 @@ def test_agreement_undefined_cases_are_none():
     assert krippendorff_alpha([[1, 1], [1, 1]]) is None
     assert krippendorff_alpha([[1, None], [None, 0]]) is None  # no unit with two values
     assert cohen_kappa([], []) is None
+
+
+def test_agreement_command_on_decisions_matches_the_references(coded_small):
+    import json
+
+    from typer.testing import CliRunner
+
+    from copcode.cli import app
+    from copcode.decisions import record
+
+    project, store, codebook = coded_small
+    ids = dict(store.db.execute("SELECT substr(text, 1, 7), id FROM segments"))
+    e01, mm, p02 = ids["I learn"], ids["Mm-hmm."], ids["No. My "]
+    for segment, code, verdict, coder in [
+            (e01, "learn", "accept", "ann"), (p02, "learn", "reject", "ann"), (p02, "time", "accept", "ann"),
+            (e01, "learn", "accept", "bob"), (p02, "learn", "accept", "bob"), (p02, "time", "reject", "bob"),
+            (mm, "learn", "tag", "bob")]:  # only bob read "Mm-hmm.": one value, not a unit
+        record(store, codebook, segment, code, verdict, coder)
+    result = CliRunner().invoke(app, ["--project", str(project.root), "agreement", "--coders", "ann,bob", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["code"]: row for row in json.loads(result.stdout)}
+    ann, bob = [1, 0, 1], [1, 1, 0]  # units: (E01, learn), (P02, learn), (P02, time)
+    assert rows["ALL"]["units"] == 3 and rows["learn"]["units"] == 2 and rows["time"]["units"] == 1
+    assert rows["ALL"]["percent_agreement"] == pytest.approx(100 / 3, abs=1e-9)
+    assert rows["ALL"]["cohen_kappa"] == pytest.approx(cohen_kappa_score(ann, bob), abs=1e-9) == pytest.approx(-0.5)
+    assert rows["ALL"]["krippendorff_alpha"] == pytest.approx(
+        krippendorff.alpha(reliability_data=[ann, bob], level_of_measurement="nominal"), abs=1e-9)
+    disagreements = CliRunner().invoke(app, ["--project", str(project.root), "agreement", "--coders",
+                                             "ann,bob", "--disagreements", "--format", "csv"]).stdout
+    assert disagreements.splitlines()[0] == "segment,participant,code,ann,bob,text"
+    assert [line.split(",")[:5] for line in disagreements.splitlines()[1:]] == [
+        [p02, "P02", "learn", "0", "1"], [p02, "P02", "time", "1", "0"]]

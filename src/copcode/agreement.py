@@ -2,8 +2,10 @@
 
 The unit is a segment and a code, and the value is whether the code is present (1) or not (0).
 A coder's value is 1 when their current decision on the pair is accept or tag, 0 when it is
-reject or untag, and 0 also for every other code of a segment they decided anything on (they
-read it and did not give the code); on segments they never touched the value is missing.
+reject or untag, and 0 also for the other codes of the same theme on a segment where they
+decided a code of that theme (they read the passage for that theme and did not give the
+code); anywhere else the value is missing, so a coder who reviewed one theme is not counted as
+saying "absent" to the others.
 The pseudo-coder `suggestions` says 1 for every suggested pair and 0 otherwise, on every
 segment. Per code and for the whole codebook (`ALL`, every unit of every code pooled):
 units (segments with values from two coders or more), percentage agreement, Cohen's kappa
@@ -88,22 +90,18 @@ def unit_values(store: Store, codebook: Codebook, coders: list[str]):
         raise CopcodeError(
             f"no decisions by {', '.join(unknown)}",
             fix=f"name coders who have decided something ({listed}), or `{SUGGESTIONS}`.")
-    covered = {c: (set(segments) if c == SUGGESTIONS else state.covered.get(c, set())) for c in coders}
+    def value(coder, segment, theme, code):
+        if coder == SUGGESTIONS:
+            return int((segment, code) in suggested)
+        if (segment, theme) not in state.covered.get(coder, ()):
+            return None
+        return int(state.states.get((segment, code, coder)) == "accepted")
+
     values: dict[str, dict[str, list]] = {}
-    for code in codebook.codes:
-        per_segment = {}
-        for segment in segments:
-            row = []
-            for coder in coders:
-                if segment not in covered[coder]:
-                    row.append(None)
-                elif coder == SUGGESTIONS:
-                    row.append(int((segment, code.id) in suggested))
-                else:
-                    row.append(int(state.states.get((segment, code.id, coder)) == "accepted"))
-            if sum(v is not None for v in row) >= 2:
-                per_segment[segment] = row
-        values[code.id] = per_segment
+    for theme in codebook.themes:
+        for code in theme.codes:
+            rows = {s: [value(c, s, theme.id, code.id) for c in coders] for s in segments}
+            values[code.id] = {s: row for s, row in rows.items() if sum(v is not None for v in row) >= 2}
     return values
 
 

@@ -144,10 +144,10 @@ def _anchor(d: Decision, by_id, candidates, text) -> str | None:
 
 @dataclass
 class CodingState:
-    """What the log says now: per (segment, code, coder) "accepted" or "rejected"; the
-    segments each coder decided anything on; and the orphaned decisions."""
+    """What the log says now: per (segment, code, coder) "accepted" or "rejected"; per coder
+    the (segment, theme) pairs they decided any code of; and the orphaned decisions."""
     states: dict[tuple[str, str, str], str]
-    covered: dict[str, set[str]]
+    covered: dict[str, set[tuple[str, str]]]
     orphans: list[Decision]
     latest: dict[tuple[str, str, str], Decision]
 
@@ -172,12 +172,14 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
                 stack.pop()
         else:
             stack.append(d)
+    theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
     states, covered, latest = {}, {}, {}
     for key, stack in stacks.items():
         if stack:
             states[key] = "accepted" if stack[-1].verdict in POSITIVE else "rejected"
             latest[key] = stack[-1]
-            covered.setdefault(key[2], set()).add(key[0])
+            if key[1] in theme_of:
+                covered.setdefault(key[2], set()).add((key[0], theme_of[key[1]]))
     orphans = [d for d in orphans if d.verdict != "undo"]
     return CodingState(states, covered, orphans, latest)
 
