@@ -155,3 +155,19 @@ def test_decisions_two_coders_at_once_lose_nothing(coded_small):
     counts = dict(store.db.execute("SELECT coder, COUNT(*) FROM decisions GROUP BY coder"))
     assert counts == {"ann": len(segments), "bob": len(segments)}
     assert project_status(store, codebook).coders == {"ann": 3, "bob": 3}
+
+
+def test_decisions_rank_quotes_and_rejections_hide_them(coded_small):
+    project, store, codebook = coded_small
+    from copcode.tables import coded_segments, exemplar_quotes
+
+    before = exemplar_quotes(store, codebook, "learning")
+    assert list(before["participant"]) == ["E01", "P02"] and set(before["status"]) == {"suggested"}
+    record(store, codebook, before["segment"][1], "learn", "accept", "ann")
+    record(store, codebook, before["segment"][0], "learn", "reject", "ann")
+    after = exemplar_quotes(store, codebook, "learning")
+    assert list(zip(after["participant"], after["status"])) == [("P02", "accepted by ann")]
+    assert "E01" not in set(coded_segments(store, codebook).query("code == 'learn'")["participant"])
+    record(store, codebook, before["segment"][0], "learn", "accept", "bob")  # bob disagrees
+    after = exemplar_quotes(store, codebook, "learning")
+    assert list(zip(after["participant"], after["status"])) == [("E01", "accepted by bob"), ("P02", "accepted by ann")]
