@@ -82,21 +82,91 @@ def quotes_command(
     status: Annotated[str, typer.Option(help="accepted, suggested or all.")] = "all",
     limit: Annotated[int, typer.Option(help="At most this many quotes (0: all).")] = 10,
     per_participant: Annotated[int, typer.Option(help="At most N quotes per participant (0: no cap).")] = 2,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json, xlsx or docx.")] = "table",
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+    with_: Annotated[Optional[str], typer.Option("--with", help="Participant attributes to add, e.g. cop,sector.")] = None,
 ):
     """Show exemplar quotes for a theme, best first.  e.g. copcode quotes --theme territory"""
     from copcode.tables import exemplar_quotes
 
+    attributes = [a.strip() for a in with_.split(",") if a.strip()] if with_ else []
     with _opened(ctx) as (project, codebook, store):
         frame = exemplar_quotes(store, codebook, theme, code=code, group=group,
                                 participant=participant, status=status, limit=limit,
-                                per_participant=per_participant)
-    if fmt == "table" and out_file is None:
-        title = codebook.find_theme(theme).label if theme else "All themes"
-        _print_quotes(frame, title)
+                                per_participant=per_participant, attributes=attributes)
+    title = codebook.find_theme(theme).label if theme else "All themes"
+    fmt = fmt if fmt != "table" or out_file is None else out_file.suffix.lstrip(".").lower()
+    if fmt == "table":
+        _print_quotes(frame, title, attributes)
+    elif fmt == "docx":
+        from copcode.export import write_atomic
+        from copcode.export.docx import quotes_docx
+
+        if out_file is None:
+            raise CopcodeError("--format docx needs a file", fix="add --out FILE.docx.")
+        write_atomic(out_file, quotes_docx(frame, codebook, f"Exemplar quotes: {title}", attributes))
+        err.print(f"Wrote {len(frame)} quotes to {out_file}")
     else:
-        _emit(frame, fmt if fmt != "table" else out_file.suffix.lstrip("."), out_file)
+        _emit(frame, fmt, out_file)
+
+
+@app.command("matrix")
+def matrix_command(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option(help="Rows: participant or group.")] = "participant",
+    columns: Annotated[str, typer.Option(help="Columns: codes or themes.")] = "codes",
+    cells: Annotated[str, typer.Option(help="counts, presence or quotes.")] = "counts",
+    cooccurrence: Annotated[bool, typer.Option("--cooccurrence", help="Code by code instead: passages with both codes.")] = False,
+    status: Annotated[str, typer.Option(help="accepted, suggested or all.")] = "all",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+):
+    """Framework matrix: participants or groups by codes or themes.  e.g. copcode matrix --by group"""
+    from copcode import tables
+
+    with _opened(ctx) as (project, codebook, store):
+        frame = tables.cooccurrence(store, codebook, status) if cooccurrence else \
+            tables.framework_matrix(store, codebook, by=by, columns=columns, cells=cells, status=status)
+    if fmt == "table" and out_file is None:
+        _print_frame(frame, title="Code co-occurrence (passages)" if cooccurrence else
+                     f"Framework matrix: {by} by {columns} ({cells})")
+    else:
+        _emit(frame, fmt if fmt != "table" else out_file.suffix.lstrip(".").lower(), out_file)
+
+
+@app.command("export")
+def export_command(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx, qdpx, qdc or html.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    suggestions: Annotated[bool, typer.Option("--suggestions", help="qdpx: include suggestions, under their own user.")] = False,
+):
+    """Export the whole project.  e.g. copcode export --format qdpx --out study.qdpx"""
+    from copcode.export import export_project
+
+    with _opened(ctx) as (project, codebook, store):
+        export_project(store, codebook, fmt, out_file, title=codebook.title or project.root.name,
+                       include_suggestions=suggestions)
+    out.print(f"Wrote {out_file}")
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A REFI-QDA project (.qdpx) or codebook (.qdc).")],
+    utf16: Annotated[bool, typer.Option("--utf16", help="Offsets are UTF-16 code units (as NVivo writes them).")] = False,
+):
+    """Bring codes and codings from another tool.  e.g. copcode import study.qdpx"""
+    from copcode.importing import import_refi
+
+    project = _project(ctx)
+    project.root.joinpath("transcripts").mkdir(exist_ok=True)
+    result = import_refi(project, path, utf16=utf16)
+    if result.codebook_written:
+        out.print(f"Wrote {project.relative(result.codebook_written)}")
+    out.print(f"Added {len(result.transcripts_written)} transcripts and {result.codings} codings.")
+    for problem in result.problems:
+        out.print(f"[yellow]Not imported:[/] {_escape(problem)}")
 
 
 @codebook_app.command("check")
@@ -331,19 +401,20 @@ def _print_frame(frame, title: str) -> None:
     out.print(table)
 
 
-def _print_quotes(frame, title: str) -> None:
+def _print_quotes(frame, title: str, attributes: list[str] = ()) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_lines=True, expand=True)
     table.add_column("#", justify="right", width=3)
-    table.add_column("quote", ratio=1)
+    table.add_column("quote", ratio=1, min_width=40)
     table.add_column("code")
     table.add_column("score", justify="right")
-    table.add_column("status")
+    table.add_column("status", max_width=20)
     for i, row in enumerate(frame.itertuples(index=False), 1):
         quote = " ".join(row.quote.split())
-        table.add_row(str(i), f"“{escape(quote)}” [bold]({row.participant})[/]\n[dim]{row.segment}[/]",
+        label = ", ".join([row.participant, *[str(getattr(row, a)) for a in attributes if getattr(row, a)]])
+        table.add_row(str(i), f"“{escape(quote)}” [bold]({escape(label)})[/]\n[dim]{row.segment}[/]",
                       row.code, f"{row.score:.2f}", row.status)
     if not len(frame):
         out.print(f"No quotes for {title}.")

@@ -70,11 +70,13 @@ class CueMatcher:
                 self.lower_matcher.add(key, [nlp.make_doc(cue["phrase"])])
             else:
                 self.lemma_matcher.add(key, [lemmatize(nlp.make_doc(cue["phrase"]))])
+        # an empty matcher warns on every call (W036): keep only those with patterns
+        self.matchers = [m for m in (self.lemma_matcher, self.lower_matcher, self.token_matcher) if len(m)]
 
     def __call__(self, doc: Doc) -> Doc:
         strings = doc.vocab.strings
         spans = []
-        for matcher in (self.lemma_matcher, self.lower_matcher, self.token_matcher):
+        for matcher in self.matchers:
             for match_id, start, end in matcher(doc):
                 key = strings[match_id]
                 spans.append(Span(doc, start, end, label=self.cues[int(key)]["code"], span_id=key))

@@ -79,14 +79,13 @@ def coded_segments(store: Store, codebook: Codebook):
 def exemplar_quotes(store: Store, codebook: Codebook, theme: str | None = None, *,
                     code: str | None = None, group: str | None = None,
                     participant: str | None = None, status: str = "all", limit: int = 10,
-                    per_participant: int = 2):
+                    per_participant: int = 2, attributes: list[str] | None = None):
     """Quotes for a theme (or a code), best first and spread over participants and groups:
     accepted codings above suggestions, rejected ones never; at most `per_participant` quotes
     from one participant (0: no cap) and one quote per passage. Each quote is verbatim,
-    `text[start:end]` of its transcript."""
-    if status not in STATUSES:
-        raise CopcodeError(f"unknown status {status!r}", fix=f"use one of: {', '.join(STATUSES)}.")
-    frame = codings(store, codebook)
+    `text[start:end]` of its transcript. `attributes` adds participant attributes as columns
+    (e.g. ["cop", "sector"])."""
+    frame = _current(store, codebook, status)
     if theme is not None:
         frame = frame[frame["theme"] == codebook.find_theme(theme).id]
     if code is not None:
@@ -95,11 +94,6 @@ def exemplar_quotes(store: Store, codebook: Codebook, theme: str | None = None, 
         frame = frame[frame["group"].str.casefold() == group.casefold()]
     if participant is not None:
         frame = frame[frame["participant"].str.casefold() == participant.casefold()]
-    frame = frame[frame["status"] != "rejected"]
-    if status == "accepted":
-        frame = frame[frame["status"].str.startswith("accepted")]
-    elif status == "suggested":
-        frame = frame[frame["status"] == "suggested"]
     frame = frame.assign(
         start=frame["quote_start"], end=frame["quote_end"],
         quote=[text[s:e] for text, s, e in
@@ -108,7 +102,21 @@ def exemplar_quotes(store: Store, codebook: Codebook, theme: str | None = None, 
     picked = _spread(frame.to_dict("records"), limit, per_participant)
     import pandas as pd
 
-    return pd.DataFrame(picked, columns=QUOTE_COLUMNS)
+    quotes = pd.DataFrame(picked, columns=QUOTE_COLUMNS)
+    if attributes:
+        known = _attributes(store)
+        names = set().union(*known.values())
+        unknown = [a for a in attributes if a not in names]
+        if unknown:
+            raise CopcodeError(f"unknown participant attribute(s): {', '.join(unknown)}",
+                               fix=f"use attributes the participants have: {', '.join(sorted(names)) or 'none'}.")
+        for name in attributes:
+            quotes[name] = [known[p].get(name, "") for p in quotes["participant"]]
+    return quotes
+
+
+def _attributes(store: Store) -> dict[str, dict[str, str]]:
+    return {p: json.loads(a) for p, a in store.db.execute("SELECT participant, attributes FROM transcripts")}
 
 
 def _spread(rows: list[dict], limit: int, per_participant: int) -> list[dict]:
@@ -160,3 +168,86 @@ def coding_summary(store: Store, codebook: Codebook, groups: dict[str, str]):
                     row[group] = f"{n}/{group_sizes[group]}"
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+MATRIX_CELLS = ("counts", "presence", "quotes")
+
+
+def _current(store: Store, codebook: Codebook, status: str):
+    if status not in STATUSES:
+        raise CopcodeError(f"unknown status {status!r}", fix=f"use one of: {', '.join(STATUSES)}.")
+    frame = codings(store, codebook)
+    frame = frame[frame["status"] != "rejected"]
+    if status == "accepted":
+        frame = frame[frame["status"].str.startswith("accepted")]
+    elif status == "suggested":
+        frame = frame[frame["status"] == "suggested"]
+    return frame
+
+
+def _people(store: Store):
+    import pandas as pd
+
+    people = pd.read_sql_query("SELECT participant, attributes FROM transcripts ORDER BY participant", store.db)
+    people["group"] = [json.loads(a).get("group", "") for a in people["attributes"]]
+    return people[["participant", "group"]]
+
+
+def framework_matrix(store: Store, codebook: Codebook, *, by: str = "participant",
+                     columns: str = "codes", cells: str = "counts", status: str = "all"):
+    """The Framework matrix: rows participants (with their group) or groups, columns codes or
+    themes; cells the number of passages, presence (1/0), or the best quote "… (P03)". The
+    last row says for each column how many participants it covers, overall and per group:
+    "12 of 21 (E 4/7, P 6/10, R 2/4)"."""
+    import pandas as pd
+
+    if by not in ("participant", "group") or columns not in ("codes", "themes") or cells not in MATRIX_CELLS:
+        raise CopcodeError(f"unknown matrix layout: --by {by} --columns {columns} --cells {cells}",
+                           fix="use --by participant|group, --columns codes|themes, "
+                           f"--cells {'|'.join(MATRIX_CELLS)}.")
+    frame = _current(store, codebook, status)
+    key = "code" if columns == "codes" else "theme"
+    heads = [c.id for c in codebook.codes] if columns == "codes" else [t.id for t in codebook.themes]
+    people = _people(store)
+    rows_of = list(people["participant"]) if by == "participant" else sorted(set(people["group"]))
+    best = frame.sort_values("score", ascending=False, kind="stable")
+    table = []
+    for row_id in rows_of:
+        mine = best[best[by] == row_id]
+        row = {by: row_id}
+        if by == "participant":
+            row["group"] = people.set_index("participant").loc[row_id, "group"]
+        for head in heads:
+            cell = mine[mine[key] == head]
+            n = cell["segment"].nunique()
+            if cells == "counts":
+                row[head] = n
+            elif cells == "presence":
+                row[head] = int(n > 0)
+            else:
+                row[head] = "" if not n else _cite(cell.iloc[0])
+        table.append(row)
+    totals = {by: "participants", **({"group": ""} if by == "participant" else {})}
+    sizes = people.groupby("group")["participant"].nunique()
+    for head in heads:
+        covered = frame[frame[key] == head].drop_duplicates("participant")
+        per_group = ", ".join(f"{g} {int((covered['group'] == g).sum())}/{sizes[g]}" for g in sizes.index if g)
+        totals[head] = f"{len(covered)} of {len(people)}" + (f" ({per_group})" if per_group else "")
+    table.append(totals)
+    return pd.DataFrame(table, columns=[by, *(["group"] if by == "participant" else []), *heads])
+
+
+def _cite(row) -> str:
+    quote = row["transcript_text"][row["quote_start"]:row["quote_end"]]
+    return f"“{' '.join(quote.split())}” ({row['participant']})"
+
+
+def cooccurrence(store: Store, codebook: Codebook, status: str = "all"):
+    """Code by code: the number of passages that carry both codes (the diagonal: each code's)."""
+    import pandas as pd
+
+    frame = _current(store, codebook, status)
+    by_segment = frame.groupby("segment")["code"].apply(set)
+    ids = [c.id for c in codebook.codes]
+    return pd.DataFrame([{"code": a, **{b: int(sum(a in s and b in s for s in by_segment)) for b in ids}}
+                         for a in ids], columns=["code", *ids])

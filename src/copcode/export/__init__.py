@@ -40,7 +40,7 @@ def write_table(frame, path: Path, fmt: str, sheet: str = "table") -> Path:
 
         return write_atomic(path, workbook_bytes({sheet: frame}))
     raise CopcodeError(f"unknown format {fmt!r}",
-                       fix=f"use one of {', '.join(TEXT_FORMATS + ('xlsx',))}.")
+                       fix=f"use one of {', '.join(TEXT_FORMATS + FILE_FORMATS)}.")
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
@@ -50,8 +50,63 @@ def write_atomic(path: Path, data: bytes) -> Path:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have made it
         os.replace(temporary, path)
     except OSError as exc:
         raise CopcodeError(f"cannot write the file ({exc.strerror})", where=str(path),
                            fix="check that the folder exists and is writable.") from None
     return path
+
+
+EXPORT_FORMATS = ("csv", "xlsx", "qdpx", "qdc", "html")
+
+
+def export_project(store, codebook, fmt: str, path: Path, *, title: str,
+                   include_suggestions: bool = False) -> Path:
+    """The whole project in one file: coded segments (csv), every table (xlsx), REFI-QDA
+    (qdpx, qdc) or the HTML report."""
+    from copcode import tables
+
+    if fmt == "csv":
+        return write_table(tables.coded_segments(store, codebook), path, "csv")
+    if fmt == "xlsx":
+        from copcode.export.xlsx import workbook_bytes
+
+        sheets = {"segments": tables.coded_segments(store, codebook)}
+        for theme in codebook.themes:
+            sheets[f"quotes {theme.id}"] = tables.exemplar_quotes(store, codebook, theme.id, limit=0, per_participant=0)
+        sheets["matrix"] = tables.framework_matrix(store, codebook)
+        sheets["co-occurrence"] = tables.cooccurrence(store, codebook)
+        sheets["codebook"] = codebook_table(codebook)
+        sheets["decisions"] = decisions_table(store)
+        return write_atomic(path, workbook_bytes(sheets))
+    if fmt == "qdpx":
+        from copcode.export.refi import project_qdpx
+
+        return write_atomic(path, project_qdpx(store, codebook, title, include_suggestions=include_suggestions))
+    if fmt == "qdc":
+        from copcode.export.refi import codebook_xml
+
+        return write_atomic(path, codebook_xml(codebook))
+    if fmt == "html":
+        from copcode.export.html import report_html
+
+        return write_atomic(path, report_html(store, codebook, title).encode("utf-8"))
+    raise CopcodeError(f"unknown export format {fmt!r}", fix=f"use one of {', '.join(EXPORT_FORMATS)}.")
+
+
+def codebook_table(codebook):
+    import pandas as pd
+
+    return pd.DataFrame([{"theme": t.id, "theme_label": t.label, "code": c.id, "label": c.label,
+                          "definition": c.definition.strip(), "include": c.include.strip(),
+                          "exclude": c.exclude.strip()} for t in codebook.themes for c in t.codes])
+
+
+def decisions_table(store):
+    import pandas as pd
+
+    return pd.read_sql_query('SELECT id, segment, code, verdict, coder, at, note, transcript, start, "end", text '
+                             "FROM decisions ORDER BY id", store.db)
