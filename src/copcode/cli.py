@@ -36,6 +36,8 @@ app = typer.Typer(cls=_Group, no_args_is_help=True, add_completion=False,
                   help="Qualitative coding of interview transcripts with a YAML codebook.")
 codebook_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Check a codebook.")
 app.add_typer(codebook_app, name="codebook")
+privacy_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Find what may identify participants.")
+app.add_typer(privacy_app, name="privacy")
 
 
 @app.callback()
@@ -43,8 +45,9 @@ def _options(
     ctx: typer.Context,
     project: Annotated[Path, typer.Option("--project", help="The project folder.")] = Path("."),
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    no_redact: Annotated[bool, typer.Option("--no-redact", help="Do not pseudonymise outputs (a warning is shown).")] = False,
 ):
-    ctx.obj = {"project": project, "debug": debug}
+    ctx.obj = {"project": project, "debug": debug, "redact": not no_redact}
 
 
 def _project(ctx: typer.Context):
@@ -53,8 +56,25 @@ def _project(ctx: typer.Context):
     return open_project(ctx.obj["project"])
 
 
+def _redactor(ctx: typer.Context, project):
+    """The project's redactor for outputs; with --no-redact none, and a warning."""
+    from copcode.privacy import redactor_for
+
+    _warn_unredacted(ctx, project)
+    return redactor_for(project, enabled=ctx.obj["redact"])
+
+
+def _warn_unredacted(ctx: typer.Context, project) -> None:
+    if not ctx.obj["redact"] and project.settings.privacy is not None:
+        err.print("[bold yellow]Warning:[/] --no-redact: the identifiers listed in copcode.yaml "
+                  "are NOT pseudonymised in this output.")
+
+
 @app.command("code")
-def code_command(ctx: typer.Context):
+def code_command(
+    ctx: typer.Context,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at a transcript that cannot be read, instead of skipping it.")] = False,
+):
     """Code the transcripts: segment, suggest codes, store, write out/*.csv.  e.g. copcode code"""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -64,7 +84,11 @@ def code_command(ctx: typer.Context):
     with Progress(TextColumn("Coding segments"), BarColumn(), MofNCompleteColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("code", total=None)
-        result = code_project(project, lambda done, total: bar.update(task, completed=done, total=total))
+        result = code_project(project, lambda done, total: bar.update(task, completed=done, total=total),
+                              strict=strict, redact=ctx.obj["redact"])
+    _warn_unredacted(ctx, project)
+    for warning in result.warnings:
+        err.print(f"[yellow]Warning:[/] {_escape(warning)}")
     out.print(f"Coded {result.transcripts} transcripts: {result.segments} participant segments, "
               f"{result.suggestions} suggested codings.")
     _print_frame(result.summary, title="Passages and participants by theme and code")
@@ -94,6 +118,7 @@ def quotes_command(
         frame = exemplar_quotes(store, codebook, theme, code=code, group=group,
                                 participant=participant, status=status, limit=limit,
                                 per_participant=per_participant, attributes=attributes)
+    frame = _redacted(ctx, project, frame)
     title = codebook.find_theme(theme).label if theme else "All themes"
     fmt = fmt if fmt != "table" or out_file is None else out_file.suffix.lstrip(".").lower()
     if fmt == "table":
@@ -127,6 +152,7 @@ def matrix_command(
     with _opened(ctx) as (project, codebook, store):
         frame = tables.cooccurrence(store, codebook, status) if cooccurrence else \
             tables.framework_matrix(store, codebook, by=by, columns=columns, cells=cells, status=status)
+    frame = _redacted(ctx, project, frame)
     if fmt == "table" and out_file is None:
         _print_frame(frame, title="Code co-occurrence (passages)" if cooccurrence else
                      f"Framework matrix: {by} by {columns} ({cells})")
@@ -146,7 +172,7 @@ def export_command(
 
     with _opened(ctx) as (project, codebook, store):
         export_project(store, codebook, fmt, out_file, title=codebook.title or project.root.name,
-                       include_suggestions=suggestions)
+                       include_suggestions=suggestions, redactor=_redactor(ctx, project))
     out.print(f"Wrote {out_file}")
 
 
@@ -258,7 +284,7 @@ def review_command(
         items = review_queue(store, codebook, coder, theme=theme, code=code,
                              participant=participant, group=group, min_score=min_score)
         if export is not None:
-            _emit(review_sheet(items, codebook), export.suffix.lstrip(".").lower(), export)
+            _emit(_redacted(ctx, project, review_sheet(items, codebook)), export.suffix.lstrip(".").lower(), export)
             return
         if not items:
             out.print(f"Nothing left to review for {coder} here.")
@@ -284,6 +310,7 @@ def agreement_command(
     names = [c.strip() for c in coders.split(",") if c.strip()]
     with _opened(ctx) as (project, codebook, store):
         table, disagreeing = agreement_report(store, codebook, names)
+    disagreeing = _redacted(ctx, project, disagreeing)
     if fmt != "table" or out_file is not None:
         _emit(disagreeing if disagreements else table,
               fmt if fmt != "table" else out_file.suffix.lstrip("."), out_file)
@@ -376,6 +403,29 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def _redacted(ctx: typer.Context, project, frame):
+    redactor = _redactor(ctx, project)
+    return redactor.redact_frame(frame) if redactor else frame
+
+
+@privacy_app.command("scan")
+def privacy_scan(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+):
+    """List what may still identify someone, per transcript.  e.g. copcode privacy scan"""
+    from copcode.privacy import redactor_for, scan
+
+    with _opened(ctx) as (project, codebook, store):
+        found = scan(store, redactor_for(project))
+    if fmt == "table" and out_file is None:
+        _print_frame(found, title="Possible identifiers (listed and detected ones are pseudonymised in "
+                     "outputs; confirm the capitalised ones and list them in copcode.yaml)")
+    else:
+        _emit(found, fmt if fmt != "table" else out_file.suffix.lstrip(".").lower(), out_file)
 
 
 def _emit(frame, fmt: str, path: Optional[Path]) -> None:

@@ -24,6 +24,10 @@ class TranscriptError(CopcodeError):
     """A transcript that cannot be read or has no speaker turns."""
 
 
+class UnreadableFile(TranscriptError):
+    """A transcript file that cannot be read at all: skipped with a warning unless --strict."""
+
+
 class CodebookError(CopcodeError):
     """A codebook that is not valid; `problems` lists every one of them."""
 

@@ -16,7 +16,8 @@ DEFAULT_GROUPS = {
     "R": "Researcher / academic",
 }
 DEFAULT_INTERVIEWER_LABELS = ["Interviewer", "INT", "I", "Int", "Facilitator", "Moderator"]
-SETTINGS_KEYS = {"transcripts", "codebook", "groups", "interviewer_labels", "max_segment_words", "min_score"}
+SETTINGS_KEYS = {"transcripts", "codebook", "groups", "interviewer_labels", "max_segment_words",
+                 "min_score", "privacy"}
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Settings:
     interviewer_labels: list[str] = field(default_factory=lambda: list(DEFAULT_INTERVIEWER_LABELS))
     max_segment_words: int = 120
     min_score: float = 0.35
+    privacy: dict | None = None  # see privacy.py
 
 
 @dataclass

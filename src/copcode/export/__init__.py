@@ -12,15 +12,35 @@ TEXT_FORMATS = ("csv", "md", "json")
 FILE_FORMATS = ("xlsx", "docx")
 
 
+# A cell starting with one of these is run as a formula by Excel and LibreOffice.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def render_table(frame, fmt: str) -> str:
-    """A DataFrame as CSV, Markdown or JSON text."""
+    """A DataFrame as CSV, Markdown or JSON text. In CSV a text cell that a spreadsheet would
+    run as a formula gets a leading apostrophe, so it is shown as text."""
     if fmt == "csv":
-        return frame.to_csv(index=False)
+        return spreadsheet_safe(frame).to_csv(index=False)
     if fmt == "json":
         return frame.to_json(orient="records", force_ascii=False, indent=2) + "\n"
     if fmt == "md":
         return _markdown(frame)
     raise CopcodeError(f"cannot render {fmt!r} as text", fix=f"use one of {', '.join(TEXT_FORMATS)}.")
+
+
+def spreadsheet_safe(frame):
+    return map_text_cells(frame, lambda v: "'" + v if v.startswith(FORMULA_STARTS) else v)
+
+
+def map_text_cells(frame, change):
+    """A copy of a DataFrame with `change` applied to every text cell (pandas 3 keeps text in
+    its own string dtype, older pandas in object columns: both are covered)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = list(frame[column])
+        if any(isinstance(v, str) for v in values):
+            frame[column] = [change(v) if isinstance(v, str) else v for v in values]
+    return frame
 
 
 def _markdown(frame) -> str:
@@ -64,13 +84,16 @@ EXPORT_FORMATS = ("csv", "xlsx", "qdpx", "qdc", "html")
 
 
 def export_project(store, codebook, fmt: str, path: Path, *, title: str,
-                   include_suggestions: bool = False) -> Path:
+                   include_suggestions: bool = False, redactor=None) -> Path:
     """The whole project in one file: coded segments (csv), every table (xlsx), REFI-QDA
-    (qdpx, qdc) or the HTML report."""
+    (qdpx, qdc) or the HTML report; every text pseudonymised by `redactor` when given."""
     from copcode import tables
 
+    def clean(frame):
+        return redactor.redact_frame(frame) if redactor else frame
+
     if fmt == "csv":
-        return write_table(tables.coded_segments(store, codebook), path, "csv")
+        return write_table(clean(tables.coded_segments(store, codebook)), path, "csv")
     if fmt == "xlsx":
         from copcode.export.xlsx import workbook_bytes
 
@@ -81,11 +104,12 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
         sheets["co-occurrence"] = tables.cooccurrence(store, codebook)
         sheets["codebook"] = codebook_table(codebook)
         sheets["decisions"] = decisions_table(store)
-        return write_atomic(path, workbook_bytes(sheets))
+        return write_atomic(path, workbook_bytes({name: clean(frame) for name, frame in sheets.items()}))
     if fmt == "qdpx":
         from copcode.export.refi import project_qdpx
 
-        return write_atomic(path, project_qdpx(store, codebook, title, include_suggestions=include_suggestions))
+        return write_atomic(path, project_qdpx(store, codebook, title, include_suggestions=include_suggestions,
+                                               redactor=redactor))
     if fmt == "qdc":
         from copcode.export.refi import codebook_xml
 
@@ -93,7 +117,7 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
     if fmt == "html":
         from copcode.export.html import report_html
 
-        return write_atomic(path, report_html(store, codebook, title).encode("utf-8"))
+        return write_atomic(path, report_html(store, codebook, title, redactor).encode("utf-8"))
     raise CopcodeError(f"unknown export format {fmt!r}", fix=f"use one of {', '.join(EXPORT_FORMATS)}.")
 
 

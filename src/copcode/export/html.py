@@ -48,12 +48,13 @@ if (wanted && wanted.tagName === 'DETAILS') {
 """
 
 
-def report_html(store, codebook, title: str) -> str:
-    """The whole report as one HTML string."""
+def report_html(store, codebook, title: str, redactor=None) -> str:
+    """The whole report as one HTML string, every passage pseudonymised by `redactor`."""
     from copcode.tables import coding_summary, codings, exemplar_quotes
 
     frame = codings(store, codebook)
     frame = frame[frame["status"] != "rejected"]
+    clean = redactor.redact if redactor else (lambda text: text)
     colour = {t.id: COLOURS[i % len(COLOURS)] for i, t in enumerate(codebook.themes)}
     labels = {c.id: c.label for c in codebook.codes}
     parts = [f"<!doctype html><html lang='en'><meta charset='utf-8'><title>{escape(title)}</title>",
@@ -71,6 +72,7 @@ def report_html(store, codebook, title: str) -> str:
         if theme.description:
             parts.append(f"<p class='def'>{escape(theme.description)}</p>")
         quotes = exemplar_quotes(store, codebook, theme.id, limit=0, per_participant=2)
+        quotes = redactor.redact_frame(quotes) if redactor else quotes
         for code in theme.codes:
             parts.append(f"<h3>{escape(code.label)}</h3><p class='def'>{escape(code.definition)}</p>")
             for row in quotes[quotes["code"] == code.id].head(4).to_dict("records"):
@@ -95,16 +97,16 @@ def report_html(store, codebook, title: str) -> str:
                 rows = by_segment.get(s["id"])
                 if not rows:
                     continue
-                html.append(escape(t["text"][at:s["start"]]))
+                html.append(escape(clean(t["text"][at:s["start"]])))
                 codes = [{"code": r["code"], "label": labels[r["code"]], "theme": r["theme"], "status": r["status"],
                           "score": round(r["score"], 2),
                           "evidence": sorted({e["cue"] for e in json.loads(r["evidence"]) if "cue" in e})} for r in rows]
                 hover = "; ".join(f"{c['label']} ({c['status']})" for c in codes)
                 html.append(f"<mark style='--c:{colour[rows[0]['theme']]}' title='{escape(hover)}' "
                             f"data-segment='{s['id']}' data-codes='{escape(json.dumps(codes))}'>"
-                            f"{escape(t['text'][s['start']:s['end']])}</mark>")
+                            f"{escape(clean(t['text'][s['start']:s['end']]))}</mark>")
                 at = s["end"]
-            html.append(escape(t["text"][at:turn["end"]]))
+            html.append(escape(clean(t["text"][at:turn["end"]])))
             parts.append(f"<p class='turn {turn['role']}'><span class='speaker'>{escape(turn['speaker'])}:</span> "
                          f"{''.join(html)}</p>")
         parts.append("</details>")

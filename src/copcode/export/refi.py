@@ -59,8 +59,10 @@ def codebook_xml(codebook) -> bytes:
     return _serialise(root)
 
 
-def project_qdpx(store, codebook, name: str, *, include_suggestions: bool = False) -> bytes:
-    """The project as a REFI-QDA `.qdpx` archive (project.qde and sources/)."""
+def project_qdpx(store, codebook, name: str, *, include_suggestions: bool = False,
+                 redactor=None) -> bytes:
+    """The project as a REFI-QDA `.qdpx` archive (project.qde and sources/). With a
+    `redactor`, sources are pseudonymised and selections moved to match."""
     from copcode.tables import codings
 
     ns = PROJECT_NS
@@ -113,11 +115,13 @@ def project_qdpx(store, codebook, name: str, *, include_suggestions: bool = Fals
         source_guid = guid("source", t["id"])
         source = ET.SubElement(sources_el, f"{{{ns}}}TextSource", guid=source_guid, name=t["id"],
                                plainTextPath=f"internal://{source_guid}.txt")
-        files[f"sources/{source_guid}.txt"] = t["text"].encode("utf-8")
-        for start, end, code, coders in sorted(selections.get(t["id"], [])):
+        text, moved = redactor.redact_mapped(t["text"]) if redactor else (t["text"], lambda i: i)
+        files[f"sources/{source_guid}.txt"] = text.encode("utf-8")
+        for old_start, old_end, code, coders in sorted(selections.get(t["id"], [])):
+            start, end = moved(old_start), moved(old_end)
             selection = ET.SubElement(source, f"{{{ns}}}PlainTextSelection",
                                       guid=guid("selection", f"{t['id']}:{start}:{end}:{code}"),
-                                      name=t["text"][start:end][:60], startPosition=str(start),
+                                      name=text[start:end][:60], startPosition=str(start),
                                       endPosition=str(end))
             for coder in coders:
                 coding = ET.SubElement(selection, f"{{{ns}}}Coding",

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import io
 
-# A cell starting with one of these is a formula to Excel and LibreOffice.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def workbook_bytes(sheets: dict[str, object]) -> bytes:
     """{sheet name: DataFrame} -> .xlsx bytes. Every text cell is stored as text, never as a
     formula, whatever it starts with."""

@@ -6,7 +6,9 @@ import hashlib
 import re
 from pathlib import Path
 
-from copcode.errors import ProjectError, TranscriptError
+from dataclasses import dataclass
+
+from copcode.errors import ProjectError, TranscriptError, UnreadableFile
 from copcode.model import Transcript, Turn
 from copcode.project import Project, read_participants
 
@@ -16,8 +18,22 @@ PARTICIPANT_WORDS = {"participant", "respondent", "interviewee"}
 _LABEL = re.compile(r"^[ \t]*(?P<label>[A-Za-z][A-Za-z0-9]*(?: [A-Za-z0-9]+)?)[ \t]*:[ \t]*", re.M)
 
 
+@dataclass
+class Corpus:
+    transcripts: list[Transcript]
+    warnings: list[str]  # files skipped, and files decoded from another encoding
+
+
 def read_transcripts(project: Project) -> list[Transcript]:
-    """Every transcript in the project's transcripts folder, sorted by id."""
+    """Every transcript in the project's transcripts folder, sorted by id; a file that cannot
+    be read is an error."""
+    return read_corpus(project, strict=True).transcripts
+
+
+def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
+    """Every transcript in the project's transcripts folder, sorted by id. A file that cannot
+    be read (binary, empty, a damaged document) is skipped with a warning, or, when `strict`,
+    stops the run; one decoded from another encoding than UTF-8 is read, with a warning."""
     folder = project.transcripts_dir
     if not folder.is_dir():
         raise ProjectError(
@@ -35,8 +51,15 @@ def read_transcripts(project: Project) -> list[Transcript]:
         )
     participants = read_participants(project)
     transcripts: dict[str, Transcript] = {}
+    warnings: list[str] = []
     for path in paths:
-        transcript = read_transcript(path, project, participants)
+        try:
+            transcript = read_transcript(path, project, participants, warnings)
+        except UnreadableFile as exc:
+            if strict:
+                raise
+            warnings.append(f"{exc.where}: {exc.what}; skipped. {exc.fix}")
+            continue
         if transcript.id in transcripts:
             raise TranscriptError(
                 f"participant {transcript.id} already has a transcript, "
@@ -46,17 +69,23 @@ def read_transcripts(project: Project) -> list[Transcript]:
                 "or rename the file).",
             )
         transcripts[transcript.id] = transcript
-    return [transcripts[key] for key in sorted(transcripts)]
+    if not transcripts:
+        raise ProjectError("no transcript could be read", where=project.relative(folder),
+                           fix="see the warnings above for each file.")
+    return Corpus([transcripts[key] for key in sorted(transcripts)], warnings)
 
 
-def read_transcript(path: Path, project: Project, participants: dict | None = None) -> Transcript:
-    """One transcript file, whatever its format."""
+def read_transcript(path: Path, project: Project, participants: dict | None = None,
+                    warnings: list[str] | None = None) -> Transcript:
+    """One transcript file, whatever its format. Notes on decoding go to `warnings`."""
     from copcode.ingest import docx, text, vtt
 
     reader = {".txt": text, ".md": text, ".docx": docx, ".vtt": vtt}[path.suffix.lower()]
     source = project.relative(path)
     raw = path.read_bytes()
-    body, header = reader.read(raw, source)
+    if not raw.strip():
+        raise UnreadableFile("the file is empty", where=source, fix="remove it or put the transcript in it.")
+    body, header = reader.read(raw, source, warnings if warnings is not None else [])
     participant = str(header.get("participant") or path.stem).strip()
     attributes = {k: str(v) for k, v in header.items() if k not in ("participant", "synthetic", "note")}
     attributes.update((participants or {}).get(participant, {}))

@@ -5,16 +5,16 @@ from __future__ import annotations
 import io
 import zipfile
 
-from copcode.errors import TranscriptError
+from copcode.errors import UnreadableFile
 
 
-def read(raw: bytes, source: str) -> tuple[str, dict]:
+def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
     import docx
 
     try:
         document = docx.Document(io.BytesIO(raw))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise TranscriptError(
+        raise UnreadableFile(
             f"not a readable Word document ({type(exc).__name__})",
             where=source,
             fix="open it in Word or LibreOffice and save it again as .docx.",

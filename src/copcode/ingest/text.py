@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 
 import yaml
 
-from copcode.errors import TranscriptError
+from copcode.errors import TranscriptError, UnreadableFile
 
 _HEADER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.S)
 
 
-def decode(raw: bytes, source: str) -> str:
-    """UTF-8 text (a BOM is dropped) with Windows line ends made plain."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise TranscriptError(
-            f"not UTF-8 text (byte {exc.start} cannot be decoded)",
-            where=source,
-            fix="save the file as UTF-8 (in Word: Save As > Plain Text > Unicode (UTF-8)).",
-        ) from None
+def decode(raw: bytes, source: str, warnings: list[str]) -> str:
+    """The file's text with Windows line ends made plain: UTF-8 (a BOM is dropped), UTF-16
+    with a BOM, or else Windows-1252, which is said in `warnings`. A binary file is refused."""
+    fix = "save it as UTF-8 text (in Word: Save As > Plain Text > Unicode (UTF-8))."
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UnreadableFile("not valid UTF-16 text", where=source, fix=fix) from None
+        warnings.append(f"{source}: decoded as UTF-16.")
+    elif b"\x00" in raw[:4096]:
+        raise UnreadableFile("looks like a binary file, not text", where=source,
+                             fix="check that it is the transcript; " + fix)
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError:
+                raise UnreadableFile("not UTF-8 or Windows-1252 text", where=source, fix=fix) from None
+            warnings.append(f"{source}: not UTF-8; decoded as Windows-1252. Check its accents and quotes.")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read(raw: bytes, source: str) -> tuple[str, dict]:
+def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
     """The text after the header, and the header's fields."""
-    text = decode(raw, source)
+    text = decode(raw, source, warnings)
     match = _HEADER.match(text)
     if not match:
         return text, {}

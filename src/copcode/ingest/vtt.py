@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import io
 
-from copcode.errors import TranscriptError
+from copcode.errors import UnreadableFile
 from copcode.ingest.text import decode
 
 
-def read(raw: bytes, source: str) -> tuple[str, dict]:
+def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
     import webvtt
     from webvtt.errors import MalformedFileError
 
     try:
-        captions = webvtt.from_buffer(io.StringIO(decode(raw, source)))
+        captions = webvtt.from_buffer(io.StringIO(decode(raw, source, warnings)))
     except MalformedFileError as exc:
-        raise TranscriptError(
+        raise UnreadableFile(
             f"not a valid WebVTT file ({exc})",
             where=source,
             fix="export the transcript again as .vtt, or save it as .txt with speaker labels.",

@@ -1,0 +1,140 @@
+"""Pseudonymisation: listed identifiers never leave in any output; detectors; the scan."""
+
+import io
+import json
+import zipfile
+
+import docx
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from copcode.cli import app
+from copcode.privacy import Redactor, nhs_number_valid
+
+SECRET = "Margaret Okafor"
+PLANTED = ("I rang Margaret Okafor about it, MARGARET OKAFOR always picks up, and margaret  okafor's "
+           "team in Ashford sorted the rota. Email me at m.okafor@example.org or ring 01227 823456. ")
+
+
+def cli(root, *args):
+    return CliRunner().invoke(app, ["--project", str(root), *args], env={"COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def private_demo(tmp_path_factory):
+    from conftest import copy_demo
+
+    root = copy_demo(tmp_path_factory.mktemp("private"))
+    path = root / "transcripts" / "P03.txt"
+    text = path.read_text(encoding="utf-8")
+    anchor = "Overall, it needs to be more of a culture change"
+    path.write_text(text.replace(anchor, PLANTED + anchor), encoding="utf-8")
+    (root / "copcode.yaml").write_text(
+        'privacy:\n  identifiers:\n    "Margaret Okafor": "[name]"\n    "Ashford": "[town]"\n', encoding="utf-8")
+    assert cli(root, "code").exit_code == 0
+    segment = next(line.split(",")[0] for line in (root / "out" / "coded_segments.csv").read_text().splitlines()
+                   if "P03" in line and "[name]" in line)
+    assert cli(root, "tag", segment, "prevailing-culture", "--coder", "ann").exit_code == 0
+    return root
+
+
+def _leaks(data: str) -> bool:
+    folded = " ".join(data.casefold().split())
+    return "okafor" in folded or "ashford" in folded or "m.okafor@example.org" in folded or "823456" in folded
+
+
+def test_privacy_no_output_leaks_a_listed_identifier(private_demo, tmp_path):
+    root = private_demo
+    outputs = {}
+    for name in ("coded_segments.csv", "quotes_territory.csv"):
+        outputs[name] = (root / "out" / name).read_text(encoding="utf-8")
+    for fmt in ("csv", "md", "json"):
+        result = cli(root, "quotes", "--theme", "territory", "--participant", "P03", "--format", fmt, "--limit", "0")
+        outputs[f"quotes.{fmt}"] = result.stdout
+    outputs["quotes table"] = cli(root, "quotes", "--theme", "territory", "--participant", "P03").stdout
+    for fmt in ("xlsx", "docx"):
+        target = tmp_path / f"quotes.{fmt}"
+        cli(root, "quotes", "--theme", "territory", "--participant", "P03", "--format", fmt, "--out", str(target))
+        outputs[target.name] = _text_of(target)
+    for fmt in ("csv", "xlsx", "qdpx", "html"):
+        target = tmp_path / f"study.{fmt}"
+        extra = ["--suggestions"] if fmt == "qdpx" else []
+        assert cli(root, "export", "--format", fmt, "--out", str(target), *extra).exit_code == 0
+        outputs[target.name] = _text_of(target)
+    outputs["matrix"] = cli(root, "matrix", "--cells", "quotes", "--format", "json").stdout
+    target = tmp_path / "review.xlsx"
+    cli(root, "review", "--export", str(target), "--coder", "bob")
+    outputs["review.xlsx"] = _text_of(target)
+    assert all(outputs.values())
+    assert [name for name, data in outputs.items() if _leaks(data)] == []
+    assert "[name]" in outputs["study.html"] and "[town]" in outputs["quotes.csv"]
+    assert "[email]" in outputs["quotes.json"] and "[phone]" in outputs["quotes.json"]
+
+
+def test_privacy_qdpx_selections_still_match_the_pseudonymised_text(private_demo, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    target = tmp_path / "study.qdpx"
+    cli(private_demo, "export", "--format", "qdpx", "--out", str(target))
+    archive = zipfile.ZipFile(target)
+    ns = {"q": "urn:QDA-XML:project:1.0"}
+    root = ET.fromstring(archive.read("project.qde"))
+    [source] = [s for s in root.iterfind("q:Sources/q:TextSource", ns) if s.get("name") == "P03"]
+    text = archive.read("sources/" + source.get("plainTextPath").removeprefix("internal://")).decode("utf-8")
+    [selection] = source.findall("q:PlainTextSelection", ns)
+    quote = text[int(selection.get("startPosition")):int(selection.get("endPosition"))]
+    assert quote.startswith("I rang [name] about it, [name] always picks up, and [name]'s team in [town]")
+
+
+def test_privacy_store_keeps_the_original_words_and_no_redact_warns(private_demo):
+    import sqlite3
+
+    db = sqlite3.connect(private_demo / ".copcode" / "copcode.db")
+    assert db.execute("SELECT COUNT(*) FROM segments WHERE text LIKE '%Margaret Okafor%'").fetchone()[0] == 1
+    result = cli(private_demo, "--no-redact", "quotes", "--theme", "territory", "--participant", "P03", "--format", "csv")
+    assert result.stderr.startswith("Warning: --no-redact: the identifiers listed in copcode.yaml are NOT pseudonymised")
+    assert SECRET in result.stdout
+
+
+def test_privacy_scan_lists_listed_detected_and_capitalised(private_demo):
+    result = cli(private_demo, "privacy", "scan", "--format", "json")
+    found = [f for f in json.loads(result.stdout) if f["transcript"] == "P03"]
+    kinds = {(f["text"], f["kind"]) for f in found}
+    assert {("Margaret Okafor", "listed"), ("MARGARET OKAFOR", "listed"), ("margaret  okafor", "listed"),
+            ("Ashford", "listed"), ("m.okafor@example.org", "email"), ("01227 823456", "phone")} <= kinds
+    text = (private_demo / "transcripts" / "P03.txt").read_text(encoding="utf-8")
+    body = text[text.index("---\n", 4) + 4:]
+    assert all(body[f["start"]:f["end"]] == f["text"] for f in found)
+    assert all(f["kind"] != "capitalised" or f["text"][0].isupper() for f in found)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Call 07700 900123 or +44 1227 823456.", "Call [phone] or [phone]."),
+    ("Post to CT2 7NZ, or ct27nz.", "Post to [postcode], or [postcode]."),
+    ("NHS number 943 476 5919; not 943 476 5918.", "NHS number [NHS number]; not 943 476 5918."),
+    ("Seen on 12/03/2024, on 3rd March 2024 and on March 3.", "Seen on [date], on [date] and on [date]."),
+    ("Write to jo.bloggs+cop@kent.ac.uk today.", "Write to [email] today."),
+    ("Ashfordians are not Ashford. ASHFORD'S council.", "Ashfordians are not [town]. [town]'S council."),
+])
+def test_privacy_detectors_and_word_boundaries(text, expected):
+    assert Redactor({"Ashford": "[town]"}).redact(text) == expected
+
+
+def test_privacy_nhs_check_digit_and_offset_mapping():
+    assert nhs_number_valid("9434765919") and not nhs_number_valid("9434765918")
+    redacted, moved = Redactor({"Margaret Okafor": "[name]"}).redact_mapped("Hi Margaret Okafor, bye.")
+    assert redacted == "Hi [name], bye."
+    assert redacted[moved(20):moved(24)] == "bye."
+
+
+def _text_of(path) -> str:
+    if path.suffix == ".xlsx":
+        book = openpyxl.load_workbook(path)
+        return "\n".join(str(c) for sheet in book for row in sheet.values for c in row if c is not None)
+    if path.suffix == ".docx":
+        return "\n".join(p.text for p in docx.Document(path).paragraphs)
+    if path.suffix == ".qdpx":
+        archive = zipfile.ZipFile(path)
+        return "\n".join(archive.read(n).decode("utf-8") for n in archive.namelist())
+    return path.read_text(encoding="utf-8")
