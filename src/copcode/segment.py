@@ -53,7 +53,9 @@ def segment_transcript(transcript: Transcript, max_words: int = 120) -> list[Seg
     for index, turn in enumerate(transcript.turns):
         if turn.role != "participant":
             continue
-        for piece in _pieces(split_sentences(text, turn.start, turn.end), text, max_words):
+        sentences = [part for sentence in split_sentences(text, turn.start, turn.end)
+                     for part in _bounded(text, sentence, max_words)]
+        for piece in _pieces(sentences, text, max_words):
             start, end = piece[0][0], piece[-1][1]
             passage = text[start:end]
             if not _WORD.search(passage):
@@ -61,6 +63,18 @@ def segment_transcript(transcript: Transcript, max_words: int = 120) -> list[Seg
             segment_id = stable_id(transcript.id, passage, seen)
             segments.append(Segment(segment_id, transcript.id, index, start, end, passage, tuple(piece)))
     return segments
+
+
+def _bounded(text: str, sentence: tuple[int, int], max_words: int) -> list[tuple[int, int]]:
+    """A "sentence" of more than twice max_words words (text without full stops, a pasted
+    table) cut at white space into runs of max_words words."""
+    start, end = sentence
+    if word_count(text[start:end]) <= 2 * max_words:
+        return [sentence]
+    spaces = [m.start() for m in re.finditer(r"\s+", text[start:end])]
+    cuts = [start + spaces[i] for i in range(max_words - 1, len(spaces), max_words)]
+    bounds = [start, *cuts, end]
+    return [_trim(text, a, b) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
 
 
 def _pieces(sentences, text, max_words):

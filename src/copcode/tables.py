@@ -16,8 +16,7 @@ QUOTE_COLUMNS = ["segment", "transcript", "participant", "group", "theme", "code
                  "end", "quote", "score", "status"]
 
 _SEGMENTS = """
-SELECT s.id AS segment, s.transcript, t.participant, t.attributes, s.start, s."end", s.text,
-       t.text AS transcript_text
+SELECT s.id AS segment, s.transcript, t.participant, t.attributes, s.start, s."end", s.text
 FROM segments s JOIN transcripts t ON t.id = s.transcript
 """
 
@@ -38,6 +37,7 @@ def codings(store: Store, codebook: Codebook):
     suggestions = {(r["segment"], r["code"]): r for r in store.db.execute(
         "SELECT segment, code, score, quote_start, quote_end, evidence FROM suggestions")}
     segments = {r["segment"]: r for r in store.db.execute(_SEGMENTS)}
+    texts = dict(store.db.execute("SELECT id, text FROM transcripts"))  # one string per transcript
     theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
     order = {code.id: i for i, code in enumerate(codebook.codes)}
     rows = []
@@ -56,7 +56,7 @@ def codings(store: Store, codebook: Codebook):
             "segment": segment_id, "transcript": seg["transcript"], "participant": seg["participant"],
             "group": json.loads(seg["attributes"]).get("group", ""), "theme": theme_of[code],
             "code": code, "code_order": order[code], "start": seg["start"], "end": seg["end"],
-            "text": seg["text"], "transcript_text": seg["transcript_text"],
+            "text": seg["text"], "transcript_text": texts[seg["transcript"]],
             "score": sug["score"] if sug else 1.0,
             "quote_start": sug["quote_start"] if sug else seg["start"],
             "quote_end": sug["quote_end"] if sug else seg["end"],
@@ -121,26 +121,55 @@ def _attributes(store: Store) -> dict[str, dict[str, str]]:
 
 def _spread(rows: list[dict], limit: int, per_participant: int) -> list[dict]:
     """Pick best first, but each earlier pick from the same group or participant costs a
-    candidate a little (0.1 and 0.15 of score), so the table speaks with many voices."""
+    candidate a little (0.1 and 0.15 of score), so the table speaks with many voices.
+    Accepted codings always come before suggestions; ties keep the order of score.
+
+    A participant's candidates all pay the same penalty, so only the best of each can be
+    next: a heap of participants per group, and a scan over the (few) groups per pick."""
+    import heapq
+
     rows = sorted(rows, key=lambda r: (not r["status"].startswith("accepted"), -r["score"], r["segment"]))
     picked: list[dict] = []
     by_group: Counter = Counter()
     by_participant: Counter = Counter()
-    seen_segments: set[str] = set()
-    while rows and (limit <= 0 or len(picked) < limit):
-        def merit(row):
-            return (row["status"].startswith("accepted"),
-                    row["score"] - 0.1 * by_group[row["group"]] - 0.15 * by_participant[row["participant"]])
-        eligible = [r for r in rows if r["segment"] not in seen_segments and
-                    (per_participant <= 0 or by_participant[r["participant"]] < per_participant)]
-        if not eligible:
-            break
-        best = max(eligible, key=merit)  # max keeps the first of equals: the sort decides ties
-        picked.append(best)
-        seen_segments.add(best["segment"])
-        by_group[best["group"]] += 1
-        by_participant[best["participant"]] += 1
-        rows.remove(best)
+    seen: set[str] = set()
+    for phase in (True, False):  # accepted, then suggested
+        queues: dict[str, list[int]] = {}
+        for order, row in enumerate(rows):
+            if row["status"].startswith("accepted") == phase:
+                queues.setdefault(row["participant"], []).append(order)
+        heads = {p: 0 for p in queues}
+        heaps: dict[str, list] = {}
+
+        def push(participant):
+            while heads[participant] < len(queues[participant]) and \
+                    rows[queues[participant][heads[participant]]]["segment"] in seen:
+                heads[participant] += 1
+            if heads[participant] == len(queues[participant]):
+                return
+            if per_participant > 0 and by_participant[participant] >= per_participant:
+                return
+            order = queues[participant][heads[participant]]
+            row = rows[order]
+            merit = row["score"] - 0.15 * by_participant[participant]
+            heapq.heappush(heaps.setdefault(row["group"], []), (-merit, order, participant))
+
+        for participant in queues:
+            push(participant)
+        while limit <= 0 or len(picked) < limit:
+            candidates = [(-(heap[0][0]) - 0.1 * by_group[group], -heap[0][1], group)
+                          for group, heap in heaps.items() if heap]
+            if not candidates:
+                break
+            group = max(candidates)[2]
+            _, order, participant = heapq.heappop(heaps[group])
+            row = rows[order]
+            heads[participant] += 1
+            picked.append(row)
+            seen.add(row["segment"])
+            by_group[group] += 1
+            by_participant[participant] += 1
+            push(participant)
     return picked
 
 

@@ -22,6 +22,9 @@ def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
             where=source,
             fix="export the transcript again as .vtt, or save it as .txt with speaker labels.",
         ) from None
+    if not len(captions):
+        raise UnreadableFile("a WebVTT file with no cues", where=source,
+                             fix="export the transcript again; the file holds no captions.")
     turns: list[list[str]] = []  # [speaker, words...]
     for caption in captions:
         words = " ".join(line.strip() for line in caption.text.splitlines() if line.strip())
