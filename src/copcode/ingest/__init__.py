@@ -58,7 +58,7 @@ def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
         except UnreadableFile as exc:
             if strict:
                 raise
-            warnings.append(f"{exc.where}: {exc.what}; skipped. {exc.fix}")
+            warnings.append(f"{exc.where}: {exc.what}; skipped. {exc.fix[:1].upper()}{exc.fix[1:]}")
             continue
         if transcript.id in transcripts:
             raise TranscriptError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import zipfile
 
 from copcode.errors import UnreadableFile
 
@@ -13,7 +12,10 @@ def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
 
     try:
         document = docx.Document(io.BytesIO(raw))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except KeyError:
+        raise UnreadableFile("a zip archive without a Word document inside, not a .docx", where=source,
+                             fix="check that it is the transcript, or save the transcript again as .docx.") from None
+    except Exception as exc:  # python-docx raises many kinds (BadZipFile, XMLSyntaxError, ...)
         raise UnreadableFile(
             f"not a readable Word document ({type(exc).__name__})",
             where=source,
