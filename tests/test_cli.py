@@ -20,7 +20,8 @@ def run(*args, project=None):
 def test_cli_code_then_quotes_on_the_small_project(small_project):
     result = run("code", project=small_project)
     assert result.exit_code == 0, result.output
-    assert "Coded 2 transcripts: 3 participant segments, 3 suggested codings." in result.stdout
+    assert ("Coded 2 transcripts: 3 participant segments, 3 suggested codings (3 segments parsed, "
+            "0 unchanged since the last run).") in result.stdout
     assert (small_project / "out" / "coded_segments.csv").is_file()
     assert (small_project / "out" / "quotes_learning.csv").is_file()
     assert (small_project / "out" / "quotes_barriers.csv").is_file()

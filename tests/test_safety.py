@@ -38,6 +38,7 @@ def test_safety_sigkill_mid_run_leaves_the_last_good_store(demo_copy):
     for path in list((demo_copy / "transcripts").glob("*.txt")):
         for copy in range(4):
             text = path.read_text(encoding="utf-8").replace(f"participant: {path.stem}", f"participant: X{copy}{path.stem}")
+            text = text.replace(" and ", f" and{copy} ")  # other words, so the cache cannot answer
             (demo_copy / "transcripts" / f"X{copy}{path.stem}.txt").write_text(text, encoding="utf-8")
     killed = []
     for delay in (1.5, 3.0, 4.5):

@@ -74,6 +74,10 @@ def _warn_unredacted(ctx: typer.Context, project) -> None:
 def code_command(
     ctx: typer.Context,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at a transcript that cannot be read, instead of skipping it.")] = False,
+    workers: Annotated[int, typer.Option(help="Parse in this many processes.")] = 1,
+    input_: Annotated[Optional[Path], typer.Option("--input", help="Survey answers (.csv or .xlsx) instead of transcripts/.")] = None,
+    id_column: Annotated[str, typer.Option(help="With --input: the column that identifies each answer.")] = "id",
+    text_column: Annotated[str, typer.Option(help="With --input: the column that holds the answer.")] = "text",
 ):
     """Code the transcripts: segment, suggest codes, store, write out/*.csv.  e.g. copcode code"""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -81,16 +85,22 @@ def code_command(
     from copcode.coding import code_project
 
     project = _project(ctx)
+    corpus = None
+    if input_ is not None:
+        from copcode.ingest.survey import read_survey
+
+        corpus = read_survey(project, input_, id_column=id_column, text_column=text_column)
     with Progress(TextColumn("Coding segments"), BarColumn(), MofNCompleteColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("code", total=None)
         result = code_project(project, lambda done, total: bar.update(task, completed=done, total=total),
-                              strict=strict, redact=ctx.obj["redact"])
+                              strict=strict, redact=ctx.obj["redact"], workers=workers, corpus=corpus)
     _warn_unredacted(ctx, project)
     for warning in result.warnings:
         err.print(f"[yellow]Warning:[/] {_escape(warning)}")
     out.print(f"Coded {result.transcripts} transcripts: {result.segments} participant segments, "
-              f"{result.suggestions} suggested codings.")
+              f"{result.suggestions} suggested codings ({result.parsed} segments parsed, "
+              f"{result.segments - result.parsed} unchanged since the last run).")
     _print_frame(result.summary, title="Passages and participants by theme and code")
     for path in result.written:
         out.print(f"Wrote {project.relative(path)}")

@@ -13,7 +13,6 @@ from spacy.tokens import Doc, Span
 from copcode.codebook import Codebook
 from copcode.errors import CodebookError
 
-PIPELINE_VERSION = "copcode-nlp-1"
 SPANS_KEY = "cues"
 
 

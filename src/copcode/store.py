@@ -45,6 +45,10 @@ MIGRATIONS = [
         codebook_sha256 TEXT NOT NULL, engine TEXT NOT NULL, transcripts INTEGER NOT NULL,
         segments INTEGER NOT NULL, suggestions INTEGER NOT NULL);
     """,
+    # 2: suggestions per segment, keyed by its words, the codebook, the threshold and the engine
+    """
+    CREATE TABLE cache (key TEXT PRIMARY KEY, suggestions TEXT NOT NULL);
+    """,
 ]
 
 
@@ -70,10 +74,26 @@ class Store:
     def last_run(self) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
 
-    def save_run(self, transcripts, segments, suggestions, codebook, engine: str) -> None:
+    def cached(self, keys) -> dict[str, list[dict]]:
+        """The cached suggestions of the segments whose keys are given."""
+        found = {}
+        keys = list(keys)
+        for i in range(0, len(keys), 500):
+            batch = keys[i:i + 500]
+            found.update((k, json.loads(v)) for k, v in self.db.execute(
+                f"SELECT key, suggestions FROM cache WHERE key IN ({','.join('?' * len(batch))})", batch))
+        return found
+
+    def save_run(self, transcripts, segments, suggestions, codebook, engine: str,
+                 cache: dict[str, list[dict]] | None = None) -> None:
         """Replace transcripts, turns, segments and suggestions with this run's, in one
-        transaction; decisions stay as they are."""
+        transaction; decisions stay as they are. `cache` becomes the whole cache: the
+        suggestions of every segment of this run, by key."""
         with self.transaction() as db:
+            if cache is not None:
+                db.execute("DELETE FROM cache")
+                db.executemany("INSERT INTO cache VALUES (?, ?)",
+                               [(k, json.dumps(v)) for k, v in cache.items()])
             db.execute("DELETE FROM suggestions")
             db.execute("DELETE FROM segments")
             db.execute("DELETE FROM turns")

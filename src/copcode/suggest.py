@@ -14,9 +14,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from copcode import ENGINE_VERSION
 from copcode.codebook import Codebook
 from copcode.model import Segment
-from copcode.nlp import PIPELINE_VERSION, SPANS_KEY, compile_cues
 from copcode.segment import word_count
 
 CUE_SHARE = 0.75
@@ -34,13 +34,73 @@ class Suggestion:
     quote_start: int
     quote_end: int
     evidence: list[dict] = field(default_factory=list)
-    engine: str = PIPELINE_VERSION
+    engine: str = ENGINE_VERSION
+
+    def relative(self, segment: Segment) -> dict:
+        """For the cache: offsets relative to the segment, which may move in its transcript."""
+        shift = segment.start
+        return {"code": self.code, "score": self.score, "quote": [self.quote_start - shift, self.quote_end - shift],
+                "evidence": [{**e, "start": e["start"] - shift, "end": e["end"] - shift} if "start" in e else e
+                             for e in self.evidence]}
+
+    @classmethod
+    def placed(cls, cached: dict, segment: Segment) -> "Suggestion":
+        shift = segment.start
+        return cls(segment.id, cached["code"], cached["score"], cached["quote"][0] + shift,
+                   cached["quote"][1] + shift,
+                   [{**e, "start": e["start"] + shift, "end": e["end"] + shift} if "start" in e else e
+                    for e in cached["evidence"]])
+
+
+def cache_key(codebook: Codebook, min_score: float, text: str) -> str:
+    """What a segment's suggestions depend on: its words, the codebook, the threshold, the engine."""
+    import hashlib
+
+    return hashlib.sha1(f"{ENGINE_VERSION}\0{codebook.sha256}\0{min_score}\0{text}".encode("utf-8")).hexdigest()
+
+
+def suggest_parallel(codebook: Codebook, segments: list[Segment], min_score: float, workers: int,
+                     on_progress=None) -> list[Suggestion]:
+    """`suggest` over a pool of processes, each with its own pipeline; the segments go in
+    chunks of whole transcripts and come back in order. Only the suggestions travel back."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks: list[list[Segment]] = []
+    for segment in segments:
+        if chunks and chunks[-1][-1].transcript == segment.transcript and len(chunks[-1]) < 400:
+            chunks[-1].append(segment)
+        else:
+            chunks.append([segment])
+    done, results = 0, []
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                             initargs=(codebook, min_score)) as pool:
+        for chunk, found in zip(chunks, pool.map(_work, chunks, chunksize=4)):
+            results.extend(found)
+            done += len(chunk)
+            if on_progress:
+                on_progress(done)
+    return results
+
+
+_WORKER: dict = {}
+
+
+def _start_worker(codebook: Codebook, min_score: float) -> None:
+    from copcode.nlp import build_pipeline
+
+    _WORKER.update(nlp=build_pipeline(codebook), codebook=codebook, min_score=min_score)
+
+
+def _work(chunk: list[Segment]) -> list[Suggestion]:
+    return suggest(_WORKER["nlp"], _WORKER["codebook"], chunk, _WORKER["min_score"])
 
 
 def suggest(nlp, codebook: Codebook, segments: list[Segment], min_score: float,
             on_progress=None) -> list[Suggestion]:
     """Suggestions for every segment whose score for a code reaches `min_score`."""
     from spacy.lang.en.stop_words import STOP_WORDS
+
+    from copcode.nlp import SPANS_KEY, compile_cues
 
     cues = compile_cues(codebook)
     profiles, idf = _code_profiles(nlp, codebook, STOP_WORDS)
