@@ -44,7 +44,7 @@ def code_project(project: Project, on_progress: Callable[[int, int], None] | Non
     from copcode.segment import segment_transcript
     from copcode.store import open_store
     from copcode.suggest import Suggestion, cache_key, suggest, suggest_parallel
-    from copcode.tables import coded_segments, coding_summary, exemplar_quotes
+    from copcode.tables import coded_segments, codings, coding_summary, exemplar_quotes
 
     codebook = project_codebook(project)
     redactor = redactor_for(project, enabled=redact)
@@ -75,14 +75,15 @@ def code_project(project: Project, on_progress: Callable[[int, int], None] | Non
         suggestions = [Suggestion.placed(c, s) for s in segments for c in cached[keys[s.id]]]
         store.save_run(transcripts, segments, suggestions, codebook, ENGINE_VERSION,
                        cache={keys[s.id]: cached[keys[s.id]] for s in segments})
-        tables = {"coded_segments.csv": coded_segments(store, codebook)}
+        frame = codings(store, codebook)
+        tables = {"coded_segments.csv": coded_segments(store, codebook, frame)}
         for theme in codebook.themes:
             tables[f"quotes_{theme.id}.csv"] = exemplar_quotes(
-                store, codebook, theme.id, limit=0, per_participant=0)
+                store, codebook, theme.id, limit=0, per_participant=0, frame=frame)
         if redactor:
             tables = {name: redactor.redact_frame(frame) for name, frame in tables.items()}
         written = [write_table(frame, project.out_dir / name, "csv") for name, frame in tables.items()]
-        summary = coding_summary(store, codebook, project.settings.groups)
+        summary = coding_summary(store, codebook, project.settings.groups, frame)
     finally:
         store.close()
     return CodingResult(len(transcripts), len(segments), len(suggestions), summary, written,

@@ -100,27 +100,30 @@ def suggest(nlp, codebook: Codebook, segments: list[Segment], min_score: float,
     """Suggestions for every segment whose score for a code reaches `min_score`."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    from copcode.nlp import SPANS_KEY, compile_cues
+    from copcode.nlp import SPANS_KEY, compile_cues, lemma_counts
 
     cues = compile_cues(codebook)
-    profiles, idf = _code_profiles(nlp, codebook, STOP_WORDS)
+    strings = nlp.vocab.strings
+    stop_lemmas = {strings.add(word) for word in STOP_WORDS}
+    profiles, idf = _code_profiles(nlp, codebook, stop_lemmas)
     suggestions = []
     texts = (segment.text for segment in segments)
     for done, (segment, doc) in enumerate(zip(segments, nlp.pipe(texts, batch_size=64)), 1):
-        bag = _weighted(_lemma_bag(doc, STOP_WORDS), idf)
         by_code: dict[str, list] = {}
         for span in doc.spans[SPANS_KEY]:
             by_code.setdefault(span.label_, []).append(span)
-        for code_id, spans in by_code.items():
-            found = _score(segment, spans, cues, bag, profiles[code_id], min_score)
-            if found:
-                suggestions.append(found)
+        if by_code:
+            bag = _weighted(lemma_counts(doc, stop_lemmas), idf)
+            for code_id, spans in by_code.items():
+                found = _score(segment, spans, cues, bag, profiles[code_id], min_score, strings)
+                if found:
+                    suggestions.append(found)
         if on_progress:
             on_progress(done)
     return suggestions
 
 
-def _score(segment, spans, cues, bag, profile, min_score):
+def _score(segment, spans, cues, bag, profile, min_score, strings):
     evidence, strength = [], {}
     for span in spans:
         cue = cues[int(span.id_)]
@@ -135,8 +138,9 @@ def _score(segment, spans, cues, bag, profile, min_score):
         (1 - CUE_SHARE) * min(1.0, similarity / SIMILARITY_FULL)
     if score < min_score:
         return None
-    shared = sorted(set(bag) & set(profile), key=lambda w: -bag[w] * profile[w])[:5]
-    evidence.append({"kind": "similarity", "value": round(similarity, 3), "shared": shared})
+    shared = sorted(set(bag) & set(profile), key=lambda w: (-bag[w] * profile[w], strings[w]))[:5]
+    evidence.append({"kind": "similarity", "value": round(similarity, 3),
+                     "shared": [strings[w] for w in shared]})
     start, end = quote_span(segment, [(e["start"], e["end"]) for e in evidence if "start" in e])
     return Suggestion(segment.id, spans[0].label_, round(score, 3), start, end, evidence)
 
@@ -170,17 +174,15 @@ def quote_span(segment: Segment, located: list[tuple[int, int]]) -> tuple[int, i
     return sentences[first][0], sentences[last][1]
 
 
-def _lemma_bag(doc, stop_words) -> Counter:
-    return Counter(t.lemma_ for t in doc if t.is_alpha and len(t) > 2 and t.lower_ not in stop_words
-                   and t.lemma_ not in stop_words)
+def _code_profiles(nlp, codebook: Codebook, stop_lemmas: set[int]):
+    """Per code, the idf-weighted lemma counts of its label, definition, include note, examples."""
+    from copcode.nlp import lemma_counts
 
-
-def _code_profiles(nlp, codebook: Codebook, stop_words):
-    """Per code, the idf-weighted lemma bag of its label, definition, include note, examples."""
+    lemmatize = nlp.get_pipe("copcode_lemmas")
     bags = {}
     for code in codebook.codes:
         text = "\n".join([code.label, code.definition, code.include, *code.example_quotes()])
-        bags[code.id] = _lemma_bag(nlp.get_pipe("copcode_lemmas")(nlp.make_doc(text)), stop_words)
+        bags[code.id] = lemma_counts(lemmatize(nlp.make_doc(text)), stop_lemmas)
     df = Counter(word for bag in bags.values() for word in bag)
     idf = {word: math.log(1 + len(bags) / n) for word, n in df.items()}
     return {code: _weighted(bag, idf) for code, bag in bags.items()}, idf

@@ -69,9 +69,10 @@ def codings(store: Store, codebook: Codebook):
     return frame.sort_values(["transcript", "start", "code_order"], kind="stable").reset_index(drop=True)
 
 
-def coded_segments(store: Store, codebook: Codebook):
-    """The coded segments table: one row per segment and code, rejected ones left out."""
-    frame = codings(store, codebook)
+def coded_segments(store: Store, codebook: Codebook, frame=None):
+    """The coded segments table: one row per segment and code, rejected ones left out.
+    `frame` is `codings(store, codebook)` when the caller has it already."""
+    frame = codings(store, codebook) if frame is None else frame
     frame = frame[frame["status"] != "rejected"]
     return frame[SEGMENT_COLUMNS].reset_index(drop=True)
 
@@ -79,13 +80,13 @@ def coded_segments(store: Store, codebook: Codebook):
 def exemplar_quotes(store: Store, codebook: Codebook, theme: str | None = None, *,
                     code: str | None = None, group: str | None = None,
                     participant: str | None = None, status: str = "all", limit: int = 10,
-                    per_participant: int = 2, attributes: list[str] | None = None):
+                    per_participant: int = 2, attributes: list[str] | None = None, frame=None):
     """Quotes for a theme (or a code), best first and spread over participants and groups:
     accepted codings above suggestions, rejected ones never; at most `per_participant` quotes
     from one participant (0: no cap) and one quote per passage. Each quote is verbatim,
     `text[start:end]` of its transcript. `attributes` adds participant attributes as columns
     (e.g. ["cop", "sector"])."""
-    frame = _current(store, codebook, status)
+    frame = _current(store, codebook, status, frame)
     if theme is not None:
         frame = frame[frame["theme"] == codebook.find_theme(theme).id]
     if code is not None:
@@ -173,11 +174,11 @@ def _spread(rows: list[dict], limit: int, per_participant: int) -> list[dict]:
     return picked
 
 
-def coding_summary(store: Store, codebook: Codebook, groups: dict[str, str]):
+def coding_summary(store: Store, codebook: Codebook, groups: dict[str, str], frame=None):
     """Per theme (and per code): passages, and participants "n of N" overall and per group."""
     import pandas as pd
 
-    frame = coded_segments(store, codebook)
+    frame = coded_segments(store, codebook, frame)
     people = pd.read_sql_query("SELECT participant, attributes FROM transcripts", store.db)
     people["group"] = [json.loads(a).get("group", "") for a in people["attributes"]]
     group_sizes = people.groupby("group")["participant"].nunique()
@@ -202,10 +203,10 @@ def coding_summary(store: Store, codebook: Codebook, groups: dict[str, str]):
 MATRIX_CELLS = ("counts", "presence", "quotes")
 
 
-def _current(store: Store, codebook: Codebook, status: str):
+def _current(store: Store, codebook: Codebook, status: str, frame=None):
     if status not in STATUSES:
         raise CopcodeError(f"unknown status {status!r}", fix=f"use one of: {', '.join(STATUSES)}.")
-    frame = codings(store, codebook)
+    frame = codings(store, codebook) if frame is None else frame
     frame = frame[frame["status"] != "rejected"]
     if status == "accepted":
         frame = frame[frame["status"].str.startswith("accepted")]
