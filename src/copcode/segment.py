@@ -42,7 +42,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def word_count(text: str) -> int:
-    return len(_WORD.findall(text))
+    """Words as white space separates them (what a reader counts; fast)."""
+    return len(text.split())
 
 
 def segment_transcript(transcript: Transcript, max_words: int = 120) -> list[Segment]:

@@ -44,8 +44,10 @@ def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
     if not match:
         return text, {}
     try:
-        header = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as exc:
+        # libyaml's safe loader when PyYAML has it: the same result, many times faster
+        header = yaml.load(match.group(1), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    except yaml.YAMLError:
+        exc = _python_yaml_error(match.group(1))  # its message and line are the clearer ones
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 2}" if mark else ""
         raise TranscriptError(
@@ -60,3 +62,11 @@ def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
             fix="write the header as e.g. `participant: E05`.",
         )
     return text[match.end():], header
+
+
+def _python_yaml_error(text: str) -> yaml.YAMLError:
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return exc
+    return yaml.YAMLError("not valid YAML")
