@@ -130,19 +130,14 @@ def quotes_command(
                                 per_participant=per_participant, attributes=attributes)
     frame = _redacted(ctx, project, frame)
     title = codebook.find_theme(theme).label if theme else "All themes"
-    fmt = fmt if fmt != "table" or out_file is None else out_file.suffix.lstrip(".").lower()
-    if fmt == "table":
-        _print_quotes(frame, title, attributes)
-    elif fmt == "docx":
+    if out_file is not None and (fmt == "docx" or fmt == "table" and out_file.suffix.lower() == ".docx"):
         from copcode.export import write_atomic
         from copcode.export.docx import quotes_docx
 
-        if out_file is None:
-            raise CopcodeError("--format docx needs a file", fix="add --out FILE.docx.")
         write_atomic(out_file, quotes_docx(frame, codebook, f"Exemplar quotes: {title}", attributes))
         err.print(f"Wrote {len(frame)} quotes to {out_file}")
-    else:
-        _emit(frame, fmt, out_file)
+        return
+    _output(frame, fmt, out_file, lambda f: _print_quotes(f, title, attributes))
 
 
 @app.command("matrix")
@@ -162,12 +157,8 @@ def matrix_command(
     with _opened(ctx) as (project, codebook, store):
         frame = tables.cooccurrence(store, codebook, status) if cooccurrence else \
             tables.framework_matrix(store, codebook, by=by, columns=columns, cells=cells, status=status)
-    frame = _redacted(ctx, project, frame)
-    if fmt == "table" and out_file is None:
-        _print_frame(frame, title="Code co-occurrence (passages)" if cooccurrence else
-                     f"Framework matrix: {by} by {columns} ({cells})")
-    else:
-        _emit(frame, fmt if fmt != "table" else out_file.suffix.lstrip(".").lower(), out_file)
+    title = "Code co-occurrence (passages)" if cooccurrence else f"Framework matrix: {by} by {columns} ({cells})"
+    _output(_redacted(ctx, project, frame), fmt, out_file, lambda f: _print_frame(f, title))
 
 
 @app.command("export")
@@ -321,13 +312,15 @@ def agreement_command(
     with _opened(ctx) as (project, codebook, store):
         table, disagreeing = agreement_report(store, codebook, names)
     disagreeing = _redacted(ctx, project, disagreeing)
-    if fmt != "table" or out_file is not None:
-        _emit(disagreeing if disagreements else table,
-              fmt if fmt != "table" else out_file.suffix.lstrip("."), out_file)
+    if disagreements:
+        _output(disagreeing, fmt, out_file, lambda f: _print_frame(f, title="Disagreements"))
         return
-    _print_frame(table.round(3).fillna("-"), title=f"Agreement between {', '.join(names)} "
-                 "(unit: a segment and a code)")
-    out.print(f"{len(disagreeing)} disagreement(s); list them with --disagreements.")
+
+    def show(frame):
+        _print_frame(frame.round(3).fillna("-"), title=f"Agreement between {', '.join(names)} "
+                     "(unit: a segment and a code)")
+        out.print(f"{len(disagreeing)} disagreement(s); list them with --disagreements.")
+    _output(table, fmt, out_file, show)
 
 
 @contextmanager
@@ -431,11 +424,18 @@ def privacy_scan(
 
     with _opened(ctx) as (project, codebook, store):
         found = scan(store, redactor_for(project))
-    if fmt == "table" and out_file is None:
-        _print_frame(found, title="Possible identifiers (listed and detected ones are pseudonymised in "
-                     "outputs; confirm the capitalised ones and list them in copcode.yaml)")
+    title = ("Possible identifiers (listed and detected ones are pseudonymised in outputs; "
+             "confirm the capitalised ones and list them in copcode.yaml)")
+    _output(found, fmt, out_file, lambda f: _print_frame(f, title))
+
+
+def _output(frame, fmt: str, path: Optional[Path], show) -> None:
+    """`show` the table in the terminal, or write it in `fmt` (with --out and no --format:
+    the file's ending) to the file or, for text formats, to standard output alone."""
+    if fmt == "table" and path is None:
+        show(frame)
     else:
-        _emit(found, fmt if fmt != "table" else out_file.suffix.lstrip(".").lower(), out_file)
+        _emit(frame, fmt if fmt != "table" else path.suffix.lstrip(".").lower(), path)
 
 
 def _emit(frame, fmt: str, path: Optional[Path]) -> None:
