@@ -175,7 +175,7 @@ def test_export_qdpx_round_trip_into_a_fresh_project(decided_demo, tmp_path):
 
 
 def test_import_tolerates_other_tools_variants(tmp_path):
-    text = "Interviewer: Hi 😀 there.\nE01: We learnt a lot 😀 from carers.\n"
+    text = "Interviewer: Hi 😀 there.\r\nE01: We learnt a lot 😀 from carers.\r\n"  # Windows line ends
     start = text.index("We learnt")
     end = text.index(" from carers") + len(" from carers.")
     utf16 = lambda i: len(text[:i].encode("utf-16-le")) // 2
@@ -210,6 +210,39 @@ def test_import_tolerates_other_tools_variants(tmp_path):
     assert (code, coder) == ("learning", "nvivo user")
     assert store.db.execute("SELECT text FROM segments WHERE id = ?", (segment,)).fetchone()[0] == text[start:end]
     store.close()
+
+
+def test_import_a_codebook_alone_and_a_malformed_project(tmp_path, decided_demo):
+    qdc = tmp_path / "cop.qdc"
+    cli(decided_demo, "export", "--format", "qdc", "--out", str(qdc))
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    result = cli(fresh, "import", str(qdc))
+    assert (result.exit_code, result.stdout) == (0, "Wrote codebooks/cop.yaml\nAdded 0 transcripts and 0 codings.\n")
+    assert cli(fresh, "codebook", "check").stdout.startswith("codebooks/cop.yaml: valid. 3 themes, 7 codes, 0 cues.")
+    broken = tmp_path / "broken.qdpx"
+    with zipfile.ZipFile(broken, "w") as zf:
+        zf.writestr("project.qde", '<Project xmlns="urn:QDA-XML:project:1.0" name="x"><Sources>'
+                    '<TextSource guid="33333333-3333-3333-3333-333333333333" name="../../E01">'
+                    '<PlainTextContent>E01: Hello there, all of you.</PlainTextContent>'
+                    '<PlainTextSelection guid="44444444-4444-4444-4444-444444444444" startPosition="5"/>'
+                    '</TextSource></Sources></Project>')
+    result = cli(fresh, "import", str(broken))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "Not imported: source '../../E01': a selection without valid positions; left out"
+    assert (fresh / "transcripts" / "E01.txt").read_text(encoding="utf-8") == "E01: Hello there, all of you."
+
+
+def test_export_xlsx_cells_lose_control_characters():
+    import io
+
+    import pandas as pd
+
+    from copcode.export.xlsx import workbook_bytes
+
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes({"t": pd.DataFrame({"quote": ["page\x0cbreak", "=1+1"]})})))
+    assert [c.value for c in book["t"]["A"]] == ["quote", "page break", "=1+1"]
+    assert book["t"]["A3"].data_type == "s"
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -30,6 +30,10 @@ def private_demo(tmp_path_factory):
     text = path.read_text(encoding="utf-8")
     anchor = "Overall, it needs to be more of a culture change"
     path.write_text(text.replace(anchor, PLANTED + anchor), encoding="utf-8")
+    people = root / "participants.csv"
+    people.write_text(people.read_text(encoding="utf-8").replace(
+        "P03,P,WF,statutory,occupational therapy team manager",
+        "P03,P,WF,statutory,OT team manager (line manager: Margaret Okafor)"), encoding="utf-8")
     (root / "copcode.yaml").write_text(
         'privacy:\n  identifiers:\n    "Margaret Okafor": "[name]"\n    "Ashford": "[town]"\n', encoding="utf-8")
     assert cli(root, "code").exit_code == 0
@@ -66,6 +70,9 @@ def test_privacy_no_output_leaks_a_listed_identifier(private_demo, tmp_path):
     target = tmp_path / "review.xlsx"
     cli(root, "review", "--export", str(target), "--coder", "bob")
     outputs["review.xlsx"] = _text_of(target)
+    outputs["review terminal"] = CliRunner().invoke(
+        app, ["--project", str(root), "review", "--coder", "zed", "--participant", "P03"], input="q",
+        env={"COLUMNS": "200"}).stdout
     assert all(outputs.values())
     assert [name for name, data in outputs.items() if _leaks(data)] == []
     assert "[name]" in outputs["study.html"] and "[town]" in outputs["quotes.csv"]

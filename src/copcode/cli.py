@@ -130,6 +130,8 @@ def quotes_command(
                                 per_participant=per_participant, attributes=attributes)
     frame = _redacted(ctx, project, frame)
     title = codebook.find_theme(theme).label if theme else "All themes"
+    if fmt == "docx" and out_file is None:
+        raise CopcodeError("--format docx needs a file", fix="add --out FILE.docx.")
     if out_file is not None and (fmt == "docx" or fmt == "table" and out_file.suffix.lower() == ".docx"):
         from copcode.export import write_atomic
         from copcode.export.docx import quotes_docx
@@ -187,7 +189,6 @@ def import_command(
     from copcode.importing import import_refi
 
     project = _project(ctx)
-    project.root.joinpath("transcripts").mkdir(exist_ok=True)
     result = import_refi(project, path, utf16=utf16)
     if result.codebook_written:
         out.print(f"Wrote {project.relative(result.codebook_written)}")
@@ -219,6 +220,8 @@ def status_command(ctx: typer.Context):
 
     with _opened(ctx) as (project, codebook, store):
         status = project_status(store, codebook)
+    redactor = _redactor(ctx, project)
+    clean = redactor.redact if redactor else (lambda text: text)
     run = status.run
     out.print(f"Last coded {run['at']} with {run['codebook']}." if run else "Not coded yet.")
     out.print(f"{status.transcripts} transcripts, {status.segments} segments, "
@@ -230,7 +233,7 @@ def status_command(ctx: typer.Context):
                   "longer in the transcript. They are kept in the log; tag the new words to re-code.")
         for d in status.orphans:
             out.print(f"  #{d.id} {d.verdict} {d.code} by {d.coder} on {d.transcript} {d.start}-{d.end}: "
-                      f"“{_escape(' '.join(d.text.split()))}”")
+                      f"“{_escape(' '.join(clean(d.text).split()))}”")
     else:
         out.print("No orphaned decisions.")
 
@@ -246,7 +249,8 @@ def _decision_command(verdict: str):
         from copcode.decisions import default_coder, record
 
         with _opened(ctx) as (project, codebook, store):
-            decision = record(store, codebook, segment, code, verdict, coder or default_coder(), note)
+            decision = record(store, codebook, segment, code, verdict,
+                              default_coder() if coder is None else coder, note)
         out.print(f"{decision.coder}: {verdict} {decision.code} on {decision.segment} (decision {decision.id}).")
     return command
 
@@ -275,7 +279,7 @@ def review_command(
     from copcode.decisions import default_coder
     from copcode.review import ReviewSession, import_review_sheet, review_queue, review_sheet
 
-    coder = coder or default_coder()
+    coder = default_coder() if coder is None else coder
     with _opened(ctx) as (project, codebook, store):
         if import_ is not None:
             counts = import_review_sheet(store, codebook, import_, coder)
@@ -285,13 +289,14 @@ def review_command(
         items = review_queue(store, codebook, coder, theme=theme, code=code,
                              participant=participant, group=group, min_score=min_score)
         if export is not None:
-            _emit(_redacted(ctx, project, review_sheet(items, codebook)), export.suffix.lstrip(".").lower(), export)
+            _emit(_redacted(ctx, project, review_sheet(items, codebook)), export.suffix.lstrip(".").lower(),
+                  export, formats=("xlsx", "csv"))
             return
         if not items:
             out.print(f"Nothing left to review for {coder} here.")
             return
         session = ReviewSession(store, codebook, coder, items)
-        _review_loop(session)
+        _review_loop(session, _redactor(ctx, project))
         left = len(session.items) - session.index
         out.print(f"{coder}: {session.decided} decided this time; {left} left. "
                   "Run the same command to carry on.")
@@ -338,7 +343,7 @@ def _opened(ctx: typer.Context):
         store.close()
 
 
-def _review_loop(session) -> None:
+def _review_loop(session, redactor) -> None:
     keys = _escape("[a]ccept  [r]eject  [c]ode…  [s]kip  [n]ote  [u]ndo  [q]uit")
     note = ""
     while session.current is not None:
@@ -347,7 +352,7 @@ def _review_loop(session) -> None:
         out.rule(f"{session.index + 1} of {len(session.items)}  ·  {item.participant} ({item.group})"
                  f"  ·  {item.theme} / {item.code}  ·  score {item.score:.2f}")
         out.print(f"[bold]{_escape(code.label)}[/]: {_escape(code.definition.strip())}")
-        out.print(_highlighted(item))
+        out.print(_highlighted(item, redactor))
         cues = sorted({e["cue"] for e in item.evidence if "cue" in e})
         out.print(f"[dim]evidence: {_escape(', '.join(cues))}[/]" + (f"\n[dim]note: {_escape(note)}[/]" if note else ""))
         out.print(keys)
@@ -392,13 +397,15 @@ def _read_key() -> str:
     return (sys.stdin.read(1) or "q").lower()
 
 
-def _highlighted(item):
+def _highlighted(item, redactor=None):
+    """The passage with its evidence highlighted; pseudonymised, the highlights moved along."""
     from rich.text import Text
 
-    text = Text(item.text)
+    words, moved = redactor.redact_mapped(item.text) if redactor else (item.text, lambda i: i)
+    text = Text(words)
     for e in item.evidence:
         if "start" in e:
-            text.stylize("bold black on yellow", e["start"] - item.start, e["end"] - item.start)
+            text.stylize("bold black on yellow", moved(e["start"] - item.start), moved(e["end"] - item.start))
     return text
 
 
@@ -438,9 +445,13 @@ def _output(frame, fmt: str, path: Optional[Path], show) -> None:
         _emit(frame, fmt if fmt != "table" else path.suffix.lstrip(".").lower(), path)
 
 
-def _emit(frame, fmt: str, path: Optional[Path]) -> None:
-    from copcode.export import TEXT_FORMATS, render_table, write_table
+def _emit(frame, fmt: str, path: Optional[Path], formats: tuple[str, ...] | None = None) -> None:
+    from copcode.export import TABLE_FORMATS, TEXT_FORMATS, render_table, write_table
 
+    formats = formats or TABLE_FORMATS
+    if fmt not in formats:
+        raise CopcodeError(f"unknown format {fmt!r}" if fmt else f"{path}: the file has no ending to tell its format",
+                           fix=f"use one of {', '.join(formats)} (--format, or the --out file's ending).")
     if path is None:
         if fmt not in TEXT_FORMATS:
             raise CopcodeError(f"--format {fmt} needs a file", fix="add --out FILE.")
@@ -457,7 +468,7 @@ def _print_frame(frame, title: str) -> None:
     for column in frame.columns:
         table.add_column(str(column), justify="right" if column not in ("theme", "code") else "left")
     for row in frame.itertuples(index=False):
-        table.add_row(*map(str, row))
+        table.add_row(*(_escape(str(v)) for v in row))
     out.print(table)
 
 
@@ -471,11 +482,11 @@ def _print_quotes(frame, title: str, attributes: list[str] = ()) -> None:
     table.add_column("code")
     table.add_column("score", justify="right")
     table.add_column("status", max_width=20)
-    for i, row in enumerate(frame.itertuples(index=False), 1):
-        quote = " ".join(row.quote.split())
-        label = ", ".join([row.participant, *[str(getattr(row, a)) for a in attributes if getattr(row, a)]])
-        table.add_row(str(i), f"“{escape(quote)}” [bold]({escape(label)})[/]\n[dim]{row.segment}[/]",
-                      row.code, f"{row.score:.2f}", row.status)
+    for i, row in enumerate(frame.to_dict("records"), 1):
+        quote = " ".join(row["quote"].split())
+        label = ", ".join([row["participant"], *[str(row[a]) for a in attributes if row[a]]])
+        table.add_row(str(i), f"“{escape(quote)}” [bold]({escape(label)})[/]\n[dim]{row['segment']}[/]",
+                      row["code"], f"{row['score']:.2f}", escape(row["status"]))
     if not len(frame):
         out.print(f"No quotes for {title}.")
         return

@@ -158,6 +158,8 @@ def load_codebook(path: str | Path, display: str | None = None) -> Codebook:
         raw_bytes = path.read_bytes()
     except FileNotFoundError:
         raise CodebookError(display, ["the file does not exist"]) from None
+    except OSError as exc:
+        raise CodebookError(display, [f"the file cannot be read ({exc.strerror})"]) from None
     text = raw_bytes.decode("utf-8-sig", errors="replace")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -41,6 +41,10 @@ class CodebookError(CopcodeError):
         )
 
 
+class StoreError(CopcodeError):
+    """The project's store cannot be opened."""
+
+
 class LookupFailed(CopcodeError):
     """A theme, code, segment or participant that does not exist."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,23 +26,41 @@ def import_refi(project: Project, path: Path, *, utf16: bool = False) -> ImportR
     """Bring a .qdpx (or .qdc) into the project: its codebook when the project has none, its
     text sources as transcripts (an existing transcript must hold the same text), then code the
     project and record every coding as a `tag` by its user on the segment it overlaps most.
-    What cannot be mapped is listed in `problems`, never silently dropped."""
+    What cannot be mapped is listed in `problems`, never silently dropped. If anything fails,
+    the files written so far are removed again."""
+    from copcode.export.refi import read_qdpx
+
+    imported = read_qdpx(path, utf16=utf16)
+    created: list[Path] = []
+    try:
+        return _import(project, Path(path), imported, created)
+    except BaseException:
+        for file in reversed(created):
+            file.unlink(missing_ok=True)
+        raise
+
+
+def _import(project: Project, path: Path, imported, created: list[Path]) -> ImportResult:
     from copcode.coding import code_project, project_codebook
     from copcode.decisions import record_many
     from copcode.export import write_atomic
-    from copcode.export.refi import read_qdpx
     from copcode.store import open_store
 
-    imported = read_qdpx(path, utf16=utf16)
+    def write(target: Path, text: str) -> Path:
+        created.append(target)
+        return write_atomic(target, text.encode("utf-8"))
+
     problems = list(imported.problems)
     codebook_written = None
     if not any((project.root / "codebooks").glob("*.y*ml")) and not project.settings.codebook:
         if not imported.codes:
             raise CopcodeError("the file holds no codes and this project has no codebook",
                                where=str(path), fix="add a codebook to codebooks/ first.")
-        codebook_written = write_atomic(project.root / "codebooks" / f"{Path(path).stem}.yaml",
-                                        _codebook_yaml(imported.codes, Path(path).stem).encode("utf-8"))
+        codebook_written = write(project.root / "codebooks" / f"{_safe_name(path.stem)}.yaml",
+                                 _codebook_yaml(imported.codes, path.stem))
     codebook = project_codebook(project)
+    if not imported.sources:  # a codebook (.qdc) alone
+        return ImportResult(codebook_written, [], 0, problems)
     by_guid = {}
     for code in _leaves(imported.codes):
         if any(c.id == code.id for c in codebook.codes):
@@ -49,10 +68,11 @@ def import_refi(project: Project, path: Path, *, utf16: bool = False) -> ImportR
         else:
             problems.append(f"code {code.label!r} ({code.id}) is not in {codebook.path}; its codings are left out")
 
+    ids = {name: _safe_name(name) for name in imported.sources}  # a source name is not a safe path
     written = []
     folder = project.transcripts_dir
     for name, text in imported.sources.items():
-        existing = [p for p in folder.glob(f"{name}.*")] if folder.is_dir() else []
+        existing = list(folder.glob(f"{ids[name]}.*")) if folder.is_dir() else []
         if existing:
             from copcode.ingest import read_transcript
 
@@ -61,7 +81,7 @@ def import_refi(project: Project, path: Path, *, utf16: bool = False) -> ImportR
                     f"source {name!r} differs from the transcript already here, {project.relative(existing[0])}",
                     where=str(path), fix="import into a fresh project folder, or remove that transcript.")
             continue
-        written.append(write_atomic(folder / f"{name}.txt", text.encode("utf-8")))
+        written.append(write(folder / f"{ids[name]}.txt", text))
     if imported.cases and not (project.root / "participants.csv").exists():
         columns = sorted({k for values in imported.cases.values() for k in values})
         out = io.StringIO()
@@ -69,7 +89,7 @@ def import_refi(project: Project, path: Path, *, utf16: bool = False) -> ImportR
         writer.writerow(["participant", *columns])
         for case, values in sorted(imported.cases.items()):
             writer.writerow([case, *[values.get(c, "") for c in columns]])
-        write_atomic(project.root / "participants.csv", out.getvalue().encode("utf-8"))
+        write(project.root / "participants.csv", out.getvalue())
 
     code_project(project)
     store = open_store(project.store_path, create=False)
@@ -82,7 +102,7 @@ def import_refi(project: Project, path: Path, *, utf16: bool = False) -> ImportR
             if code_guid not in by_guid:
                 continue
             overlap = lambda s: min(end, s["end"]) - max(start, s["start"])
-            best = max(segments.get(source, []), key=overlap, default=None)
+            best = max(segments.get(ids[source], []), key=overlap, default=None)
             if best is None or overlap(best) <= 0:
                 problems.append(f"source {source!r} {start}-{end}: not in a participant's turn; left out")
                 continue
@@ -93,6 +113,11 @@ def import_refi(project: Project, path: Path, *, utf16: bool = False) -> ImportR
     finally:
         store.close()
     return ImportResult(codebook_written, written, sum(len(set(r)) for r in rows.values()), problems)
+
+
+def _safe_name(name: str) -> str:
+    """A file name from a source's name: no folders, no '..', only letters, digits, - _ ."""
+    return re.sub(r"[^\w.-]+", "_", Path(name).name).strip("._") or "source"
 
 
 def _leaves(codes):

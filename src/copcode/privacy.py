@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from copcode.errors import ProjectError
 
 DETECTORS = ("email", "phone", "postcode", "nhs_number", "date")
+ID_COLUMNS = {"segment", "transcript", "participant", "group", "theme", "code", "status", "kind",
+              "decision", "other_code", "verdict", "coder", "at"}
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
 PATTERNS = {
@@ -110,10 +112,15 @@ class Redactor:
         return "".join(pieces), mapped
 
     def redact_frame(self, frame):
-        """A copy of a DataFrame with every text cell redacted."""
+        """A copy of a DataFrame with its text redacted; columns that hold ids (segment,
+        participant, code, ...) are left alone, so the ids still work."""
         from copcode.export import map_text_cells
 
-        return map_text_cells(frame, self.redact)
+        ids = [c for c in frame.columns if c in ID_COLUMNS]
+        redacted = map_text_cells(frame.drop(columns=ids), self.redact)
+        for column in ids:
+            redacted[column] = frame[column]
+        return redacted[list(frame.columns)]
 
 
 def redactor_for(project, *, enabled: bool = True) -> Redactor | None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from copcode.errors import NotCodedYet
+from copcode.errors import NotCodedYet, StoreError
 
 MIGRATIONS = [
     # 1: transcripts, their turns and segments, suggestions, the decision log, the runs
@@ -138,12 +138,19 @@ def open_store(path: Path, *, create: bool) -> Store:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, timeout=30)
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA journal_mode = WAL")
-    if create:
-        os.chmod(path, 0o600)
-    store = Store(db, path)
-    _migrate(store)
+    try:
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA journal_mode = WAL")
+        if create:
+            os.chmod(path, 0o600)
+        store = Store(db, path)
+        _migrate(store)
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise StoreError(
+            f"the store is not a readable SQLite database ({exc})", where=str(path),
+            fix="restore it from a backup; or move the .copcode folder away and run `copcode code` "
+            "(decisions recorded in the old store would then be missing).") from None
     return store
 
 

@@ -83,7 +83,8 @@ def exemplar_quotes(store: Store, codebook: Codebook, theme: str | None = None, 
                     per_participant: int = 2, attributes: list[str] | None = None, frame=None):
     """Quotes for a theme (or a code), best first and spread over participants and groups:
     accepted codings above suggestions, rejected ones never; at most `per_participant` quotes
-    from one participant (0: no cap) and one quote per passage. Each quote is verbatim,
+    from one participant (0: no cap) and, when `limit` picks exemplars, one quote per passage
+    (with `limit` 0, every coding of the theme is listed). Each quote is verbatim,
     `text[start:end]` of its transcript. `attributes` adds participant attributes as columns
     (e.g. ["cop", "sector"])."""
     frame = _current(store, codebook, status, frame)
@@ -100,7 +101,7 @@ def exemplar_quotes(store: Store, codebook: Codebook, theme: str | None = None, 
         quote=[text[s:e] for text, s, e in
                zip(frame["transcript_text"], frame["quote_start"], frame["quote_end"])],
     )
-    picked = _spread(frame.to_dict("records"), limit, per_participant)
+    picked = _spread(frame.to_dict("records"), limit, per_participant, one_per_passage=limit > 0)
     import pandas as pd
 
     quotes = pd.DataFrame(picked, columns=QUOTE_COLUMNS)
@@ -120,7 +121,7 @@ def _attributes(store: Store) -> dict[str, dict[str, str]]:
     return {p: json.loads(a) for p, a in store.db.execute("SELECT participant, attributes FROM transcripts")}
 
 
-def _spread(rows: list[dict], limit: int, per_participant: int) -> list[dict]:
+def _spread(rows: list[dict], limit: int, per_participant: int, one_per_passage: bool = True) -> list[dict]:
     """Pick best first, but each earlier pick from the same group or participant costs a
     candidate a little (0.1 and 0.15 of score), so the table speaks with many voices.
     Accepted codings always come before suggestions; ties keep the order of score.
@@ -143,7 +144,7 @@ def _spread(rows: list[dict], limit: int, per_participant: int) -> list[dict]:
         heaps: dict[str, list] = {}
 
         def push(participant):
-            while heads[participant] < len(queues[participant]) and \
+            while one_per_passage and heads[participant] < len(queues[participant]) and \
                     rows[queues[participant][heads[participant]]]["segment"] in seen:
                 heads[participant] += 1
             if heads[participant] == len(queues[participant]):

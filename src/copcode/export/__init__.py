@@ -9,7 +9,7 @@ from pathlib import Path
 from copcode.errors import CopcodeError
 
 TEXT_FORMATS = ("csv", "md", "json")
-FILE_FORMATS = ("xlsx", "docx")
+TABLE_FORMATS = TEXT_FORMATS + ("xlsx",)
 
 
 # A cell starting with one of these is run as a formula by Excel and LibreOffice.
@@ -59,8 +59,7 @@ def write_table(frame, path: Path, fmt: str, sheet: str = "table") -> Path:
         from copcode.export.xlsx import workbook_bytes
 
         return write_atomic(path, workbook_bytes({sheet: frame}))
-    raise CopcodeError(f"unknown format {fmt!r}",
-                       fix=f"use one of {', '.join(TEXT_FORMATS + FILE_FORMATS)}.")
+    raise CopcodeError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(TABLE_FORMATS)}.")
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
@@ -68,12 +67,16 @@ def write_atomic(path: Path, data: bytes) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have made it
-        os.replace(temporary, path)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have made it
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
     except OSError as exc:
         raise CopcodeError(f"cannot write the file ({exc.strerror})", where=str(path),
                            fix="check that the folder exists and is writable.") from None

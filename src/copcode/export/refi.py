@@ -106,7 +106,8 @@ def project_qdpx(store, codebook, name: str, *, include_suggestions: bool = Fals
             if variable in attributes[t["id"]]:
                 value = ET.SubElement(case, f"{{{ns}}}VariableValue")
                 ET.SubElement(value, f"{{{ns}}}VariableRef", targetGUID=guid("variable", variable))
-                ET.SubElement(value, f"{{{ns}}}TextValue").text = attributes[t["id"]][variable]
+                text_value = attributes[t["id"]][variable]
+                ET.SubElement(value, f"{{{ns}}}TextValue").text = redactor.redact(text_value) if redactor else text_value
         ET.SubElement(case, f"{{{ns}}}SourceRef", targetGUID=guid("source", t["id"]))
 
     sources_el = ET.SubElement(root, f"{{{ns}}}Sources")
@@ -194,7 +195,9 @@ def read_qdpx(path: Path, *, utf16: bool = False) -> ImportedProject:
                            fix="export it again from the other program as .qdpx or .qdc.") from None
     problems: list[str] = []
     codebook_el = root if _local(root.tag) == "CodeBook" else _child(root, "CodeBook")
-    codes = [_read_code(c) for c in _children(_child(codebook_el, "Codes"), "Code")] if codebook_el is not None else []
+    codes_el = _child(codebook_el, "Codes") if codebook_el is not None else None
+    codes = [_read_code(c) for c in _children(codes_el, "Code")] if codes_el is not None else []
+    _unique_ids(codes, set())
     users = {u.get("guid"): u.get("name") or u.get("id") or "imported" for u in
              _children(_child(root, "Users"), "User")} if _child(root, "Users") is not None else {}
     sources, codings = {}, []
@@ -204,17 +207,26 @@ def read_qdpx(path: Path, *, utf16: bool = False) -> ImportedProject:
         if _local(source.tag) != "TextSource":
             problems.append(f"source {name!r}: a {_local(source.tag)} is not text; left out")
             continue
-        text = _source_text(source, archive)
-        if text is None:
-            problems.append(f"source {name!r}: its text is missing from the archive; left out")
+        raw = _source_text(source, archive)
+        if raw is None:
+            problems.append(f"source {name!r}: its text is missing from the archive or not UTF-8; left out")
             continue
-        sources[name] = text
+        # copcode reads line ends as "\n": offsets into the raw text move back by each "\r\n"
+        sources[name] = raw.replace("\r\n", "\n").replace("\r", "\n")
         for selection in _children(source, "PlainTextSelection"):
-            start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
+            try:
+                start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
+            except (TypeError, ValueError):
+                problems.append(f"source {name!r}: a selection without valid positions; left out")
+                continue
             if utf16:
-                start, end = _from_utf16(text, start), _from_utf16(text, end)
+                start, end = _from_utf16(raw, start), _from_utf16(raw, end)
+            start, end = start - raw.count("\r\n", 0, start), end - raw.count("\r\n", 0, end)
             for coding in _children(selection, "Coding"):
                 ref = _child(coding, "CodeRef")
+                if ref is None:
+                    problems.append(f"source {name!r} {start}-{end}: a coding without a code; left out")
+                    continue
                 user = users.get(coding.get("creatingUser"), "imported")
                 codings.append((name, start, end, ref.get("targetGUID"), user))
     variables = {v.get("guid"): v.get("name") for v in _children(_child(root, "Variables"), "Variable")} \
@@ -241,7 +253,20 @@ def _read_code(element) -> ImportedCode:
                         element.get("guid", ""), element.get("isCodable", "true") == "true")
 
 
+def _unique_ids(codes: list[ImportedCode], seen: set[str]) -> None:
+    """Two codes whose names make the same id ("Shared language", "Shared  Language") get
+    "-2", "-3"."""
+    for code in codes:
+        base, n = code.id, 1
+        while code.id in seen:
+            n += 1
+            code.id = f"{base}-{n}"
+        seen.add(code.id)
+        _unique_ids(code.children, seen)
+
+
 def _source_text(source, archive) -> str | None:
+    """The source's plain text as stored (line ends untouched: offsets count them)."""
     inline = _child(source, "PlainTextContent")
     if inline is not None and inline.text:
         return inline.text
@@ -252,7 +277,10 @@ def _source_text(source, archive) -> str | None:
     for member in archive.namelist():
         folder, _, file = member.rpartition("/")
         if folder.lower() == "sources" and file.lower() == wanted:
-            return archive.read(member).decode("utf-8-sig").replace("\r\n", "\n")
+            try:
+                return archive.read(member).decode("utf-8-sig")
+            except UnicodeDecodeError:
+                return None
     return None
 
 

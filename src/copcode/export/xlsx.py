@@ -36,8 +36,12 @@ def workbook_bytes(sheets: dict[str, object]) -> bytes:
 
 
 def _value(value):
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if value is None or (isinstance(value, float) and value != value):
         return None
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
+    if isinstance(value, str):  # control characters (a form feed from a PDF) are not allowed in xlsx
+        value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
     return value
