@@ -101,6 +101,8 @@ FATAL = [
      "interviews: the transcripts folder does not exist"),
     ("unknown setting", {"copcode.yaml": "transcript: interviews\n"}, ["code"],
      "copcode.yaml: unknown setting(s): transcript"),
+    ("setting of the wrong type", {"copcode.yaml": "min_score: 0.4\nmax_segment_words: 0\n"}, ["code"],
+     "copcode.yaml:2: `max_segment_words:` must be a whole number of words, 10 or more"),
     ("ragged participants.csv", {"participants.csv": "participant,group\nE01,E,extra\n"}, ["code"],
      "participants.csv:2: row has 3 cells, the header has 2"),
 ]

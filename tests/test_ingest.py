@@ -40,6 +40,14 @@ def test_ingest_a_colon_inside_a_sentence_is_not_a_label():
     assert text[turns[1].start:turns[1].end] == "Two reasons: time and money.\nWell: that is it."
 
 
+def test_ingest_numbered_interviewers_are_interviewers():
+    text = "Interviewer 2: Can I add one?\nE05: Yes.\nINT1: Thanks.\nI: Last one.\nE05: Fine.\n"
+    turns = find_turns(text, ["Interviewer", "INT", "I"], "E05")
+    assert [(t.speaker, t.role) for t in turns] == [
+        ("Interviewer 2", "interviewer"), ("E05", "participant"), ("INT1", "interviewer"),
+        ("I", "interviewer"), ("E05", "participant")]
+
+
 def test_ingest_docx_paragraphs_become_lines(small_project):
     document = docx.Document()
     for line in ["Synthetic interview", "Interviewer: Hello.", "P07: It was a validation and the endorsement."]:

@@ -149,7 +149,6 @@ class CodingState:
     states: dict[tuple[str, str, str], str]
     covered: dict[str, set[tuple[str, str]]]
     orphans: list[Decision]
-    latest: dict[tuple[str, str, str], Decision]
 
 
 def coding_state(store: Store, codebook: Codebook) -> CodingState:
@@ -173,15 +172,14 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
         else:
             stack.append(d)
     theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
-    states, covered, latest = {}, {}, {}
+    states, covered = {}, {}
     for key, stack in stacks.items():
         if stack:
             states[key] = "accepted" if stack[-1].verdict in POSITIVE else "rejected"
-            latest[key] = stack[-1]
             if key[1] in theme_of:
                 covered.setdefault(key[2], set()).add((key[0], theme_of[key[1]]))
     orphans = [d for d in orphans if d.verdict != "undo"]
-    return CodingState(states, covered, orphans, latest)
+    return CodingState(states, covered, orphans)
 
 
 @dataclass

@@ -156,13 +156,15 @@ def scan(store, redactor: Redactor | None):
 
     nlp = spacy.blank("en")
     names = Matcher(nlp.vocab)
-    names.add("name", [[{"IS_TITLE": True, "IS_STOP": False}, {"IS_TITLE": True, "OP": "*"}]], greedy="LONGEST")
+    names.add("name", [[{"IS_TITLE": True, "IS_STOP": False},
+                        {"IS_TITLE": True, "IS_STOP": False, "OP": "*"}]], greedy="LONGEST")
     redactor = redactor or Redactor({})
     listed = {name.casefold() for name in redactor.identifiers}
     rows = []
     for transcript_id, text in store.db.execute("SELECT id, text FROM transcripts ORDER BY id"):
-        spans = {(f.start, f.end) for f in redactor.findings(text)}
-        for f in redactor.findings(text):
+        findings = redactor.findings(text)
+        spans = {(f.start, f.end) for f in findings}
+        for f in findings:
             rows.append({"transcript": transcript_id, "start": f.start, "end": f.end, "text": f.text,
                          "kind": f.kind, "replacement": f.replacement})
         turns = store.db.execute('SELECT start, "end" FROM turns WHERE transcript = ?', (transcript_id,)).fetchall()
@@ -172,9 +174,10 @@ def scan(store, redactor: Redactor | None):
                 for _, first, last in names(doc):
                     span = doc[first:last]
                     start, end = s_start + span.start_char, s_start + span.end_char
-                    if first == 0 or span.text.casefold() in listed or span.text in _COMMON or \
+                    if first == 0 or doc[first - 1].text in ("]", '"', "“", "'", "(") or \
+                            span.text.casefold() in listed or span.text in _COMMON or \
                             any(a <= start < b for a, b in spans):
-                        continue  # a sentence's first word is capitalised anyway
+                        continue  # a sentence's first word (also after "[laughs]") is capitalised anyway
                     rows.append({"transcript": transcript_id, "start": start, "end": end,
                                  "text": span.text, "kind": "capitalised", "replacement": ""})
     return pd.DataFrame(rows, columns=["transcript", "start", "end", "text", "kind", "replacement"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,22 +122,55 @@ def _read_settings(path: Path) -> Settings:
             where=path.name,
             fix=f"use only: {', '.join(sorted(SETTINGS_KEYS))}.",
         )
+    text = path.read_text(encoding="utf-8")
+    for key, problem in _setting_problems(raw):
+        line = next((n for n, l in enumerate(text.splitlines(), 1) if l.startswith(f"{key}:")), None)
+        raise ProjectError(f"`{key}:` {problem}", where=f"{path.name}:{line}" if line else path.name,
+                           fix="see README, 'Project settings'.")
     settings = Settings(**{k: v for k, v in raw.items() if k not in ("groups",)})
     if "groups" in raw:
         settings.groups = {str(k): str(v) for k, v in (raw["groups"] or {}).items()}
     return settings
 
 
-def read_participants(project: Project) -> dict[str, dict[str, str]]:
+def _setting_problems(raw: dict):
+    """(key, what is wrong) for each setting of the wrong type or out of range."""
+    def is_number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    checks = {
+        "transcripts": (lambda v: isinstance(v, str) and v.strip(), "must be a folder name"),
+        "codebook": (lambda v: isinstance(v, str) and v.strip(), "must be a file name, e.g. codebooks/cop.yaml"),
+        "groups": (lambda v: isinstance(v, dict), "must map id prefixes to group names, e.g. {E: Expert by experience}"),
+        "interviewer_labels": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+                               "must be a list of labels, e.g. [Interviewer, INT]"),
+        "max_segment_words": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 10,
+                              "must be a whole number of words, 10 or more"),
+        "min_score": (lambda v: is_number(v) and 0 < v <= 1, "must be a number above 0 and at most 1"),
+        "privacy": (lambda v: isinstance(v, dict) and isinstance(v.get("detect", []), list),
+                    "must hold `identifiers:` and, optionally, a list `detect:`"),
+    }
+    for key, (valid, problem) in checks.items():
+        if key in raw and not valid(raw[key]):
+            yield key, problem
+
+
+def read_participants(project: Project, warnings: list[str] | None = None) -> dict[str, dict[str, str]]:
     """Attributes by participant id from participants.csv (in the project or its transcripts
-    folder); {} when there is none. The first column is the participant id."""
+    folder); {} when there is none. The first column is the participant id. A file saved by
+    Excel in Windows-1252 is decoded, and said in `warnings`."""
     for path in (project.root / "participants.csv", project.transcripts_dir / "participants.csv"):
         if path.is_file():
             break
     else:
         return {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+        if warnings is not None:
+            warnings.append(f"{project.relative(path)}: not UTF-8; decoded as Windows-1252.")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows or not rows[0]:
         return {}
     header = [h.strip() for h in rows[0]]

@@ -225,7 +225,7 @@ def _people(store: Store):
 
 
 def framework_matrix(store: Store, codebook: Codebook, *, by: str = "participant",
-                     columns: str = "codes", cells: str = "counts", status: str = "all"):
+                     columns: str = "codes", cells: str = "counts", status: str = "all", frame=None):
     """The Framework matrix: rows participants (with their group) or groups, columns codes or
     themes; cells the number of passages, presence (1/0), or the best quote "… (P03)". The
     last row says for each column how many participants it covers, overall and per group:
@@ -236,7 +236,7 @@ def framework_matrix(store: Store, codebook: Codebook, *, by: str = "participant
         raise CopcodeError(f"unknown matrix layout: --by {by} --columns {columns} --cells {cells}",
                            fix="use --by participant|group, --columns codes|themes, "
                            f"--cells {'|'.join(MATRIX_CELLS)}.")
-    frame = _current(store, codebook, status)
+    frame = _current(store, codebook, status, frame)
     key = "code" if columns == "codes" else "theme"
     heads = [c.id for c in codebook.codes] if columns == "codes" else [t.id for t in codebook.themes]
     people = _people(store)
@@ -273,11 +273,11 @@ def _cite(row) -> str:
     return f"“{' '.join(quote.split())}” ({row['participant']})"
 
 
-def cooccurrence(store: Store, codebook: Codebook, status: str = "all"):
+def cooccurrence(store: Store, codebook: Codebook, status: str = "all", frame=None):
     """Code by code: the number of passages that carry both codes (the diagonal: each code's)."""
     import pandas as pd
 
-    frame = _current(store, codebook, status)
+    frame = _current(store, codebook, status, frame)
     by_segment = frame.groupby("segment")["code"].apply(set)
     ids = [c.id for c in codebook.codes]
     return pd.DataFrame([{"code": a, **{b: int(sum(a in s and b in s for s in by_segment)) for b in ids}}

@@ -100,11 +100,13 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
     if fmt == "xlsx":
         from copcode.export.xlsx import workbook_bytes
 
-        sheets = {"segments": tables.coded_segments(store, codebook)}
+        frame = tables.codings(store, codebook)  # once, for every sheet
+        sheets = {"segments": tables.coded_segments(store, codebook, frame)}
         for theme in codebook.themes:
-            sheets[f"quotes {theme.id}"] = tables.exemplar_quotes(store, codebook, theme.id, limit=0, per_participant=0)
-        sheets["matrix"] = tables.framework_matrix(store, codebook)
-        sheets["co-occurrence"] = tables.cooccurrence(store, codebook)
+            sheets[f"quotes {theme.id}"] = tables.exemplar_quotes(store, codebook, theme.id, limit=0,
+                                                                 per_participant=0, frame=frame)
+        sheets["matrix"] = tables.framework_matrix(store, codebook, frame=frame)
+        sheets["co-occurrence"] = tables.cooccurrence(store, codebook, frame=frame)
         sheets["codebook"] = codebook_table(codebook)
         sheets["decisions"] = decisions_table(store)
         return write_atomic(path, workbook_bytes({name: clean(frame) for name, frame in sheets.items()}))

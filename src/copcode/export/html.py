@@ -52,8 +52,8 @@ def report_html(store, codebook, title: str, redactor=None) -> str:
     """The whole report as one HTML string, every passage pseudonymised by `redactor`."""
     from copcode.tables import coding_summary, codings, exemplar_quotes
 
-    frame = codings(store, codebook)
-    frame = frame[frame["status"] != "rejected"]
+    everything = codings(store, codebook)
+    frame = everything[everything["status"] != "rejected"]
     clean = redactor.redact if redactor else (lambda text: text)
     colour = {t.id: COLOURS[i % len(COLOURS)] for i, t in enumerate(codebook.themes)}
     labels = {c.id: c.label for c in codebook.codes}
@@ -65,13 +65,13 @@ def report_html(store, codebook, title: str, redactor=None) -> str:
     parts.append("<nav>" + "".join(f"<a href='#{t.id}'>{escape(t.id)}</a>" for t in codebook.themes) +
                  "<a href='#transcripts'>transcripts</a></nav>")
     parts.append("<h2 id='overview'>Codes by group</h2>" + _chart(frame, codebook, colour))
-    summary = coding_summary(store, codebook, {})
+    summary = coding_summary(store, codebook, {}, everything)
     parts.append(_table(summary[["theme", "code", "segments", "participants"]]))
     for theme in codebook.themes:
         parts.append(f"<h2 id='{theme.id}' style='--c:{colour[theme.id]}'>{escape(theme.label)}</h2>")
         if theme.description:
             parts.append(f"<p class='def'>{escape(theme.description)}</p>")
-        quotes = exemplar_quotes(store, codebook, theme.id, limit=0, per_participant=2)
+        quotes = exemplar_quotes(store, codebook, theme.id, limit=0, per_participant=2, frame=everything)
         quotes = redactor.redact_frame(quotes) if redactor else quotes
         for code in theme.codes:
             parts.append(f"<h3>{escape(code.label)}</h3><p class='def'>{escape(code.definition)}</p>")

@@ -49,9 +49,9 @@ def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
             where=project.relative(folder),
             fix=f"add transcripts with one of the endings {', '.join(FORMATS)}.",
         )
-    participants = read_participants(project)
-    transcripts: dict[str, Transcript] = {}
     warnings: list[str] = []
+    participants = read_participants(project, warnings)
+    transcripts: dict[str, Transcript] = {}
     for path in paths:
         try:
             transcript = read_transcript(path, project, participants, warnings)
@@ -115,9 +115,15 @@ def read_transcript(path: Path, project: Project, participants: dict | None = No
     )
 
 
+def is_interviewer(label: str, interviewer_labels: list[str]) -> bool:
+    """"Interviewer", and numbered variants such as "Interviewer 2" or "INT1"."""
+    folded = label.casefold()
+    return any(re.fullmatch(re.escape(x.casefold()) + r"\s*\d{0,2}", folded) for x in interviewer_labels)
+
+
 def is_speaker_label(label: str, interviewer_labels: list[str], participant: str) -> bool:
     return (
-        label.casefold() in {x.casefold() for x in interviewer_labels}
+        is_interviewer(label, interviewer_labels)
         or label.casefold() in PARTICIPANT_WORDS
         or label.casefold() == participant.casefold()
         or bool(PARTICIPANT_ID.match(label))
@@ -128,7 +134,6 @@ def find_turns(text: str, interviewer_labels: list[str], participant: str) -> li
     """Turns start at a line that begins with a speaker label ("Interviewer:", "E05:") and run
     to the next one; lines without a label continue the turn. Text before the first label
     (a title, a note) belongs to no turn. Offsets cover the words after the label."""
-    interviewers = {x.casefold() for x in interviewer_labels}
     starts = [
         m for m in _LABEL.finditer(text) if is_speaker_label(m["label"], interviewer_labels, participant)
     ]
@@ -138,6 +143,6 @@ def find_turns(text: str, interviewer_labels: list[str], participant: str) -> li
         end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
         while end > start and text[end - 1].isspace():
             end -= 1
-        role = "interviewer" if match["label"].casefold() in interviewers else "participant"
+        role = "interviewer" if is_interviewer(match["label"], interviewer_labels) else "participant"
         turns.append(Turn(speaker=match["label"], role=role, start=start, end=end))
     return turns
