@@ -180,8 +180,7 @@ def coding_summary(store: Store, codebook: Codebook, groups: dict[str, str], fra
     import pandas as pd
 
     frame = coded_segments(store, codebook, frame)
-    people = pd.read_sql_query("SELECT participant, attributes FROM transcripts", store.db)
-    people["group"] = [json.loads(a).get("group", "") for a in people["attributes"]]
+    people = _people(store)
     group_sizes = people.groupby("group")["participant"].nunique()
     total = people["participant"].nunique()
     rows = []
