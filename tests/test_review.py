@@ -72,6 +72,9 @@ def test_review_sheet_round_trip(coded_small, tmp_path):
         (segments[0], "learn", "ann"): "accepted", (segments[1], "learn", "ann"): "rejected",
         (segments[1], "time", "ann"): "accepted"}
     assert store.db.execute("SELECT note FROM decisions WHERE id = 1").fetchone()[0] == "plain case, see p. 3"
+    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")  # the same sheet again
+    assert result.stdout == "ann: 0 accepted, 0 rejected, 0 re-coded, 1 left undecided, 2 unchanged.\n"
+    assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 3
 
 
 def test_review_sheet_with_bad_rows_changes_nothing(coded_small, tmp_path):

@@ -284,7 +284,8 @@ def review_command(
         if import_ is not None:
             counts = import_review_sheet(store, codebook, import_, coder)
             out.print(f"{coder}: {counts['accept']} accepted, {counts['reject']} rejected, "
-                      f"{counts['recode']} re-coded, {counts['skipped']} left undecided.")
+                      f"{counts['recode']} re-coded, {counts['skipped']} left undecided"
+                      + (f", {counts['unchanged']} unchanged." if counts["unchanged"] else "."))
             return
         items = review_queue(store, codebook, coder, theme=theme, code=code,
                              participant=participant, group=group, min_score=min_score)

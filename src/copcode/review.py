@@ -127,7 +127,8 @@ def review_sheet(items: list[ReviewItem], codebook: Codebook):
 
 def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str) -> dict[str, int]:
     """Apply a filled-in review sheet: every row is checked first, and either all of its
-    decisions are recorded or, when any row is wrong, none (each bad row is named)."""
+    decisions are recorded or, when any row is wrong, none (each bad row is named). A row
+    that repeats the coder's current decision is counted as unchanged, not recorded again."""
     frame = _read_sheet(path)
     missing = [c for c in ("segment", "code", "decision") if c not in frame.columns]
     if missing:
@@ -136,7 +137,8 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
             where=str(path),
             fix="use the sheet that `copcode review --export` wrote; keep its header row.")
     problems, rows = [], []
-    counts = {"accept": 0, "reject": 0, "recode": 0, "skipped": 0}
+    counts = {"accept": 0, "reject": 0, "recode": 0, "skipped": 0, "unchanged": 0}
+    current = coding_state(store, codebook).states
     for number, record in enumerate(frame.to_dict("records"), start=2):  # row 1 is the header
         decision = _cell(record.get("decision")).lower()
         other = _cell(record.get("other_code"))
@@ -156,7 +158,13 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
         except CopcodeError as exc:
             problems.append(f"row {number}: {exc.what}")
             continue
-        if other:
+        def now(code_id):
+            return current.get((segment, current_code_id(codebook, code_id), coder))
+
+        if (other and now(code) == "rejected" and now(other) == "accepted") or \
+                (decision and not other and now(code) == {"accept": "accepted", "reject": "rejected"}[decision]):
+            counts["unchanged"] += 1  # the sheet was imported before: nothing new to record
+        elif other:
             rows += [(segment, code, "reject", note), (segment, other, "tag", note)]
             counts["recode"] += 1
         elif decision:
