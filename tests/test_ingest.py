@@ -85,6 +85,22 @@ def test_ingest_vtt_joins_one_speakers_cues(small_project):
         "How did it go?", "It went well, I think, because the group was small."]
 
 
+def test_ingest_vtt_voices_with_display_names(small_project):
+    (small_project / "copcode.yaml").write_text("interviewer_labels: [Interviewer, Dr Sam O'Neil]\n", encoding="utf-8")
+    write(small_project / "transcripts" / "R03.vtt", """\
+        WEBVTT
+
+        00:00:01.000 --> 00:00:03.000
+        <v Dr Sam O'Neil>How was it?</v>
+
+        00:00:03.500 --> 00:00:06.000
+        <v Jo Bloggs-Smith>Good: really good.</v>
+        """)
+    r03 = read_transcripts(open_project(small_project))[2]
+    assert [(t.speaker, t.role, r03.text[t.start:t.end]) for t in r03.turns] == [
+        ("Dr Sam O'Neil", "interviewer", "How was it?"), ("Jo Bloggs-Smith", "participant", "Good: really good.")]
+
+
 def test_ingest_no_speaker_labels_is_an_error_naming_the_file(small_project):
     write(small_project / "transcripts" / "E09.txt", "Just some notes\nwith no labels at all.\n")
     with pytest.raises(TranscriptError) as caught:

@@ -15,7 +15,7 @@ from copcode.project import Project, read_participants
 FORMATS = (".txt", ".md", ".docx", ".vtt")
 PARTICIPANT_ID = re.compile(r"^[A-Za-z]{1,3}\d{1,3}$")
 PARTICIPANT_WORDS = {"participant", "respondent", "interviewee"}
-_LABEL = re.compile(r"^[ \t]*(?P<label>[A-Za-z][A-Za-z0-9]*(?: [A-Za-z0-9]+)?)[ \t]*:[ \t]*", re.M)
+_LABEL = re.compile(r"^[ \t]*(?P<label>[A-Za-z][\w'.-]*(?: [\w'.-]+){0,3})[ \t]*:[ \t]*", re.M)
 
 
 @dataclass
@@ -87,10 +87,11 @@ def read_transcript(path: Path, project: Project, participants: dict | None = No
         raise UnreadableFile("the file is empty", where=source, fix="remove it or put the transcript in it.")
     body, header = reader.read(raw, source, warnings if warnings is not None else [])
     participant = str(header.get("participant") or path.stem).strip()
+    speakers = header.pop("speakers", [])  # a caption file names its speakers itself
     attributes = {k: str(v) for k, v in header.items() if k not in ("participant", "synthetic", "note")}
     attributes.update((participants or {}).get(participant, {}))
     attributes.setdefault("group", project.group_of(participant))
-    turns = find_turns(body, project.settings.interviewer_labels, participant)
+    turns = find_turns(body, project.settings.interviewer_labels, participant, speakers)
     if not turns:
         raise TranscriptError(
             "no speaker labels found, so no participant turns can be told apart",
@@ -121,21 +122,26 @@ def is_interviewer(label: str, interviewer_labels: list[str]) -> bool:
     return any(re.fullmatch(re.escape(x.casefold()) + r"\s*\d{0,2}", folded) for x in interviewer_labels)
 
 
-def is_speaker_label(label: str, interviewer_labels: list[str], participant: str) -> bool:
+def is_speaker_label(label: str, interviewer_labels: list[str], participant: str,
+                     speakers: list[str] = ()) -> bool:
     return (
-        is_interviewer(label, interviewer_labels)
+        label in speakers
+        or is_interviewer(label, interviewer_labels)
         or label.casefold() in PARTICIPANT_WORDS
         or label.casefold() == participant.casefold()
         or bool(PARTICIPANT_ID.match(label))
     )
 
 
-def find_turns(text: str, interviewer_labels: list[str], participant: str) -> list[Turn]:
-    """Turns start at a line that begins with a speaker label ("Interviewer:", "E05:") and run
-    to the next one; lines without a label continue the turn. Text before the first label
-    (a title, a note) belongs to no turn. Offsets cover the words after the label."""
+def find_turns(text: str, interviewer_labels: list[str], participant: str,
+               speakers: list[str] = ()) -> list[Turn]:
+    """Turns start at a line that begins with a speaker label ("Interviewer:", "E05:", or a
+    name the caption file gave as a speaker) and run to the next one; lines without a label
+    continue the turn. Text before the first label (a title, a note) belongs to no turn.
+    Offsets cover the words after the label."""
     starts = [
-        m for m in _LABEL.finditer(text) if is_speaker_label(m["label"], interviewer_labels, participant)
+        m for m in _LABEL.finditer(text)
+        if is_speaker_label(m["label"], interviewer_labels, participant, speakers)
     ]
     turns = []
     for i, match in enumerate(starts):

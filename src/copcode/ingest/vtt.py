@@ -40,4 +40,5 @@ def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
         else:
             turns.append([speaker or "", words])
     lines = [f"{t[0]}: {' '.join(t[1:])}" if t[0] else " ".join(t[1:]) for t in turns]
-    return "\n".join(lines) + ("\n" if lines else ""), {}
+    speakers = sorted({t[0] for t in turns if t[0]})
+    return "\n".join(lines) + ("\n" if lines else ""), {"speakers": speakers}
