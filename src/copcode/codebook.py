@@ -114,6 +114,11 @@ class Codebook(_Model):
     def codes(self) -> list[Code]:
         return [code for theme in self.themes for code in theme.codes]
 
+    @property
+    def renamed(self) -> dict[str, str]:
+        """Earlier code ids (`renamed_from`) -> the code's id now."""
+        return {old: code.id for code in self.codes for old in code.renamed_from}
+
     def code(self, code_id: str) -> Code:
         for code in self.codes:
             if code.id == code_id:

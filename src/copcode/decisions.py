@@ -73,8 +73,7 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
 
 def current_code_id(codebook: Codebook, code_id: str) -> str:
     """The code's id in the codebook, following `renamed_from`; an unknown id is an error."""
-    renamed = {old: code.id for code in codebook.codes for old in code.renamed_from}
-    return codebook.code(renamed.get(code_id, code_id)).id
+    return codebook.code(codebook.renamed.get(code_id, code_id)).id
 
 
 def find_segment(store: Store, segment_id: str):
@@ -156,7 +155,7 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
     segment and code; codes renamed in the codebook count under their new id."""
     decisions = all_decisions(store)
     anchors = anchor_decisions(store, decisions)
-    renamed = {old: code.id for code in codebook.codes for old in code.renamed_from}
+    renamed = codebook.renamed
     stacks: dict[tuple[str, str, str], list[Decision]] = {}
     orphans = []
     for d in decisions:

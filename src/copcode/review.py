@@ -40,8 +40,8 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
     who stops and comes back starts where they left off."""
     from copcode.tables import codings
 
-    frame = codings(store, codebook)
     state = coding_state(store, codebook)
+    frame = codings(store, codebook, state)
     theme_id = codebook.find_theme(theme).id if theme else None
     code_id = codebook.code(code).id if code else None
     items = []

@@ -21,16 +21,17 @@ FROM segments s JOIN transcripts t ON t.id = s.transcript
 """
 
 
-def codings(store: Store, codebook: Codebook):
+def codings(store: Store, codebook: Codebook, state=None):
     """Every (segment, code) that is suggested or that a coder accepted or tagged, with theme,
     group, score, quote span and status: "accepted by a, b" when a coder's current decision is
     accept or tag, "rejected" when every coder who decided rejected it, else "suggested".
-    Codes no longer in the codebook are left out."""
+    Codes no longer in the codebook are left out. `state` is `coding_state(store, codebook)`
+    when the caller has it already."""
     import pandas as pd
 
     from copcode.decisions import coding_state
 
-    state = coding_state(store, codebook)
+    state = coding_state(store, codebook) if state is None else state
     verdicts: dict[tuple[str, str], dict[str, list[str]]] = {}
     for (segment, code, coder), verdict in sorted(state.states.items()):
         verdicts.setdefault((segment, code), {}).setdefault(verdict, []).append(coder)
