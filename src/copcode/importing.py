@@ -28,7 +28,7 @@ def import_refi(project: Project, path: Path, *, utf16: bool = False) -> ImportR
     project and record every coding as a `tag` by its user on the segment it overlaps most.
     What cannot be mapped is listed in `problems`, never silently dropped. If anything fails,
     the files written so far are removed again."""
-    from copcode.export.refi import read_qdpx
+    from copcode.ingest.refi import read_qdpx
 
     imported = read_qdpx(path, utf16=utf16)
     created: list[Path] = []
