@@ -66,12 +66,19 @@ def test_agreement_undefined_cases_are_none():
     assert cohen_kappa([], []) is None
 
 
-def test_agreement_command_on_decisions_matches_the_references(coded_small):
+def _agreement_json(root, *args):
     import json
 
     from typer.testing import CliRunner
 
     from copcode.cli import app
+
+    result = CliRunner().invoke(app, ["--project", str(root), "agreement", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout if "csv" in args else {row["code"]: row for row in json.loads(result.stdout)}
+
+
+def test_agreement_command_on_decisions_matches_the_references(coded_small):
     from copcode.decisions import record
 
     project, store, codebook = coded_small
@@ -80,19 +87,55 @@ def test_agreement_command_on_decisions_matches_the_references(coded_small):
     for segment, code, verdict, coder in [
             (e01, "learn", "accept", "ann"), (p02, "learn", "reject", "ann"), (p02, "time", "accept", "ann"),
             (e01, "learn", "accept", "bob"), (p02, "learn", "accept", "bob"), (p02, "time", "reject", "bob"),
-            (mm, "learn", "tag", "bob")]:  # only bob read "Mm-hmm.": one value, not a unit
+            (mm, "learn", "tag", "bob")]:
         record(store, codebook, segment, code, verdict, coder)
-    result = CliRunner().invoke(app, ["--project", str(project.root), "agreement", "--coders", "ann,bob", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    rows = {row["code"]: row for row in json.loads(result.stdout)}
-    ann, bob = [1, 0, 1], [1, 1, 0]  # units: (E01, learn), (P02, learn), (P02, time)
-    assert rows["ALL"]["units"] == 3 and rows["learn"]["units"] == 2 and rows["time"]["units"] == 1
-    assert rows["ALL"]["percent_agreement"] == pytest.approx(100 / 3, abs=1e-9)
-    assert rows["ALL"]["cohen_kappa"] == pytest.approx(cohen_kappa_score(ann, bob), abs=1e-9) == pytest.approx(-0.5)
+    rows = _agreement_json(project.root, "--coders", "ann,bob", "--format", "json")
+    # Both coded E01 and P02 for `learning` and P02 for `barriers`, so every segment of those
+    # transcripts is a unit for those themes' codes: ann never gave "Mm-hmm." `learn` (0), bob
+    # tagged it (1), a disagreement. Nobody coded E01 for `barriers`: no units there.
+    units = sorted([(e01, "learn"), (mm, "learn"), (p02, "learn"), (p02, "time")])
+    given_ann, given_bob = {(e01, "learn"), (p02, "time")}, {(e01, "learn"), (p02, "learn"), (mm, "learn")}
+    ann, bob = [int(u in given_ann) for u in units], [int(u in given_bob) for u in units]
+    assert rows["ALL"]["units"] == 4 and rows["learn"]["units"] == 3 and rows["time"]["units"] == 1
+    assert rows["ALL"]["percent_agreement"] == pytest.approx(25.0, abs=1e-9)
+    assert rows["ALL"]["cohen_kappa"] == pytest.approx(cohen_kappa_score(ann, bob), abs=1e-9)
     assert rows["ALL"]["krippendorff_alpha"] == pytest.approx(
         krippendorff.alpha(reliability_data=[ann, bob], level_of_measurement="nominal"), abs=1e-9)
-    disagreements = CliRunner().invoke(app, ["--project", str(project.root), "agreement", "--coders",
-                                             "ann,bob", "--disagreements", "--format", "csv"]).stdout
+    disagreements = _agreement_json(project.root, "--coders", "ann,bob", "--disagreements", "--format", "csv")
     assert disagreements.splitlines()[0] == "segment,participant,code,ann,bob,text"
-    assert [line.split(",")[:5] for line in disagreements.splitlines()[1:]] == [
-        [p02, "P02", "learn", "0", "1"], [p02, "P02", "time", "1", "0"]]
+    expected = sorted([[mm, "E01", "learn", "0", "1"], [p02, "P02", "learn", "0", "1"]]) + [[p02, "P02", "time", "1", "0"]]
+    assert [line.split(",")[:5] for line in disagreements.splitlines()[1:]] == expected
+
+
+def test_agreement_two_taggers_count_passages_the_other_left_untagged(small_project):
+    """Two coders tag different passages of one transcript: every segment of it is a unit,
+    and the figures equal scikit-learn's and krippendorff's over all of them."""
+    from copcode.coding import code_project, project_codebook
+    from copcode.decisions import record
+    from copcode.project import open_project
+    from copcode.store import open_store
+
+    turns = "\n\n".join(f"Interviewer: Question {i}?\n\nE07: Answer number {i} is about my week {i}."
+                         for i in range(1, 9))
+    (small_project / "transcripts" / "E07.txt").write_text(turns + "\n", encoding="utf-8")
+    project = open_project(small_project)
+    code_project(project)
+    store = open_store(project.store_path, create=False)
+    codebook = project_codebook(project)
+    try:
+        segments = sorted(s for s, t in store.segment_transcripts().items() if t == "E07")
+        assert len(segments) == 8
+        tagged = {"ann": segments[0:3], "bob": segments[1:5] + segments[6:7]}
+        for coder, chosen in tagged.items():
+            for segment in chosen:
+                record(store, codebook, segment, "learn", "tag", coder)
+    finally:
+        store.close()
+    rows = _agreement_json(small_project, "--coders", "ann,bob", "--format", "json")
+    ann = [int(s in tagged["ann"]) for s in segments]
+    bob = [int(s in tagged["bob"]) for s in segments]
+    assert rows["learn"]["units"] == 8 and rows["time"]["units"] == 0 and rows["ALL"]["units"] == 8
+    assert rows["ALL"]["percent_agreement"] == pytest.approx(100 * sum(a == b for a, b in zip(ann, bob)) / 8)
+    assert rows["ALL"]["cohen_kappa"] == pytest.approx(cohen_kappa_score(ann, bob), abs=1e-9)
+    assert rows["ALL"]["krippendorff_alpha"] == pytest.approx(
+        krippendorff.alpha(reliability_data=[ann, bob], level_of_measurement="nominal"), abs=1e-9)

@@ -1,11 +1,13 @@
 """Agreement between coders, and between a coder and the suggestions.
 
 The unit is a segment and a code, and the value is whether the code is present (1) or not (0).
-A coder's value is 1 when their current decision on the pair is accept or tag, 0 when it is
-reject or untag, and 0 also for the other codes of the same theme on a segment where they
-decided a code of that theme (they read the passage for that theme and did not give the
-code); anywhere else the value is missing, so a coder who reviewed one theme is not counted as
-saying "absent" to the others.
+A coder has coded a transcript for a theme once they have recorded any decision on a code of
+that theme in it (accept, reject, tag, untag; an imported coding is a tag). For such a
+transcript and theme, every segment of it has the coder's value for every code of the theme:
+1 where their current decision is accept or tag, 0 otherwise (rejected, untagged, or never
+given). So a passage one coder tagged and the other did not is a disagreement, not left out.
+Segments of transcripts a coder has not coded for the theme stay missing, so a coder who
+coded one theme, or some transcripts, is not counted as saying "absent" to the rest.
 The pseudo-coder `suggestions` says 1 for every suggested pair and 0 otherwise, on every
 segment. Per code and for the whole codebook (`ALL`, every unit of every code pooled):
 units (segments with values from two coders or more), percentage agreement, Cohen's kappa
@@ -81,7 +83,8 @@ def unit_values(store: Store, codebook: Codebook, coders: list[str]):
     from copcode.decisions import coding_state
 
     state = coding_state(store, codebook)
-    segments = [row[0] for row in store.db.execute("SELECT id FROM segments ORDER BY id")]
+    transcript_of = store.segment_transcripts()
+    segments = sorted(transcript_of)
     suggested = {tuple(r) for r in store.db.execute("SELECT segment, code FROM suggestions")}
     known = {coder for (_, _, coder) in state.states}
     unknown = [c for c in coders if c != SUGGESTIONS and c not in known]
@@ -93,7 +96,7 @@ def unit_values(store: Store, codebook: Codebook, coders: list[str]):
     def value(coder, segment, theme, code):
         if coder == SUGGESTIONS:
             return int((segment, code) in suggested)
-        if (segment, theme) not in state.covered.get(coder, ()):
+        if (transcript_of[segment], theme) not in state.covered.get(coder, ()):
             return None
         return int(state.states.get((segment, code, coder)) == "accepted")
 

@@ -144,7 +144,8 @@ def _anchor(d: Decision, by_id, candidates, text) -> str | None:
 @dataclass
 class CodingState:
     """What the log says now: per (segment, code, coder) "accepted" or "rejected"; per coder
-    the (segment, theme) pairs they decided any code of; and the orphaned decisions."""
+    the (transcript, theme) pairs they have coded, i.e. decided any code of that theme on any
+    segment of that transcript; and the orphaned decisions."""
     states: dict[tuple[str, str, str], str]
     covered: dict[str, set[tuple[str, str]]]
     orphans: list[Decision]
@@ -176,11 +177,12 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
         if stack:
             states[key] = "accepted" if stack[-1].verdict in POSITIVE else "rejected"
             if key[1] in theme_of:
-                covered.setdefault(key[2], set()).add((key[0], theme_of[key[1]]))
+                covered.setdefault(key[2], set()).add((transcript_of[key[0]], theme_of[key[1]]))
     orphans = [d for d in orphans if d.verdict != "undo"]
     return CodingState(states, covered, orphans)
 
 
+    transcript_of = store.segment_transcripts()
 @dataclass
 class Status:
     run: object  # the last run's row, or None

@@ -74,6 +74,10 @@ class Store:
     def last_run(self) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
 
+    def segment_transcripts(self) -> dict[str, str]:
+        """Segment id -> its transcript's id."""
+        return dict(self.db.execute("SELECT id, transcript FROM segments"))
+
     def cached(self, keys) -> dict[str, list[dict]]:
         """The cached suggestions of the segments whose keys are given."""
         found = {}
