@@ -16,8 +16,38 @@ out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
 
+GLOBAL_FLAGS = ("--debug", "--no-redact")
+GLOBAL_VALUED = ("--project",)
+
+
+def global_options_first(args: list[str]) -> list[str]:
+    """The arguments with copcode's global options moved before the command name, so that
+    `copcode quotes --project study` works as well as `copcode --project study quotes`.
+    Nothing after `--` is moved."""
+    front, rest, i = [], [], 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg in GLOBAL_FLAGS or arg.startswith(tuple(f"{o}=" for o in GLOBAL_VALUED)):
+            front.append(arg)
+        elif arg in GLOBAL_VALUED and i + 1 < len(args):
+            front += args[i:i + 2]
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 class _Group(TyperGroup):
     """Turns a CopcodeError anywhere below into one red message on stderr and exit code 1."""
+
+    def parse_args(self, ctx, args):
+        if ctx.parent is None:
+            args = global_options_first(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         try:
@@ -46,8 +76,19 @@ def _options(
     project: Annotated[Path, typer.Option("--project", help="The project folder.")] = Path("."),
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Do not pseudonymise outputs (a warning is shown).")] = False,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=lambda shown: _version(shown),
+                                          help="Show the versions that decide the suggestions, and exit.")] = False,
 ):
+    """Global options go before or after the command name."""
     ctx.obj = {"project": project, "debug": debug, "redact": not no_redact}
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        from copcode import versions
+
+        typer.echo(", ".join(f"{name} {version}" for name, version in versions().items()))
+        raise typer.Exit()
 
 
 def _project(ctx: typer.Context):
