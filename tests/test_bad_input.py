@@ -94,7 +94,7 @@ FATAL = [
                                  "          patterns:\n            - [{LOWER: x, OP: '?!'}]\n"},
      ["code"], "codebooks/small.yaml: the codebook is not valid (1 problem):\n  line 11: themes[0].codes[0].cues.patterns[0]: not a valid spaCy token pattern: token 1 OP: Input should be '+', '*', '?' or '!'"),
     ("YAML tag that builds objects", {"codebooks/small.yaml": "name: !!python/object/apply:os.system ['touch /tmp/pwned']\nthemes: []\n"},
-     ["code"], "codebooks/small.yaml: the codebook is not valid (1 problem):\n  line 1: YAML tags that build program objects (!!python/...) are not allowed"),
+     ["code"], "codebooks/small.yaml: the codebook is not valid (1 problem):\n  line 1: YAML tags that build program objects (!!python/object/apply:os.system) are not allowed"),
     ("unknown theme", {}, ["quotes", "--theme", "housing"],
      "codebooks/small.yaml: unknown theme 'housing'\n  How to fix: use one of learning, barriers, or an alias or label of one."),
     ("transcripts folder missing", {"copcode.yaml": "transcripts: interviews\n"}, ["code"],

@@ -10,14 +10,35 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from copcode import yamlsafe
 from copcode.errors import CodebookError, LookupFailed
+from copcode.project import NotAFile, read_regular_file
 
 ID = r"^[a-z0-9][a-z0-9_-]*$"
 TOKEN_KEYS = {
     "ORTH", "TEXT", "LOWER", "LEMMA", "NORM", "POS", "TAG", "SHAPE", "LENGTH", "OP",
     "IS_ALPHA", "IS_ASCII", "IS_DIGIT", "IS_LOWER", "IS_UPPER", "IS_TITLE", "IS_PUNCT",
-    "IS_SPACE", "IS_STOP", "IS_SENT_START", "LIKE_NUM", "LIKE_URL", "LIKE_EMAIL", "REGEX",
+    "IS_SPACE", "IS_STOP", "IS_SENT_START", "LIKE_NUM", "LIKE_URL", "LIKE_EMAIL",
 }
+# A regular expression from a codebook could backtrack for hours on one long word ("(a+)+$"),
+# and a codebook is input from other people, so spaCy's REGEX operator is refused in every
+# form: {REGEX: ...} as a token key and {TEXT: {REGEX: ...}} (or LOWER, NORM, ...) inside one.
+REGEX_REFUSED = ("the REGEX operator is not allowed (a regular expression can make a run "
+                 "hang); use IN lists, e.g. {LOWER: {IN: [carer, carers]}}, LOWER or LEMMA, or a keyword")
+
+
+def uses_regex(value: Any) -> bool:
+    """Whether a token pattern (or any part of one) holds the REGEX operator, in any case."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(isinstance(k, str) and k.upper() == "REGEX" for k in item):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class _Model(BaseModel):
@@ -38,6 +59,8 @@ class Pattern(_Model):
     @field_validator("pattern")
     @classmethod
     def _known_keys(cls, pattern):
+        if uses_regex(pattern):
+            raise ValueError(REGEX_REFUSED)
         for token in pattern:
             unknown = sorted(set(token) - TOKEN_KEYS)
             if unknown:
@@ -160,22 +183,18 @@ def load_codebook(path: str | Path, display: str | None = None) -> Codebook:
     path = Path(path)
     display = display or str(path)
     try:
-        raw_bytes = path.read_bytes()
+        raw_bytes = read_regular_file(path, limit=yamlsafe.MAX_BYTES)
     except FileNotFoundError:
         raise CodebookError(display, ["the file does not exist"]) from None
+    except NotAFile as exc:
+        raise CodebookError(display, [f"the file is {exc}, not a codebook"]) from None
     except OSError as exc:
         raise CodebookError(display, [f"the file cannot be read ({exc.strerror})"]) from None
     text = raw_bytes.decode("utf-8-sig", errors="replace")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        if "could not determine a constructor" in str(exc):
-            problem = "YAML tags that build program objects (!!python/...) are not allowed"
-        raise CodebookError(display, [f"{line}{problem}"]) from None
+        node, data = yamlsafe.compose(text)
+    except yamlsafe.YamlProblem as exc:
+        raise CodebookError(display, [str(exc)]) from None
     if not isinstance(data, dict):
         raise CodebookError(display, ["line 1: a codebook is a mapping with `name` and `themes`"])
     problems: list[str] = []
@@ -263,7 +282,8 @@ def _unique(items: list[str]) -> list[str]:
 def locate(path: str, loc: list) -> str:
     """"line N: themes[0].codes[1]..." for a place in the codebook file at `path`."""
     try:
-        node = yaml.compose(Path(path).read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader)
-    except (OSError, yaml.YAMLError):
+        node, _ = yamlsafe.compose(read_regular_file(Path(path), limit=yamlsafe.MAX_BYTES)
+                                   .decode("utf-8-sig", errors="replace"))
+    except (OSError, yamlsafe.YamlProblem):
         node = None
     return f"line {_line_of(node, loc)}: {_dotted(loc)}"

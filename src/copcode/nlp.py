@@ -15,6 +15,7 @@ from spacy.tokens import Doc, Span
 
 from copcode.codebook import Codebook
 from copcode.errors import CodebookError
+from copcode.yamlsafe import MAX_BYTES
 
 SPANS_KEY = "cues"
 
@@ -119,6 +120,9 @@ def build_pipeline(codebook: Codebook) -> Language:
     import spacy
 
     nlp = spacy.blank("en")
+    # segments are at most segment.MAX_CHARS long; the codebook's texts (bounded by the
+    # codebook's size cap) are parsed whole. A blank pipeline needs little memory per character.
+    nlp.max_length = max(nlp.max_length, MAX_BYTES + 1)
     nlp.add_pipe("copcode_lemmas")
     problems = pattern_problems(codebook)
     if problems:
@@ -130,17 +134,20 @@ def build_pipeline(codebook: Codebook) -> Language:
 def pattern_problems(codebook: Codebook) -> list[str]:
     """Token patterns that spaCy's Matcher refuses, each with its place in the codebook."""
     import spacy
-    from copcode.codebook import locate
+    from copcode.codebook import REGEX_REFUSED, locate, uses_regex
 
     vocab = spacy.blank("en").vocab
     problems = []
     for t, theme in enumerate(codebook.themes):
         for c, code in enumerate(theme.codes):
             for p, pattern in enumerate(code.cues.patterns):
+                loc = ["themes", t, "codes", c, "cues", "patterns", p]
+                if uses_regex(pattern.pattern):  # load_codebook refuses it too; never reach spaCy
+                    problems.append(f"{locate(codebook.file, loc)}: {REGEX_REFUSED}")
+                    continue
                 try:
                     Matcher(vocab, validate=True).add("check", [pattern.pattern])
                 except Exception as exc:  # spaCy raises MatchPatternError or ValueError
-                    loc = ["themes", t, "codes", c, "cues", "patterns", p]
                     problems.append(f"{locate(codebook.file, loc)}: not a valid spaCy token "
                                     f"pattern: {_pattern_error(exc)}")
     return problems

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from copcode import yamlsafe
 from copcode.errors import ProjectError
 
 DEFAULT_GROUPS = {
@@ -19,6 +20,59 @@ DEFAULT_GROUPS = {
 DEFAULT_INTERVIEWER_LABELS = ["Interviewer", "INT", "I", "Int", "Facilitator", "Moderator"]
 SETTINGS_KEYS = {"transcripts", "codebook", "groups", "interviewer_labels", "max_segment_words",
                  "min_score", "privacy"}
+
+
+class NotAFile(OSError):
+    """A path that is there but is not a regular file; str() says what it is instead."""
+
+
+def special_kind(path: Path) -> str | None:
+    """What `path` is when it is not a regular file (or a link to one): "a folder", "a named
+    pipe (FIFO)", "a device", "a socket", "a symbolic link to nothing"; None for a regular file
+    or a path that does not exist at all."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "a symbolic link to nothing" if os.path.islink(path) else None
+    except OSError:
+        return None  # unreadable: opening it says why
+    return _kind(mode)
+
+
+def _kind(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_regular_file(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file. Never blocks on a FIFO or reads a device: the file is
+    opened without waiting and checked on the open descriptor. NotAFile says what it is
+    instead; FileNotFoundError and other OSErrors pass through; more than `limit` bytes is
+    NotAFile too ("larger than ...")."""
+    kind = special_kind(path)
+    if kind:
+        raise NotAFile(kind)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        kind = _kind(info.st_mode)  # swapped after the first look
+        if kind:
+            raise NotAFile(kind)
+        if limit is not None and info.st_size > limit:
+            raise NotAFile(f"larger than {limit // (1024 * 1024)} MiB")
+        data = handle.read() if limit is None else handle.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise NotAFile(f"larger than {limit // (1024 * 1024)} MiB")
+    return data
 
 
 @dataclass
@@ -59,6 +113,13 @@ class Project:
         """The codebook named in copcode.yaml, else the only YAML file in codebooks/."""
         if self.settings.codebook:
             path = self.root / self.settings.codebook
+            kind = special_kind(path)
+            if kind:
+                raise ProjectError(
+                    f"the codebook named in copcode.yaml is {kind}, not a file",
+                    where=self.relative(path),
+                    fix="correct `codebook:` in copcode.yaml, or put the codebook file there.",
+                )
             if not path.is_file():
                 raise ProjectError(
                     "the codebook named in copcode.yaml does not exist",
@@ -103,15 +164,27 @@ def open_project(root: str | Path = ".") -> Project:
 
 
 def _read_settings(path: Path) -> Settings:
-    if not path.is_file():
+    if not os.path.lexists(path):
         return Settings()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path.name}:{mark.line + 1}" if mark else path.name
-        raise ProjectError(f"not valid YAML ({getattr(exc, 'problem', exc)})", where=where,
-                           fix="correct the YAML syntax at that line.") from None
+        data = read_regular_file(path, limit=yamlsafe.MAX_BYTES)
+        text = data.decode("utf-8-sig")
+    except NotAFile as exc:
+        raise ProjectError(f"is {exc}, not a settings file", where=path.name,
+                           fix="replace it with a YAML file of settings, or remove it.") from None
+    except OSError as exc:
+        raise ProjectError(f"cannot be read ({exc.strerror})", where=path.name,
+                           fix="check the file's permissions.") from None
+    except UnicodeDecodeError:
+        raise ProjectError("not UTF-8 text", where=path.name, fix="save it as UTF-8 text.") from None
+    try:
+        raw = yamlsafe.load(text) or {}
+    except yamlsafe.YamlProblem as exc:
+        where = f"{path.name}:{exc.line}" if exc.line else path.name
+        if exc.syntax:
+            raise ProjectError(f"not valid YAML ({exc.problem})", where=where,
+                               fix="correct the YAML syntax at that line.") from None
+        raise ProjectError(exc.problem, where=where, fix="see README, 'Project settings'.") from None
     if not isinstance(raw, dict):
         raise ProjectError("settings must be a mapping of keys to values", where=path.name,
                            fix="see README, 'Project settings'.")
@@ -122,7 +195,6 @@ def _read_settings(path: Path) -> Settings:
             where=path.name,
             fix=f"use only: {', '.join(sorted(SETTINGS_KEYS))}.",
         )
-    text = path.read_text(encoding="utf-8")
     for key, problem in _setting_problems(raw):
         line = next((n for n, l in enumerate(text.splitlines(), 1) if l.startswith(f"{key}:")), None)
         raise ProjectError(f"`{key}:` {problem}", where=f"{path.name}:{line}" if line else path.name,
@@ -154,36 +226,66 @@ def _setting_problems(raw: dict):
             yield key, problem
 
 
+def _unescaped(cell: str) -> str:
+    """A participants.csv cell as meant: white space trimmed, and the apostrophe that copcode
+    puts before a cell a spreadsheet would run as a formula ('=..., '+..., '-..., '@...) taken off."""
+    from copcode.export import FORMULA_STARTS
+
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+        cell = cell[1:]
+    return cell.strip()
+
+
 def read_participants(project: Project, warnings: list[str] | None = None) -> dict[str, dict[str, str]]:
-    """Attributes by participant id from participants.csv (in the project or its transcripts
-    folder); {} when there is none. The first column is the participant id. A file saved by
-    Excel in Windows-1252 is decoded, and said in `warnings`."""
+    """Attributes by participant id, case-folded ("e05" for E05), from participants.csv (in
+    the project or its transcripts folder); {} when there is none. The first column is the
+    participant id; ids that differ only in case are one participant, so two rows for them
+    are an error. A file saved by Excel in Windows-1252 is decoded, and said in `warnings`."""
     for path in (project.root / "participants.csv", project.transcripts_dir / "participants.csv"):
-        if path.is_file():
+        if os.path.lexists(path):
             break
     else:
         return {}
-    raw = path.read_bytes()
+    source = project.relative(path)
+    try:
+        raw = read_regular_file(path)
+    except NotAFile as exc:
+        raise ProjectError(f"is {exc}, not a participants file", where=source,
+                           fix="replace it with a .csv file (first column: participant id), or remove it.") from None
+    except OSError as exc:
+        raise ProjectError(f"cannot be read ({exc.strerror})", where=source,
+                           fix="check the file's permissions.") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")
         if warnings is not None:
-            warnings.append(f"{project.relative(path)}: not UTF-8; decoded as Windows-1252.")
+            warnings.append(f"{source}: not UTF-8; decoded as Windows-1252.")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows or not rows[0]:
         return {}
-    header = [h.strip() for h in rows[0]]
+    header = [_unescaped(h) for h in rows[0]]
     participants: dict[str, dict[str, str]] = {}
+    lines: dict[str, tuple[int, str]] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
             raise ProjectError(
                 f"row has {len(row)} cells, the header has {len(header)}",
-                where=f"{project.relative(path)}:{line}",
+                where=f"{source}:{line}",
                 fix="give every row one cell per column.",
             )
-        values = {h: cell.strip() for h, cell in zip(header, row)}
-        participants[values[header[0]]] = {h: v for h, v in values.items() if h != header[0]}
+        values = {h: _unescaped(cell) for h, cell in zip(header, row)}
+        key = values[header[0]].casefold()
+        if key in lines:
+            first, written = lines[key]
+            raise ProjectError(
+                f"participant {values[header[0]]} has a row already, line {first} ({written}); "
+                "ids that differ only in case are one participant",
+                where=f"{source}:{line}",
+                fix="keep one row per participant.",
+            )
+        lines[key] = (line, values[header[0]])
+        participants[key] = {h: v for h, v in values.items() if h != header[0]}
     return participants

@@ -14,6 +14,9 @@ from copcode.model import Segment, Transcript
 _BOUNDARY = re.compile(r"""(?<=[.!?])(?P<close>["'”’)\]]*)\s+(?=["'“‘(\[]?[A-Z0-9])""")
 _ABBREVIATIONS = ("Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "e.g.", "i.e.", "etc.", "St.", "vs.")
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
+# Characters in one segment at most: far above any real passage (120 words are ~700), far
+# below spaCy's max_length, so a pasted blob or a run without white space cannot stop a run.
+MAX_CHARS = 10_000
 
 
 def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -71,24 +74,42 @@ def _bounded(text: str, sentence: tuple[int, int], max_words: int) -> list[tuple
     table) cut at white space into runs of max_words words."""
     start, end = sentence
     if word_count(text[start:end]) <= 2 * max_words:
-        return [sentence]
-    spaces = [m.start() for m in re.finditer(r"\s+", text[start:end])]
-    cuts = [start + spaces[i] for i in range(max_words - 1, len(spaces), max_words)]
-    bounds = [start, *cuts, end]
-    return [_trim(text, a, b) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
+        runs = [sentence]
+    else:
+        spaces = [m.start() for m in re.finditer(r"\s+", text[start:end])]
+        cuts = [start + spaces[i] for i in range(max_words - 1, len(spaces), max_words)]
+        bounds = [start, *cuts, end]
+        runs = [_trim(text, a, b) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
+    return [piece for run in runs for piece in _short(text, run)]
+
+
+def _short(text: str, run: tuple[int, int]) -> list[tuple[int, int]]:
+    """A run of more than MAX_CHARS characters cut into pieces of at most that many: at the
+    last white space that keeps a piece short enough, or, in text without any, at the limit."""
+    start, end = run
+    pieces = []
+    while end - start > MAX_CHARS:
+        space = max(text.rfind(" ", start + 1, start + MAX_CHARS), text.rfind("\n", start + 1, start + MAX_CHARS))
+        cut = space if space > start else start + MAX_CHARS
+        pieces.append(_trim(text, start, cut))
+        start = _trim(text, cut, end)[0]
+    pieces.append((start, end))
+    return [p for p in pieces if p[1] > p[0]]
 
 
 def _pieces(sentences, text, max_words):
     """Group consecutive sentences into about equal pieces of at most ~max_words words."""
     counts = [word_count(text[s:e]) for s, e in sentences]
     total = sum(counts)
-    if total <= max_words:
+    if total <= max_words and (not sentences or sentences[-1][1] - sentences[0][0] <= MAX_CHARS):
         return [sentences] if sentences else []
-    target = total / math.ceil(total / max_words)
+    target = total / max(1, math.ceil(total / max_words))
     pieces, current, before = [], [], 0
     for sentence, count in zip(sentences, counts):
-        # cut before the sentence whose middle passes the next multiple of the target length
-        if current and before + count / 2 > target * (len(pieces) + 1):
+        # cut before the sentence whose middle passes the next multiple of the target length,
+        # or that would take the piece over MAX_CHARS (each sentence alone is within it)
+        if current and (before + count / 2 > target * (len(pieces) + 1)
+                        or sentence[1] - current[0][0] > MAX_CHARS):
             pieces.append(current)
             current = []
         current.append(sentence)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from copcode.errors import ProjectError, TranscriptError, UnreadableFile
 from copcode.model import Transcript, Turn
-from copcode.project import Project, read_participants
+from copcode.project import NotAFile, Project, read_participants, read_regular_file
 
 FORMATS = (".txt", ".md", ".docx", ".vtt")
+MAX_BYTES = 256 * 1024 * 1024  # far beyond any interview; keeps a stray disk image out of memory
 PARTICIPANT_ID = re.compile(r"^[A-Za-z]{1,3}\d{1,3}$")
 PARTICIPANT_WORDS = {"participant", "respondent", "interviewee"}
 _LABEL = re.compile(r"^[ \t]*(?P<label>[A-Za-z][\w'.-]*(?: [\w'.-]+){0,3})[ \t]*:[ \t]*", re.M)
@@ -42,7 +43,9 @@ def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
             fix="create it and put the interview transcripts (.txt, .md, .docx, .vtt) in it, "
             "or set `transcripts:` in copcode.yaml.",
         )
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in FORMATS and p.is_file())
+    # not only regular files: a folder, FIFO or dangling link named like a transcript is named
+    # and skipped (or stops the run) by read_transcript, never left out silently
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in FORMATS)
     if not paths:
         raise ProjectError(
             "the transcripts folder holds no transcripts",
@@ -54,42 +57,54 @@ def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
     transcripts: dict[str, Transcript] = {}
     for path in paths:
         try:
-            transcript = read_transcript(path, project, participants, warnings)
+            transcript = read_transcript(path, project, participants, warnings, strict=strict)
         except UnreadableFile as exc:
             if strict:
                 raise
             warnings.append(f"{exc.where}: {exc.what}; skipped. {exc.fix[:1].upper()}{exc.fix[1:]}")
             continue
-        if transcript.id in transcripts:
+        key = transcript.id.casefold()  # E05 and e05 are one person
+        if key in transcripts:
+            other = transcripts[key]
+            same = "" if other.id == transcript.id else (
+                f" (as {other.id}; ids that differ only in case are one participant)")
             raise TranscriptError(
-                f"participant {transcript.id} already has a transcript, "
-                f"{transcripts[transcript.id].source}",
+                f"participant {transcript.id} already has a transcript, {other.source}{same}",
                 where=transcript.source,
                 fix="give each participant one transcript (set `participant:` in the header "
                 "or rename the file).",
             )
-        transcripts[transcript.id] = transcript
+        transcripts[key] = transcript
     if not transcripts:
         raise ProjectError("no transcript could be read", where=project.relative(folder),
                            fix="see the warnings above for each file.")
-    return Corpus([transcripts[key] for key in sorted(transcripts)], warnings)
+    return Corpus(sorted(transcripts.values(), key=lambda t: t.id), warnings)
 
 
 def read_transcript(path: Path, project: Project, participants: dict | None = None,
-                    warnings: list[str] | None = None) -> Transcript:
-    """One transcript file, whatever its format. Notes on decoding go to `warnings`."""
+                    warnings: list[str] | None = None, *, strict: bool = False) -> Transcript:
+    """One transcript file, whatever its format. Notes on decoding go to `warnings`; under
+    `strict`, a caption file with cues that cannot be read is an error, not a warning."""
     from copcode.ingest import docx, text, vtt
 
     reader = {".txt": text, ".md": text, ".docx": docx, ".vtt": vtt}[path.suffix.lower()]
     source = project.relative(path)
-    raw = path.read_bytes()
+    try:
+        raw = read_regular_file(path, limit=MAX_BYTES)
+    except NotAFile as exc:
+        raise UnreadableFile(f"{exc}, not a transcript file", where=source,
+                             fix="remove it, or put the transcript file in its place.") from None
+    except OSError as exc:
+        raise UnreadableFile(f"cannot be read ({exc.strerror})", where=source,
+                             fix="check the file's permissions.") from None
     if not raw.strip():
         raise UnreadableFile("the file is empty", where=source, fix="remove it or put the transcript in it.")
-    body, header = reader.read(raw, source, warnings if warnings is not None else [])
+    options = {"strict": strict} if reader is vtt else {}  # a caption file may lose cues
+    body, header = reader.read(raw, source, warnings if warnings is not None else [], **options)
     participant = str(header.get("participant") or path.stem).strip()
     speakers = header.pop("speakers", [])  # a caption file names its speakers itself
     attributes = {k: str(v) for k, v in header.items() if k not in ("participant", "synthetic", "note")}
-    attributes.update((participants or {}).get(participant, {}))
+    attributes.update((participants or {}).get(participant.casefold(), {}))
     attributes.setdefault("group", project.group_of(participant))
     turns = find_turns(body, project.settings.interviewer_labels, participant, speakers)
     if not turns:

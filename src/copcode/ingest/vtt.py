@@ -1,22 +1,26 @@
 """WebVTT captions as Teams and Zoom export them: `<v Speaker>` voices, or `Speaker: ` text.
 Consecutive cues of one speaker become one turn, joined with a space; the transcript's text is
-one line per turn, `Speaker: words`."""
+one line per turn, `Speaker: words`. A cue whose timing line is not valid is never dropped
+silently: it is named in a warning, or stops the run under --strict."""
 
 from __future__ import annotations
 
 import io
 
-from copcode.errors import UnreadableFile
+from copcode.errors import TranscriptError, UnreadableFile
 from copcode.ingest.text import decode
 
+_OTHER_BLOCKS = ("NOTE", "STYLE", "REGION")
 
-def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
+
+def read(raw: bytes, source: str, warnings: list[str], *, strict: bool = False) -> tuple[str, dict]:
     import webvtt
-    from webvtt.errors import MalformedFileError
+    from webvtt.errors import MalformedCaptionError, MalformedFileError
 
+    text = decode(raw, source, warnings)
     try:
-        captions = webvtt.from_buffer(io.StringIO(decode(raw, source, warnings)))
-    except MalformedFileError as exc:
+        captions = webvtt.from_buffer(io.StringIO(text))
+    except (MalformedFileError, MalformedCaptionError) as exc:
         raise UnreadableFile(
             f"not a valid WebVTT file ({exc})",
             where=source,
@@ -25,6 +29,15 @@ def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
     if not len(captions):
         raise UnreadableFile("a WebVTT file with no cues", where=source,
                              fix="export the transcript again; the file holds no captions.")
+    bad = malformed_cues(text)
+    if bad:
+        lines = ", ".join(str(n) for n, _ in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        what = (f"{len(bad)} cue{'s' * (len(bad) > 1)} without a valid timing line "
+                f"(line{'s' * (len(bad) > 1)} {lines}; first: {bad[0][1][:60]!r})")
+        fix = "write each timing line as `00:01:02.500 --> 00:01:05.000`, or export the transcript again."
+        if strict:
+            raise TranscriptError(what, where=f"{source}:{bad[0][0]}", fix=fix)
+        warnings.append(f"{source}:{bad[0][0]}: {what}; left out. {fix[:1].upper()}{fix[1:]}")
     turns: list[list[str]] = []  # [speaker, words...]
     for caption in captions:
         words = " ".join(line.strip() for line in caption.text.splitlines() if line.strip())
@@ -42,3 +55,41 @@ def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
     lines = [f"{t[0]}: {' '.join(t[1:])}" if t[0] else " ".join(t[1:]) for t in turns]
     speakers = sorted({t[0] for t in turns if t[0]})
     return "\n".join(lines) + ("\n" if lines else ""), {"speakers": speakers}
+
+
+def malformed_cues(text: str) -> list[tuple[int, str]]:
+    """(line number, the line) for each block that is neither a cue with a valid timing line
+    nor a NOTE, STYLE or REGION block: the blocks webvtt-py leaves out without a word. Blocks
+    are split as webvtt-py splits them."""
+    from webvtt.vtt import WebVTTCueBlock
+
+    bad = []
+    for start, block in _blocks(text.split("\n")):
+        if block[0].startswith(_OTHER_BLOCKS) or WebVTTCueBlock.is_valid(block):
+            continue
+        # the timing line: the one with an arrow, else the digits after an identifier
+        at = next((i for i, line in enumerate(block[:2]) if "-->" in line),
+                  1 if len(block) > 1 and block[1][:1].isdigit() else 0)
+        bad.append((start + at, block[at]))
+    return bad
+
+
+def _blocks(lines: list[str]):
+    """(first line's number, lines) of each block after the file's header: a block ends at an
+    empty line, or before a line with "-->" that cannot be its timing line."""
+    block: list[str] = []
+    start, in_header = 1, True
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip("\r")
+        if not line.strip() or (block and "-->" in line and (in_header or len(block) > 1 or "-->" in block[0])):
+            if block and not in_header:
+                yield start, block
+            if block:
+                in_header = False
+            block = []
+        if line.strip():
+            if not block:
+                start = number
+            block.append(line)
+    if block and not in_header:
+        yield start, block

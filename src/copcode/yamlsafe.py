@@ -1,0 +1,118 @@
+"""YAML from other people (codebooks, copcode.yaml, transcript headers) read without surprises.
+
+The event stream is checked before anything is built: anchors and aliases are refused (an
+alias bomb expands a few hundred bytes into gigabytes), nesting is limited (a deep `[[[...`
+would overflow the recursive composer), every mapping key may appear once (YAML would keep only
+the last, silently), and only YAML's plain value tags are accepted (no `!!binary`, `!custom`,
+`!!python/...`). Walking the events needs no recursion and no memory beyond one path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+MAX_DEPTH = 50
+MAX_BYTES = 2 * 1024 * 1024  # a codebook or settings file; transcripts have their own limits
+
+# libyaml's parser and loader when PyYAML has them: the same events, many times faster
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CORE = "tag:yaml.org,2002:"
+# typed tags (!!int, !!timestamp) are left out too: a value that does not fit them fails
+# deep in the constructor, with no line to name
+_PLAIN_TAGS = {_CORE + t for t in ("str", "seq", "map")}
+
+
+class YamlProblem(ValueError):
+    """Why a text is refused, and at which 1-based line of it (None when YAML gives none);
+    `syntax` when it is not valid YAML at all, rather than YAML that copcode does not read."""
+
+    def __init__(self, problem: str, line: int | None, *, syntax: bool = False):
+        self.problem, self.line, self.syntax = problem, line, syntax
+        super().__init__(f"line {line}: {problem}" if line else problem)
+
+
+def load(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """The text's value, built by the safe loader once `check` passed."""
+    check(text, max_depth=max_depth)
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:  # two documents in one file, an unhashable key
+        raise _problem(exc) from None
+
+
+def compose(text: str, *, max_depth: int = MAX_DEPTH) -> tuple[yaml.Node | None, Any]:
+    """The text's node tree (which keeps line numbers) and its value, once `check` passed."""
+    check(text, max_depth=max_depth)
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        return node, (yaml.SafeLoader("").construct_document(node) if node is not None else None)
+    except yaml.YAMLError as exc:  # two documents in one file, an unhashable key
+        raise _problem(exc) from None
+
+
+def check(text: str, *, max_depth: int = MAX_DEPTH) -> None:
+    """Raise YamlProblem for invalid YAML, an anchor or alias, nesting deeper than
+    `max_depth`, a repeated mapping key or a tag other than YAML's plain ones."""
+    try:
+        _check(text, _Loader, max_depth)
+    except yaml.YAMLError:
+        # libyaml stops at its own nesting limit (1000) while scanning ahead, and its wording
+        # of syntax errors is the less clear: the pure-Python parser says what and where
+        try:
+            _check(text, yaml.SafeLoader, max_depth)
+        except yaml.YAMLError as exc:
+            raise _problem(exc) from None
+        raise YamlProblem("not valid YAML", None, syntax=True) from None
+
+
+def _check(text: str, loader, max_depth: int) -> None:
+    # one frame per open collection: [is_mapping, next node is a key, {key: line}]
+    frames: list[list] = []
+    for event in yaml.parse(text, Loader=loader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlProblem(f"the alias *{event.anchor} is not allowed; write the value out "
+                              "in full (anchors and aliases are not read)", line)
+        if not isinstance(event, yaml.NodeEvent):
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frames.pop()
+            continue
+        if event.anchor is not None:
+            raise YamlProblem(f"the anchor &{event.anchor} is not allowed; write the value out "
+                              "in full (anchors and aliases are not read)", line)
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in _PLAIN_TAGS and tag != "!":
+            raise YamlProblem(_tag_problem(tag), line)
+        if frames and frames[-1][0]:
+            frame = frames[-1]
+            if frame[1] and isinstance(event, yaml.ScalarEvent):
+                if event.value in frame[2]:
+                    raise YamlProblem(f"`{event.value}` appears twice in one mapping (first at line "
+                                      f"{frame[2][event.value]}); YAML would keep only the last: "
+                                      "merge the two", line)
+                frame[2][event.value] = line
+            frame[1] = not frame[1]
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if len(frames) >= max_depth:
+                raise YamlProblem(f"nested more than {max_depth} levels deep", line)
+            frames.append([isinstance(event, yaml.MappingStartEvent), True, {}])
+
+
+def _tag_problem(tag: str) -> str:
+    shown = "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+    if shown.startswith("!!python/"):
+        return f"YAML tags that build program objects ({shown}) are not allowed"
+    return f"the YAML tag {shown} is not allowed; write the value as plain text"
+
+
+def _problem(exc: yaml.YAMLError) -> YamlProblem:
+    """PyYAML's problem and line; its context too when the problem alone reads as half a
+    sentence ("but found another document")."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if context and problem.startswith("but "):
+        problem = f"{context}, {problem}"
+    return YamlProblem(problem, mark.line + 1 if mark else None, syntax=True)
