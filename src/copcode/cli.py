@@ -11,9 +11,11 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from copcode.errors import CopcodeError
+from copcode.safetext import visible
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+# emoji=False: ":thumbs_up:" in a user's text is shown as written (markup is escaped by _escape)
+out = Console(highlight=False, soft_wrap=False, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 
 GLOBAL_FLAGS = ("--debug", "--no-redact")
@@ -55,9 +57,7 @@ class _Group(TyperGroup):
         except CopcodeError as exc:
             if (ctx.obj or {}).get("debug"):
                 raise
-            from rich.markup import escape
-
-            err.print(f"[bold red]Error:[/] {escape(exc.message)}")
+            err.print(f"[bold red]Error:[/] {_escape(exc.message)}")
             raise typer.Exit(1) from None
 
 
@@ -98,7 +98,7 @@ def _project(ctx: typer.Context):
 
 
 def _redactor(ctx: typer.Context, project):
-    """The project's redactor for outputs; with --no-redact none, and a warning."""
+    """The project's redactor for outputs; with --no-redact one that changes nothing, and a warning."""
     from copcode.privacy import redactor_for
 
     _warn_unredacted(ctx, project)
@@ -144,7 +144,7 @@ def code_command(
               f"{result.segments - result.parsed} unchanged since the last run).")
     _print_frame(result.summary, title="Passages and participants by theme and code")
     for path in result.written:
-        out.print(f"Wrote {project.relative(path)}")
+        out.print(f"Wrote {_escape(project.relative(path))}")
 
 
 @app.command("quotes")
@@ -169,7 +169,8 @@ def quotes_command(
         frame = exemplar_quotes(store, codebook, theme, code=code, group=group,
                                 participant=participant, status=status, limit=limit,
                                 per_participant=per_participant, attributes=attributes)
-    frame = _redacted(ctx, project, frame)
+    redactor = _redactor(ctx, project)
+    frame, codebook = redactor.redact_frame(frame), redactor.redact_codebook(codebook)
     title = codebook.find_theme(theme).label if theme else "All themes"
     if fmt == "docx" and out_file is None:
         raise CopcodeError("--format docx needs a file", fix="add --out FILE.docx.")
@@ -178,7 +179,7 @@ def quotes_command(
         from copcode.export.docx import quotes_docx
 
         write_atomic(out_file, quotes_docx(frame, codebook, f"Exemplar quotes: {title}", attributes))
-        err.print(f"Wrote {len(frame)} quotes to {out_file}")
+        err.print(f"Wrote {len(frame)} quotes to {_escape(out_file)}")
         return
     _output(frame, fmt, out_file, lambda f: _print_quotes(f, title, attributes))
 
@@ -198,10 +199,12 @@ def matrix_command(
     from copcode import tables
 
     with _opened(ctx) as (project, codebook, store):
+        redactor = _redactor(ctx, project)
         frame = tables.cooccurrence(store, codebook, status) if cooccurrence else \
-            tables.framework_matrix(store, codebook, by=by, columns=columns, cells=cells, status=status)
+            tables.framework_matrix(store, codebook, by=by, columns=columns, cells=cells, status=status,
+                                    redactor=redactor)
     title = "Code co-occurrence (passages)" if cooccurrence else f"Framework matrix: {by} by {columns} ({cells})"
-    _output(_redacted(ctx, project, frame), fmt, out_file, lambda f: _print_frame(f, title))
+    _output(redactor.redact_frame(frame), fmt, out_file, lambda f: _print_frame(f, title))
 
 
 @app.command("export")
@@ -214,10 +217,13 @@ def export_command(
     """Export the whole project.  e.g. copcode export --format qdpx --out study.qdpx"""
     from copcode.export import export_project
 
+    warnings: list[str] = []
     with _opened(ctx) as (project, codebook, store):
         export_project(store, codebook, fmt, out_file, title=codebook.title or project.root.name,
-                       include_suggestions=suggestions, redactor=_redactor(ctx, project))
-    out.print(f"Wrote {out_file}")
+                       include_suggestions=suggestions, redactor=_redactor(ctx, project), warnings=warnings)
+    for warning in warnings:
+        err.print(f"[yellow]Warning:[/] {_escape(warning)}")
+    out.print(f"Wrote {_escape(out_file)}")
 
 
 @app.command("import")
@@ -232,8 +238,11 @@ def import_command(
     project = _project(ctx)
     result = import_refi(project, path, utf16=utf16)
     if result.codebook_written:
-        out.print(f"Wrote {project.relative(result.codebook_written)}")
+        out.print(f"Wrote {_escape(project.relative(result.codebook_written))}")
     out.print(f"Added {len(result.transcripts_written)} transcripts and {result.codings} codings.")
+    if result.already:
+        first = "Nothing new" if not (result.codings or result.transcripts_written) else "Not recorded again"
+        out.print(f"{first}: {result.already} codings already recorded.")
     for problem in result.problems:
         out.print(f"[yellow]Not imported:[/] {_escape(problem)}")
 
@@ -250,7 +259,7 @@ def codebook_check(
 
     codebook = load_codebook(path) if path else project_codebook(_project(ctx))
     build_pipeline(codebook)  # spaCy checks the token patterns
-    out.print(f"{codebook.path}: valid. {len(codebook.themes)} themes, {len(codebook.codes)} codes, "
+    out.print(f"{_escape(codebook.path)}: valid. {len(codebook.themes)} themes, {len(codebook.codes)} codes, "
               f"{len(compile_cues(codebook))} cues.")
 
 
@@ -262,18 +271,18 @@ def status_command(ctx: typer.Context):
     with _opened(ctx) as (project, codebook, store):
         status = project_status(store, codebook)
     redactor = _redactor(ctx, project)
-    clean = redactor.redact if redactor else (lambda text: text)
+    clean = redactor.redact
     run = status.run
-    out.print(f"Last coded {run['at']} with {run['codebook']}." if run else "Not coded yet.")
+    out.print(f"Last coded {_escape(run['at'])} with {_escape(run['codebook'])}." if run else "Not coded yet.")
     out.print(f"{status.transcripts} transcripts, {status.segments} segments, "
               f"{status.suggestions} suggestions: {status.reviewed} reviewed, {status.pending} pending.")
-    coders = ", ".join(f"{c} ({n})" for c, n in status.coders.items()) or "none yet"
+    coders = ", ".join(f"{_escape(c)} ({n})" for c, n in status.coders.items()) or "none yet"
     out.print(f"{status.decisions} decisions; coders (codings decided): {coders}.")
     if status.orphans:
         out.print(f"[bold red]{len(status.orphans)} orphaned decision(s)[/]: their words are no "
                   "longer in the transcript. They are kept in the log; tag the new words to re-code.")
         for d in status.orphans:
-            out.print(f"  #{d.id} {d.verdict} {d.code} by {d.coder} on {d.transcript} {d.start}-{d.end}: "
+            out.print(f"  #{d.id} {d.verdict} {_escape(d.code)} by {_escape(d.coder)} on {_escape(d.transcript)} {d.start}-{d.end}: "
                       f"“{_escape(' '.join(clean(d.text).split()))}”")
     else:
         out.print("No orphaned decisions.")
@@ -292,7 +301,8 @@ def _decision_command(verdict: str):
         with _opened(ctx) as (project, codebook, store):
             decision = record(store, codebook, segment, code, verdict,
                               default_coder() if coder is None else coder, note)
-        out.print(f"{decision.coder}: {verdict} {decision.code} on {decision.segment} (decision {decision.id}).")
+        out.print(f"{_escape(decision.coder)}: {verdict} {_escape(decision.code)} on {_escape(decision.segment)} "
+                  f"(decision {decision.id}).")
     return command
 
 
@@ -324,7 +334,7 @@ def review_command(
     with _opened(ctx) as (project, codebook, store):
         if import_ is not None:
             counts = import_review_sheet(store, codebook, import_, coder)
-            out.print(f"{coder}: {counts['accept']} accepted, {counts['reject']} rejected, "
+            out.print(f"{_escape(coder)}: {counts['accept']} accepted, {counts['reject']} rejected, "
                       f"{counts['recode']} re-coded, {counts['skipped']} left undecided"
                       + (f", {counts['unchanged']} unchanged." if counts["unchanged"] else "."))
             return
@@ -335,12 +345,12 @@ def review_command(
                   export, formats=("xlsx", "csv"))
             return
         if not items:
-            out.print(f"Nothing left to review for {coder} here.")
+            out.print(f"Nothing left to review for {_escape(coder)} here.")
             return
         session = ReviewSession(store, codebook, coder, items)
         _review_loop(session, _redactor(ctx, project))
         left = len(session.items) - session.index
-        out.print(f"{coder}: {session.decided} decided this time; {left} left. "
+        out.print(f"{_escape(coder)}: {session.decided} decided this time; {left} left. "
                   "Run the same command to carry on.")
 
 
@@ -364,7 +374,7 @@ def agreement_command(
         return
 
     def show(frame):
-        _print_frame(frame.round(3).fillna("-"), title=f"Agreement between {', '.join(names)} "
+        _print_frame(frame.round(3).astype(object).fillna("-"), title=f"Agreement between {', '.join(names)} "
                      "(unit: a segment and a code)")
         out.print(f"{len(disagreeing)} disagreement(s); list them with --disagreements.")
     _output(table, fmt, out_file, show)
@@ -391,11 +401,11 @@ def _review_loop(session, redactor) -> None:
     while session.current is not None:
         item = session.current
         code = session.codebook.code(item.code)
-        out.rule(f"{session.index + 1} of {len(session.items)}  ·  {item.participant} ({item.group})"
-                 f"  ·  {item.theme} / {item.code}  ·  score {item.score:.2f}")
-        out.print(f"[bold]{_escape(code.label)}[/]: {_escape(code.definition.strip())}")
+        out.rule(_escape(f"{session.index + 1} of {len(session.items)}  ·  {item.participant} ({redactor.redact(item.group)})"
+                         f"  ·  {item.theme} / {item.code}  ·  score {item.score:.2f}"))
+        out.print(f"[bold]{_escape(redactor.redact(code.label))}[/]: {_escape(redactor.redact(code.definition.strip()))}")
         out.print(_highlighted(item, redactor))
-        cues = sorted({e["cue"] for e in item.evidence if "cue" in e})
+        cues = sorted({redactor.redact(str(e["cue"])) for e in item.evidence if "cue" in e})
         out.print(f"[dim]evidence: {_escape(', '.join(cues))}[/]" + (f"\n[dim]note: {_escape(note)}[/]" if note else ""))
         out.print(keys)
         key = _read_key()
@@ -405,7 +415,7 @@ def _review_loop(session, redactor) -> None:
             session.reject(note)
         elif key == "c":
             choices = [c.id for c in session.codebook.codes]
-            out.print("  ".join(f"{i}:{c}" for i, c in enumerate(choices, 1)))
+            out.print(_escape("  ".join(f"{i}:{c}" for i, c in enumerate(choices, 1))))
             answer = typer.prompt("Code (number or id)").strip()
             chosen = choices[int(answer) - 1] if answer.isdigit() and 0 < int(answer) <= len(choices) else answer
             try:
@@ -439,27 +449,29 @@ def _read_key() -> str:
     return (sys.stdin.read(1) or "q").lower()
 
 
-def _highlighted(item, redactor=None):
-    """The passage with its evidence highlighted; pseudonymised, the highlights moved along."""
+def _highlighted(item, redactor):
+    """The passage with its evidence highlighted; pseudonymised with its whole transcript's
+    identifiers, the highlights moved along."""
     from rich.text import Text
 
-    words, moved = redactor.redact_mapped(item.text) if redactor else (item.text, lambda i: i)
-    text = Text(words)
+    words, moved = redactor.redact_at_mapped(item.text, None, item.start, segment=item.segment)
+    text = Text(visible(words))  # as long as `words`: the highlights stay in place
     for e in item.evidence:
         if "start" in e:
             text.stylize("bold black on yellow", moved(e["start"] - item.start), moved(e["end"] - item.start))
     return text
 
 
-def _escape(text: str) -> str:
+def _escape(text) -> str:
+    """User text for a rich markup string: shown as written, its markup and control
+    characters (terminal escapes) included."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(visible(str(text)))
 
 
 def _redacted(ctx: typer.Context, project, frame):
-    redactor = _redactor(ctx, project)
-    return redactor.redact_frame(frame) if redactor else frame
+    return _redactor(ctx, project).redact_frame(frame)
 
 
 @privacy_app.command("scan")
@@ -497,28 +509,32 @@ def _emit(frame, fmt: str, path: Optional[Path], formats: tuple[str, ...] | None
     if path is None:
         if fmt not in TEXT_FORMATS:
             raise CopcodeError(f"--format {fmt} needs a file", fix="add --out FILE.")
-        typer.echo(render_table(frame, fmt), nl=False)
+        text = render_table(frame, fmt)
+        # piped: the data as it is (color=True: click would strip colour codes from it)
+        typer.echo(visible(text) if out.is_terminal else text, nl=False, color=True)
     else:
-        write_table(frame, path, fmt)
-        err.print(f"Wrote {len(frame)} rows to {path}")
+        warnings: list[str] = []
+        write_table(frame, path, fmt, warnings=warnings)
+        for warning in warnings:
+            err.print(f"[yellow]Warning:[/] {_escape(warning)}")
+        err.print(f"Wrote {len(frame)} rows to {_escape(path)}")
 
 
 def _print_frame(frame, title: str) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=_escape(title), title_justify="left")
     for column in frame.columns:
-        table.add_column(str(column), justify="right" if column not in ("theme", "code") else "left")
+        table.add_column(_escape(column), justify="right" if column not in ("theme", "code") else "left")
     for row in frame.itertuples(index=False):
         table.add_row(*(_escape(str(v)) for v in row))
     out.print(table)
 
 
 def _print_quotes(frame, title: str, attributes: list[str] = ()) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_lines=True, expand=True)
+    table = Table(title=_escape(title), title_justify="left", show_lines=True, expand=True)
     table.add_column("#", justify="right", width=3)
     table.add_column("quote", ratio=1, min_width=40)
     table.add_column("code")
@@ -527,10 +543,10 @@ def _print_quotes(frame, title: str, attributes: list[str] = ()) -> None:
     for i, row in enumerate(frame.to_dict("records"), 1):
         quote = " ".join(row["quote"].split())
         label = ", ".join([row["participant"], *[str(row[a]) for a in attributes if row[a]]])
-        table.add_row(str(i), f"“{escape(quote)}” [bold]({escape(label)})[/]\n[dim]{row['segment']}[/]",
-                      row["code"], f"{row['score']:.2f}", escape(row["status"]))
+        table.add_row(str(i), f"“{_escape(quote)}” [bold]({_escape(label)})[/]\n[dim]{_escape(row['segment'])}[/]",
+                      _escape(row["code"]), f"{row['score']:.2f}", _escape(row["status"]))
     if not len(frame):
-        out.print(f"No quotes for {title}.")
+        out.print(f"No quotes for {_escape(title)}.")
         return
     out.print(table)
 

@@ -128,7 +128,8 @@ def review_sheet(items: list[ReviewItem], codebook: Codebook):
 def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str) -> dict[str, int]:
     """Apply a filled-in review sheet: every row is checked first, and either all of its
     decisions are recorded or, when any row is wrong, none (each bad row is named). A row
-    that repeats the coder's current decision is counted as unchanged, not recorded again."""
+    that repeats the coder's current decision is counted as unchanged, not recorded again.
+    Ids a CSV export escaped with a leading apostrophe (`'=1-3fa2c1`) are read as written."""
     frame = _read_sheet(path)
     missing = [c for c in ("segment", "code", "decision") if c not in frame.columns]
     if missing:
@@ -151,10 +152,10 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
             if decision == "accept" and other:
                 raise CopcodeError("accept and other_code together: to re-code, write reject "
                                    "(or nothing) in decision and the new code in other_code")
-            find_segment(store, segment)
-            current_code_id(codebook, code)
+            segment = find_segment(store, segment)["id"]
+            code = _code_id(codebook, code)
             if other:
-                current_code_id(codebook, other)
+                other = _code_id(codebook, other)
         except CopcodeError as exc:
             problems.append(f"row {number}: {exc.what}")
             continue
@@ -180,6 +181,20 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
     with store.transaction():
         record_many(store, codebook, rows, coder)
     return counts
+
+
+def _code_id(codebook: Codebook, code_id: str) -> str:
+    """The code's current id; one a CSV export wrote with a leading apostrophe (`'-x`, so
+    that a spreadsheet shows it as text) is read as it was (`-x`)."""
+    try:
+        return current_code_id(codebook, code_id)
+    except CopcodeError:
+        if code_id.startswith("'"):
+            try:
+                return current_code_id(codebook, code_id[1:])
+            except CopcodeError:
+                pass
+        raise
 
 
 def _cell(value) -> str:

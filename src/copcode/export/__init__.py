@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -51,19 +52,24 @@ def _markdown(frame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_table(frame, path: Path, fmt: str, sheet: str = "table") -> Path:
-    """Write `frame` to `path` in `fmt`; the file appears whole or not at all."""
+def write_table(frame, path: Path, fmt: str, sheet: str = "table", warnings: list[str] | None = None) -> Path:
+    """Write `frame` to `path` in `fmt`; the file appears whole or not at all. What the user
+    should know (an XLSX cell cut short) is added to `warnings`."""
     if fmt in TEXT_FORMATS:
         return write_atomic(path, render_table(frame, fmt).encode("utf-8"))
     if fmt == "xlsx":
         from copcode.export.xlsx import workbook_bytes
 
-        return write_atomic(path, workbook_bytes({sheet: frame}))
+        return write_atomic(path, workbook_bytes({sheet: frame}, warnings))
     raise CopcodeError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(TABLE_FORMATS)}.")
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
+    """Write `data` to a regular file at `path`, whole or not at all. A device, FIFO, folder
+    or symbolic link at `path` is refused, never replaced (as root, `--out /dev/null` would
+    otherwise turn the device into a file)."""
     path = Path(path)
+    _check_regular(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -83,17 +89,41 @@ def write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
+def _check_regular(path: Path) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # write_atomic says what is wrong (a missing folder, no permission)
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISLNK(mode):
+        raise CopcodeError("is a symbolic link; copcode does not write through links", where=str(path),
+                           fix="give the path of a new or ordinary file (the link's target, or "
+                           "another name).")
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a special file")
+    raise CopcodeError(f"is {kind}, not a regular file; copcode writes only regular files", where=str(path),
+                       fix="give the path of a new or ordinary file.")
+
+
 EXPORT_FORMATS = ("csv", "xlsx", "qdpx", "qdc", "html")
 
 
 def export_project(store, codebook, fmt: str, path: Path, *, title: str,
-                   include_suggestions: bool = False, redactor=None) -> Path:
+                   include_suggestions: bool = False, redactor=None, warnings: list[str] | None = None) -> Path:
     """The whole project in one file: coded segments (csv), every table (xlsx), REFI-QDA
-    (qdpx, qdc) or the HTML report; every text pseudonymised by `redactor` when given."""
+    (qdpx, qdc) or the HTML report; every text pseudonymised by `redactor` when given. What
+    the user should know (an XLSX cell cut short) is added to `warnings`."""
     from copcode import tables
+    from copcode.privacy import IDENTITY
+
+    redactor = redactor or IDENTITY  # one boundary: every format below goes through it
 
     def clean(frame):
-        return redactor.redact_frame(frame) if redactor else frame
+        return redactor.redact_frame(frame)
 
     if fmt == "csv":
         return write_table(clean(tables.coded_segments(store, codebook)), path, "csv")
@@ -109,7 +139,7 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
         sheets["co-occurrence"] = tables.cooccurrence(store, codebook, frame=frame)
         sheets["codebook"] = codebook_table(codebook)
         sheets["decisions"] = decisions_table(store)
-        return write_atomic(path, workbook_bytes({name: clean(frame) for name, frame in sheets.items()}))
+        return write_atomic(path, workbook_bytes({name: clean(frame) for name, frame in sheets.items()}, warnings))
     if fmt == "qdpx":
         from copcode.export.refi import project_qdpx
 
@@ -118,7 +148,7 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
     if fmt == "qdc":
         from copcode.export.refi import codebook_xml
 
-        return write_atomic(path, codebook_xml(codebook))
+        return write_atomic(path, codebook_xml(codebook, redactor))
     if fmt == "html":
         from copcode.export.html import report_html
 
