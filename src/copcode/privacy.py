@@ -10,13 +10,23 @@ copcode.yaml:
       detect: [email, phone, postcode, nhs_number, date]   # the default: all of them
 
 Listed identifiers match whole words, in any case ("ASHFORD", "ashford's"), with any white
-space between their words. Detected identifiers are replaced by "[email]", "[phone]",
-"[postcode]", "[NHS number]" (a number with a valid check digit only) and "[date]"."""
+space between their words (line breaks, no-break spaces), after Unicode normalisation
+(composed or decomposed accents, compatibility forms, accents dropped: "Zoë" also matches
+"Zoe\u0308" and "Zoe"; curly apostrophes and primes for "'"), and in their mojibake form
+(UTF-8 read as Windows-1252: "ZoÃ«"). Detected identifiers are replaced by "[email]",
+"[phone]", "[postcode]", "[NHS number]" (a number with a valid check digit only) and "[date]".
+
+Every output passes through one `Redactor` (`redactor_for`; `IDENTITY` when nothing is
+listed or with --no-redact). A passage cut from a transcript (a segment, a quote, a slice of
+the HTML report) is redacted with the identifiers found in the whole transcript, so a name
+cut in half by a segment boundary is replaced on both sides of the cut."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from numbers import Integral
 
 from copcode.errors import ProjectError
 
@@ -58,21 +68,111 @@ class Finding:
     replacement: str
 
 
+# Told apart by nothing a reader would notice: these are read as an ASCII apostrophe.
+_APOSTROPHES = str.maketrans({c: "'" for c in "\u2019\u2018\u02bc\u2032\u02b9\uff07"})
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_SPACES = {"\u200b", "\u2060", "\ufeff"}  # zero-width: between two words they are a space
+
+
+def normalised(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """`text` as listed identifiers are matched in it: compatibility forms folded (NFKC),
+    accents and case dropped, apostrophe variants made `'`, invisible format characters
+    (soft hyphen, joiners) removed, zero-width spaces made spaces. With it, for each of its
+    characters, where the original character (with its combining marks) starts and ends;
+    None for both when nothing moved (plain ASCII)."""
+    if text.isascii():
+        return text.lower(), None, None
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    at = 0
+    for run in _NON_ASCII.finditer(text):
+        first = run.start() - 1 if unicodedata.combining(text[run.start()]) and run.start() > at else run.start()
+        out.append(text[at:first].lower())  # plain ASCII: one character for one
+        starts.extend(range(at, first))
+        ends.extend(range(at + 1, first + 1))
+        i, n = first, run.end()
+        while i < n:
+            j = i + 1
+            while j < n and unicodedata.combining(text[j]):
+                j += 1
+            cluster = text[i:j]
+            if cluster in _SPACES:
+                piece = " "
+            elif unicodedata.category(cluster[0]) == "Cf":
+                piece = ""
+            else:
+                piece = "".join(c for c in unicodedata.normalize("NFKD", cluster) if not unicodedata.combining(c))
+                piece = unicodedata.normalize("NFKC", piece).casefold().translate(_APOSTROPHES)
+            out.append(piece)
+            starts += [i] * len(piece)
+            ends += [j] * len(piece)
+            i = j
+        at = n
+    out.append(text[at:].lower())
+    starts.extend(range(at, len(text)))
+    ends.extend(range(at + 1, len(text) + 1))
+    return "".join(out), starts, ends
+
+
+def _variants(name: str) -> set[str]:
+    """The name, and how it reads when its UTF-8 bytes were decoded as Windows-1252."""
+    variants = {name}
+    try:
+        variants.add(name.encode("utf-8").decode("cp1252"))
+    except UnicodeDecodeError:
+        pass
+    return variants
+
+
+class _NoPassages:
+    """No store to find passages in: each text is redacted on its own."""
+
+    def text(self, transcript):
+        return None
+
+    def span(self, segment):
+        return None
+
+
 class Redactor:
-    """Replaces listed and detected identifiers in any text."""
+    """Replaces listed and detected identifiers in any text. Every output passes through one:
+    `Redactor({}, ())` (see `IDENTITY`) changes nothing, so callers never test for None.
 
-    def __init__(self, identifiers: dict[str, str], detect: tuple[str, ...] = DETECTORS):
+    A passage cut from a transcript is redacted with the identifiers found in the whole
+    transcript (`redact_slice`, `redact_at`), so a name split by a cut is still replaced."""
+
+    def __init__(self, identifiers: dict[str, str], detect: tuple[str, ...] = DETECTORS, passages=None):
         self.identifiers = identifiers
-        self.detect = detect
+        self.detect = tuple(detect)
         listed = sorted(identifiers, key=len, reverse=True)  # "Ashford Road" before "Ashford"
-        self.listed = [(re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, name.split())) + r"(?!\w)",
-                                   re.I), identifiers[name]) for name in listed if name.strip()]
+        self.listed = []
+        for name in listed:
+            for variant in sorted(_variants(name)):
+                words = normalised(variant)[0].split()
+                if words:
+                    self.listed.append((re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)"),
+                                        identifiers[name]))
+        self.active = bool(self.listed or self.detect)
+        self.passages = passages or _NoPassages()  # where redact_frame finds a passage's transcript
+        self._cache: dict[tuple[str, bool], list[Finding]] = {}
 
-    def findings(self, text: str) -> list[Finding]:
-        """Every identifier in `text`, earliest first, overlaps resolved for the longest."""
-        found = [Finding(m.start(), m.end(), m.group(), "listed", replacement)
-                 for pattern, replacement in self.listed for m in pattern.finditer(text)]
-        for kind in self.detect:
+    def findings(self, text: str, *, detected: bool = True) -> list[Finding]:
+        """Every identifier in `text`, earliest first, overlaps resolved for the longest.
+        Offsets are into `text` as given."""
+        if not self.active or not text:
+            return []
+        key = (text, detected)
+        if key in self._cache:
+            return self._cache[key]
+        found = []
+        if self.listed:
+            folded, starts, ends = normalised(text)
+            for pattern, replacement in self.listed:
+                for m in pattern.finditer(folded):
+                    start, end = (m.start(), m.end()) if starts is None else (starts[m.start()], ends[m.end() - 1])
+                    found.append(Finding(start, end, text[start:end], "listed", replacement))
+        for kind in self.detect if detected else ():
             pattern, replacement = PATTERNS[kind]
             for m in pattern.finditer(text):
                 if kind == "nhs_number" and not nhs_number_valid(m.group()):
@@ -84,56 +184,153 @@ class Redactor:
             if finding.start >= end:
                 kept.append(finding)
                 end = finding.end
+        if len(self._cache) > 1024:
+            self._cache.clear()
+        self._cache[key] = kept
         return kept
 
     def redact(self, text: str) -> str:
-        return self.redact_mapped(text)[0]
+        """A free-standing text (a label, a definition, an attribute value) redacted."""
+        return self.redact_slice_mapped(text)[0]
+
+    def redact_names(self, text: str) -> str:
+        """Listed identifiers only: for ids, coder names and dates, which the detectors
+        would mangle."""
+        return self.redact_slice_mapped(text, detected=False)[0]
 
     def redact_mapped(self, text: str):
         """(redacted text, a function from an offset in `text` to one in the redacted text)."""
-        pieces, shifts, at = [], [], 0
-        for f in self.findings(text):
-            pieces += [text[at:f.start], f.replacement]
-            shifts.append((f.start, f.end, len(f.replacement) - (f.end - f.start)))
-            at = f.end
-        pieces.append(text[at:])
+        return self.redact_slice_mapped(text)
+
+    def redact_slice(self, text: str, start: int = 0, end: int | None = None) -> str:
+        """`text[start:end]` redacted with the identifiers of the whole `text`: the part of
+        an identifier that the slice holds is shown as the identifier's replacement."""
+        return self.redact_slice_mapped(text, start, end)[0]
+
+    def redact_slice_mapped(self, text: str, start: int = 0, end: int | None = None, *, detected: bool = True):
+        """(`text[start:end]` redacted, a function from an offset relative to `start` to one
+        in the redacted slice)."""
+        end = len(text) if end is None else end
+        pieces, shifts, at = [], [], start
+        for f in self.findings(text, detected=detected):
+            if f.start >= end:
+                break
+            if f.end <= start:
+                continue
+            s, e = max(f.start, start), min(f.end, end)
+            pieces += [text[at:s], f.replacement]
+            shifts.append((s - start, e - start, len(f.replacement) - (e - s)))
+            at = e
+        pieces.append(text[at:end])
 
         def mapped(offset: int) -> int:
             moved = offset
-            for start, end, shift in shifts:
-                if offset >= end:
+            for s, e, shift in shifts:
+                if offset >= e:
                     moved += shift
-                elif offset > start:  # inside an identifier: to the end of its replacement
-                    moved += (end - offset) + shift
+                elif offset > s:  # inside an identifier: to the end of its replacement
+                    moved += (e - offset) + shift
                     break
                 else:
                     break
             return moved
         return "".join(pieces), mapped
 
+    def redact_at_mapped(self, text: str, transcript: str | None = None, start: int | None = None, *,
+                         segment: str | None = None):
+        """`text`, which was cut from `transcript` (or from the transcript of `segment`) at
+        `start`, redacted with that transcript's identifiers when it is still there (else on
+        its own), and the offset map (offsets relative to `text`)."""
+        if not self.active:
+            return text, lambda i: i
+        if transcript is None and segment is not None:
+            transcript = (self.passages.span(segment) or (None,))[0]
+        whole = self.passages.text(transcript) if transcript is not None else None
+        if whole is not None and start is not None and whole[start:start + len(text)] == text:
+            return self.redact_slice_mapped(whole, start, start + len(text))
+        return self.redact_slice_mapped(text)
+
+    def redact_at(self, text: str, transcript: str | None = None, start: int | None = None, *,
+                  segment: str | None = None) -> str:
+        return self.redact_at_mapped(text, transcript, start, segment=segment)[0]
+
     def redact_frame(self, frame):
-        """A copy of a DataFrame with its text redacted; columns that hold ids (segment,
-        participant, code, ...) are left alone, so the ids still work."""
-        from copcode.export import map_text_cells
+        """A copy of a DataFrame with its text redacted. Passages (`text`, `quote`) are found
+        in their transcript (by `transcript`/`start`/`end` or `segment`) and redacted with the
+        whole transcript's identifiers. Columns that hold ids (segment, participant, code, ...)
+        get listed identifiers only, so ids and dates still work."""
+        if not self.active:
+            return frame
+        frame = frame.copy()
+        records = frame.to_dict("records")
+        for column in frame.columns:
+            values = list(frame[column])
+            if not any(isinstance(v, str) for v in values):
+                continue
+            if column in ID_COLUMNS:
+                frame[column] = [self.redact_names(v) if isinstance(v, str) else v for v in values]
+            elif column in PASSAGE_COLUMNS:
+                frame[column] = [self._passage(v, row) if isinstance(v, str) else v
+                                 for v, row in zip(values, records)]
+            else:
+                frame[column] = [self.redact(v) if isinstance(v, str) else v for v in values]
+        return frame
 
-        ids = [c for c in frame.columns if c in ID_COLUMNS]
-        redacted = map_text_cells(frame.drop(columns=ids), self.redact)
-        for column in ids:
-            redacted[column] = frame[column]
-        return redacted[list(frame.columns)]
+    def _passage(self, value: str, row: dict) -> str:
+        transcript, low, high = None, 0, None
+        span = self.passages.span(row["segment"]) if isinstance(row.get("segment"), str) else None
+        if span is not None:
+            transcript, low, high = span
+        elif isinstance(row.get("transcript"), str):
+            transcript = row["transcript"]
+        whole = self.passages.text(transcript) if transcript is not None else None
+        if whole is None or not value:
+            return self.redact(value)
+        start, end = row.get("start"), row.get("end")
+        if isinstance(start, Integral) and isinstance(end, Integral) and whole[int(start):int(end)] == value:
+            return self.redact_slice(whole, int(start), int(end))
+        at = whole.find(value, low, len(whole) if high is None else high)
+        return self.redact(value) if at < 0 else self.redact_slice(whole, at, at + len(value))
+
+    def redact_codebook(self, codebook):
+        """A copy of the codebook with every text a reader sees redacted (title, labels,
+        descriptions, definitions, include/exclude notes, examples, pattern names); ids and
+        cues stay as they are, so it still works with the store."""
+        if not self.active:
+            return codebook
+        r = self.redact
+
+        def code(c):
+            return c.model_copy(update={
+                "label": r(c.label), "definition": r(c.definition), "include": r(c.include),
+                "exclude": r(c.exclude),
+                "examples": [e.model_copy(update={"quote": r(e.quote)}) for e in c.examples]})
+        themes = [t.model_copy(update={"label": r(t.label), "description": r(t.description),
+                                       "codes": [code(c) for c in t.codes]}) for t in codebook.themes]
+        return codebook.model_copy(update={"title": r(codebook.title), "description": r(codebook.description),
+                                           "name": r(codebook.name), "themes": themes,
+                                           "path": self.redact_names(codebook.path)})
 
 
-def redactor_for(project, *, enabled: bool = True) -> Redactor | None:
-    """The project's redactor, or None when copcode.yaml has no `privacy:` (or `enabled` is
-    False, as with --no-redact)."""
+PASSAGE_COLUMNS = {"text", "quote"}
+IDENTITY = Redactor({}, ())
+"""Changes nothing: the redactor when the project lists nothing, or with --no-redact."""
+
+
+def redactor_for(project, *, enabled: bool = True, store=None) -> Redactor:
+    """The project's redactor, or `IDENTITY` when copcode.yaml has no `privacy:` or
+    `enabled` is False (--no-redact). Passages are matched to their transcripts in `store`,
+    or else in the project's store, read when first needed."""
     settings = project.settings.privacy
     if not enabled or settings is None:
-        return None
+        return IDENTITY
     if not isinstance(settings, dict) or set(settings) - {"identifiers", "detect"}:
         raise ProjectError("`privacy:` takes `identifiers:` and `detect:`", where="copcode.yaml",
                            fix="see README, 'Privacy'.")
     identifiers = settings.get("identifiers") or {}
     detect = settings.get("detect", list(DETECTORS))
+    if not isinstance(detect, list):
+        detect = [detect]
     unknown = [d for d in detect if d not in DETECTORS]
     if not isinstance(identifiers, dict) or unknown:
         raise ProjectError(
@@ -141,10 +338,56 @@ def redactor_for(project, *, enabled: bool = True) -> Redactor | None:
             "`identifiers:` must map each identifier to its replacement",
             where="copcode.yaml",
             fix=f"detectors are {', '.join(DETECTORS)}; identifiers look like \"Ashford\": \"[town]\".")
-    return Redactor({str(k): str(v) for k, v in identifiers.items()}, tuple(detect))
+    return Redactor({str(k): str(v) for k, v in identifiers.items()}, tuple(detect),
+                    _Passages(store, project.store_path))
 
 
-def scan(store, redactor: Redactor | None):
+def checked_ids(project, transcripts):
+    """The transcripts, one by one; stops at one whose participant id (a file name, or a
+    header's `participant:`) is a listed identifier: ids are shown as they are in every
+    output, so they must not name anyone."""
+    redactor = redactor_for(project)
+    for t in transcripts:
+        for value in dict.fromkeys((t.id, t.participant)):
+            found = redactor.findings(re.sub(r"[_.-]+", " ", value), detected=False)
+            if found:
+                raise ProjectError(
+                    f"the participant id {value!r} is a listed identifier ({found[0].text})",
+                    where=t.source,
+                    fix="rename the file to a code such as P07.txt, or set `participant: P07` in its "
+                        "header; ids are shown unredacted in every output.")
+        yield t
+
+
+class _Passages:
+    """Transcript texts and segment spans from the store, read when first asked for; only
+    the most recent transcripts are kept, so a large corpus is not held in memory."""
+
+    def __init__(self, store=None, path=None):
+        from functools import lru_cache
+
+        self.store, self.path = store, path
+        self.text = lru_cache(maxsize=64)(self._text)
+        self.span = lru_cache(maxsize=4096)(self._span)
+
+    def _opened(self):
+        if self.store is None and self.path is not None and self.path.exists():
+            from copcode.store import open_store
+
+            self.store = open_store(self.path, create=False)
+        return self.store
+
+    def _text(self, transcript: str) -> str | None:
+        store = self._opened()
+        return store.transcript_text(transcript) if store is not None else None
+
+    def _span(self, segment: str) -> tuple[str, int, int] | None:
+        store = self._opened()
+        return store.segment_span(segment) if store is not None else None
+
+
+
+def scan(store, redactor: Redactor):
     """What may still identify someone, per transcript with offsets: listed and detected
     identifiers, and capitalised words inside sentences (likely names of people, places or
     services) that are not listed. For a person to confirm, then list in copcode.yaml."""
@@ -158,8 +401,9 @@ def scan(store, redactor: Redactor | None):
     names = Matcher(nlp.vocab)
     names.add("name", [[{"IS_TITLE": True, "IS_STOP": False},
                         {"IS_TITLE": True, "IS_STOP": False, "OP": "*"}]], greedy="LONGEST")
-    redactor = redactor or Redactor({})
-    listed = {name.casefold() for name in redactor.identifiers}
+    if not redactor.active:  # nothing listed: the detectors still say what they find
+        redactor = Redactor({})
+    listed = {" ".join(normalised(name)[0].split()) for name in redactor.identifiers}
     rows = []
     for transcript_id, text in store.db.execute("SELECT id, text FROM transcripts ORDER BY id"):
         findings = redactor.findings(text)
@@ -175,7 +419,7 @@ def scan(store, redactor: Redactor | None):
                     span = doc[first:last]
                     start, end = s_start + span.start_char, s_start + span.end_char
                     if first == 0 or doc[first - 1].text in ("]", '"', "“", "'", "(") or \
-                            span.text.casefold() in listed or span.text in _COMMON or \
+                            " ".join(normalised(span.text)[0].split()) in listed or span.text in _COMMON or \
                             any(a <= start < b for a, b in spans):
                         continue  # a sentence's first word (also after "[laughs]") is capitalised anyway
                     rows.append({"transcript": transcript_id, "start": start, "end": end,

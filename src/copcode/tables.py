@@ -225,9 +225,12 @@ def _people(store: Store):
 
 
 def framework_matrix(store: Store, codebook: Codebook, *, by: str = "participant",
-                     columns: str = "codes", cells: str = "counts", status: str = "all", frame=None):
+                     columns: str = "codes", cells: str = "counts", status: str = "all", frame=None,
+                     redactor=None):
     """The Framework matrix: rows participants (with their group) or groups, columns codes or
-    themes; cells the number of passages, presence (1/0), or the best quote "… (P03)". The
+    themes; cells the number of passages, presence (1/0), or the best quote "… (P03)", cut
+    from its transcript through `redactor` (privacy.Redactor; a name cut in half at the
+    quote's edge is still replaced, which redacting the cell afterwards cannot do). The
     last row says for each column how many participants it covers, overall and per group:
     "12 of 21 (E 4/7, P 6/10, R 2/4)"."""
     import pandas as pd
@@ -256,7 +259,7 @@ def framework_matrix(store: Store, codebook: Codebook, *, by: str = "participant
             elif cells == "presence":
                 row[head] = int(n > 0)
             else:
-                row[head] = "" if not n else _cite(cell.iloc[0])
+                row[head] = "" if not n else _cite(cell.iloc[0], redactor)
         table.append(row)
     totals = {by: "participants", **({"group": ""} if by == "participant" else {})}
     sizes = people.groupby("group")["participant"].nunique()
@@ -268,8 +271,10 @@ def framework_matrix(store: Store, codebook: Codebook, *, by: str = "participant
     return pd.DataFrame(table, columns=[by, *(["group"] if by == "participant" else []), *heads])
 
 
-def _cite(row) -> str:
-    quote = row["transcript_text"][row["quote_start"]:row["quote_end"]]
+def _cite(row, redactor=None) -> str:
+    from copcode.privacy import IDENTITY
+
+    quote = (redactor or IDENTITY).redact_slice(row["transcript_text"], row["quote_start"], row["quote_end"])
     return f"“{' '.join(quote.split())}” ({row['participant']})"
 
 

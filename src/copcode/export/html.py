@@ -1,12 +1,22 @@
 """The HTML report: one self-contained file (no network, no external files) with an overview
 chart of codes by group, each theme with its definition and exemplar quotes, and every
 transcript with its coded passages highlighted by theme; hovering shows the codes, clicking
-shows the codes and the evidence in a panel."""
+shows the codes and the evidence in a panel.
+
+Every string from the project (transcripts, codebook, participants, coder names, imported
+files) is text, never markup: the page is a jinja2 template with autoescaping, the data the
+script needs is a JSON block (`tojson`, which escapes `<`, `>`, `&` and `'`), and the script
+builds the panel with `textContent`. A Content-Security-Policy lets only the report's own
+script run (by its sha256) and loads nothing from anywhere."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from html import escape
+
+from markupsafe import Markup
 
 from copcode.export.refi import COLOURS
 
@@ -24,99 +34,144 @@ nav a{margin-right:.6rem}details{margin:.4rem 0}body.focus main>:not(.keep):not(
 """
 
 SCRIPT = """
+(() => {
+const passages = JSON.parse(document.getElementById('report-data').textContent);
 const info = document.getElementById('info');
 let current = null;
-document.querySelectorAll('mark').forEach(m => m.addEventListener('click', () => {
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+function show(mark) {
   if (current) current.classList.remove('on');
-  current = m; m.classList.add('on');
-  const codes = JSON.parse(m.dataset.codes);
-  info.innerHTML = '<h3>' + m.dataset.segment + '</h3>' + codes.map(c =>
-    '<p><b>' + c.label + '</b> (' + c.theme + ', ' + c.status + ', score ' + c.score + ')<br>' +
-    '<span class="meta">evidence: ' + (c.evidence.join(', ') || '-') + '</span></p>').join('');
-}));
+  current = mark; mark.classList.add('on');
+  const passage = Object.hasOwn(passages, mark.dataset.segment) ? passages[mark.dataset.segment] : {codes: []};
+  info.replaceChildren(element('h3', mark.dataset.segment));
+  for (const c of passage.codes) {
+    const p = element('p');
+    p.append(element('b', c.label), ' (' + c.theme + ', ' + c.status + ', score ' + c.score + ')',
+             element('br'), element('span', 'evidence: ' + (c.evidence.join(', ') || '-'), 'meta'));
+    info.append(p);
+  }
+}
+document.querySelectorAll('mark').forEach(m => m.addEventListener('click', () => show(m)));
 const count = document.querySelectorAll('mark').length;
 document.getElementById('count').textContent = count + ' coded passages are highlighted; click one to see its codes and evidence.';
 // report.html#transcript-P03 shows that transcript alone, with its first coded passage selected
-const wanted = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+let wanted = null;
+try { wanted = document.getElementById(decodeURIComponent(location.hash.slice(1))); } catch (e) { wanted = null; }
 if (wanted && wanted.tagName === 'DETAILS') {
   wanted.open = true;
   wanted.classList.add('keep');
   document.body.classList.add('focus');
   const first = wanted.querySelector('mark');
-  if (first) first.click();
+  if (first) show(first);
 }
+})();
+"""
+
+SCRIPT_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
+# Only the script above runs; styles are inline (the --c colour of each theme); nothing loads.
+CSP = (f"default-src 'none'; script-src 'sha256-{SCRIPT_HASH}'; style-src 'unsafe-inline'; "
+       "img-src data:; base-uri 'none'; form-action 'none'")
+
+TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<title>{{ title }}</title><style>{{ style }}</style></head>
+<body><main><h1>{{ title }}</h1>
+<p>{{ people }} transcripts and {{ passages }} coded passages (accepted or suggested). Codebook: {{ codebook_path }}.</p>
+<nav>{% for theme in themes %}<a href="#{{ theme.id }}">{{ theme.id }}</a>{% endfor %}<a href="#transcripts">transcripts</a></nav>
+<h2 id="overview">Codes by group</h2>{{ chart }}
+<table><tr>{% for column in summary.columns %}<th>{{ column }}</th>{% endfor %}</tr>
+{% for row in summary.rows %}<tr>{% for value in row %}<td>{{ value }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% for theme in themes %}
+<h2 id="{{ theme.id }}" style="--c:{{ theme.colour }}">{{ theme.label }}</h2>
+{% if theme.description %}<p class="def">{{ theme.description }}</p>{% endif %}
+{% for code in theme.codes %}<h3>{{ code.label }}</h3><p class="def">{{ code.definition }}</p>
+{% for q in code.quotes %}<blockquote style="--c:{{ theme.colour }}">“{{ q.quote }}” <span class="who">({{ q.participant }})</span> <span class="meta">{{ q.status }}</span></blockquote>
+{% endfor %}{% endfor %}{% endfor %}
+<h2 id="transcripts">Transcripts</h2><p class="legend">{% for theme in themes %}<span style="--c:{{ theme.colour }}"><i></i>{{ theme.id }}</span>{% endfor %}</p><p id="count"></p>
+{% for t in transcripts %}<details id="transcript-{{ t.id }}"><summary>{{ t.id }}</summary>
+{% for turn in t.turns %}<p class="turn {{ turn.role }}"><span class="speaker">{{ turn.speaker }}:</span> {% for piece in turn.pieces %}{% if piece.segment is defined %}<mark style="--c:{{ piece.colour }}" title="{{ piece.title }}" data-segment="{{ piece.segment }}">{{ piece.text }}</mark>{% else %}{{ piece.text }}{% endif %}{% endfor %}</p>
+{% endfor %}</details>
+{% endfor %}</main>
+<aside id="info"><p>Click a highlighted passage to see its codes and the evidence for them.</p></aside>
+<script type="application/json" id="report-data">{{ data|tojson }}</script>
+<script>{{ script }}</script></body></html>
 """
 
 
-def report_html(store, codebook, title: str, redactor=None) -> str:
-    """The whole report as one HTML string, every passage pseudonymised by `redactor`."""
+def report_html(store, codebook, title: str, redactor) -> str:
+    """The whole report as one HTML string; every text from the project goes through
+    `redactor` (privacy.Redactor; `privacy.IDENTITY` to change nothing) and is escaped."""
+    import jinja2
+
     from copcode.tables import coding_summary, codings, exemplar_quotes
 
     everything = codings(store, codebook)
     frame = everything[everything["status"] != "rejected"]
-    clean = redactor.redact if redactor else (lambda text: text)
+    shown = redactor.redact_codebook(codebook)
     colour = {t.id: COLOURS[i % len(COLOURS)] for i, t in enumerate(codebook.themes)}
-    labels = {c.id: c.label for c in codebook.codes}
-    parts = [f"<!doctype html><html lang='en'><meta charset='utf-8'><title>{escape(title)}</title>",
-             f"<style>{STYLE}</style><main><h1>{escape(title)}</h1>"]
-    people = store.db.execute("SELECT COUNT(*) FROM transcripts").fetchone()[0]
-    parts.append(f"<p>{people} transcripts and {frame['segment'].nunique()} coded passages "
-                 f"(accepted or suggested). Codebook: {escape(codebook.path)}.</p>")
-    parts.append("<nav>" + "".join(f"<a href='#{t.id}'>{escape(t.id)}</a>" for t in codebook.themes) +
-                 "<a href='#transcripts'>transcripts</a></nav>")
-    parts.append("<h2 id='overview'>Codes by group</h2>" + _chart(frame, codebook, colour))
-    summary = coding_summary(store, codebook, {}, everything)
-    parts.append(_table(summary[["theme", "code", "segments", "participants"]]))
-    for theme in codebook.themes:
-        parts.append(f"<h2 id='{theme.id}' style='--c:{colour[theme.id]}'>{escape(theme.label)}</h2>")
-        if theme.description:
-            parts.append(f"<p class='def'>{escape(theme.description)}</p>")
+    labels = {c.id: c.label for c in shown.codes}
+    summary = coding_summary(store, codebook, {}, everything)[["theme", "code", "segments", "participants"]]
+    themes = []
+    for theme in shown.themes:
         quotes = exemplar_quotes(store, codebook, theme.id, limit=0, per_participant=2, frame=everything)
-        quotes = redactor.redact_frame(quotes) if redactor else quotes
-        for code in theme.codes:
-            parts.append(f"<h3>{escape(code.label)}</h3><p class='def'>{escape(code.definition)}</p>")
-            for row in quotes[quotes["code"] == code.id].head(4).to_dict("records"):
-                parts.append(f"<blockquote style='--c:{colour[theme.id]}'>“{escape(' '.join(row['quote'].split()))}” "
-                             f"<span class='who'>({escape(row['participant'])})</span> "
-                             f"<span class='meta'>{escape(row['status'])}</span></blockquote>")
-    parts.append("<h2 id='transcripts'>Transcripts</h2><p class='legend'>" + "".join(
-        f"<span style='--c:{colour[t.id]}'><i></i>{escape(t.id)}</span>" for t in codebook.themes) +
-        "</p><p id='count'></p>")
+        quotes = redactor.redact_frame(quotes)
+        themes.append({
+            "id": theme.id, "label": theme.label, "description": theme.description, "colour": colour[theme.id],
+            "codes": [{"label": code.label, "definition": code.definition,
+                       "quotes": [{"quote": " ".join(row["quote"].split()), "participant": row["participant"],
+                                   "status": row["status"]}
+                                  for row in quotes[quotes["code"] == code.id].head(4).to_dict("records")]}
+                      for code in theme.codes]})
     by_segment: dict[str, list] = {}
     for row in frame.to_dict("records"):
         by_segment.setdefault(row["segment"], []).append(row)
+    passages, transcripts = {}, []
     for t in store.db.execute("SELECT id, text FROM transcripts ORDER BY id"):
-        parts.append(f"<details id='transcript-{escape(t['id'])}'><summary>{escape(t['id'])}</summary>")
+        text = t["text"]
         segments = {r["id"]: r for r in store.db.execute(
             'SELECT id, start, "end" FROM segments WHERE transcript = ?', (t["id"],))}
+        turns = []
         for turn in store.db.execute('SELECT speaker, role, start, "end" FROM turns WHERE transcript = ? ORDER BY idx', (t["id"],)):
             inside = sorted((s for s in segments.values() if turn["start"] <= s["start"] < turn["end"]),
                             key=lambda s: s["start"])
-            html, at = [], turn["start"]
+            pieces, at = [], turn["start"]
             for s in inside:
                 rows = by_segment.get(s["id"])
                 if not rows:
                     continue
-                html.append(escape(clean(t["text"][at:s["start"]])))
-                codes = [{"code": r["code"], "label": labels[r["code"]], "theme": r["theme"], "status": r["status"],
-                          "score": round(r["score"], 2),
-                          "evidence": sorted({e["cue"] for e in json.loads(r["evidence"]) if "cue" in e})} for r in rows]
-                hover = "; ".join(f"{c['label']} ({c['status']})" for c in codes)
-                html.append(f"<mark style='--c:{colour[rows[0]['theme']]}' title='{escape(hover)}' "
-                            f"data-segment='{s['id']}' data-codes='{escape(json.dumps(codes))}'>"
-                            f"{escape(clean(t['text'][s['start']:s['end']]))}</mark>")
+                # each slice is redacted with the whole transcript's identifiers, so a name
+                # cut at a segment's edge is still replaced
+                pieces.append({"text": redactor.redact_slice(text, at, s["start"])})
+                codes = [{"code": r["code"], "label": labels[r["code"]], "theme": r["theme"],
+                          "status": redactor.redact_names(r["status"]), "score": round(r["score"], 2),
+                          "evidence": sorted({redactor.redact(str(e["cue"])) for e in json.loads(r["evidence"])
+                                              if "cue" in e})} for r in rows]
+                passages[s["id"]] = {"codes": codes}
+                pieces.append({"segment": s["id"], "colour": colour[rows[0]["theme"]],
+                               "title": "; ".join(f"{c['label']} ({c['status']})" for c in codes),
+                               "text": redactor.redact_slice(text, s["start"], s["end"])})
                 at = s["end"]
-            html.append(escape(clean(t["text"][at:turn["end"]])))
-            parts.append(f"<p class='turn {turn['role']}'><span class='speaker'>{escape(turn['speaker'])}:</span> "
-                         f"{''.join(html)}</p>")
-        parts.append("</details>")
-    parts.append("</main><aside id='info'><p>Click a highlighted passage to see its codes and "
-                 f"the evidence for them.</p></aside><script>{SCRIPT}</script></html>")
-    return "".join(parts)
+            pieces.append({"text": redactor.redact_slice(text, at, turn["end"])})
+            turns.append({"role": turn["role"], "speaker": redactor.redact(turn["speaker"]), "pieces": pieces})
+        transcripts.append({"id": t["id"], "turns": turns})
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return environment.from_string(TEMPLATE).render(
+        csp=CSP, title=redactor.redact(title), style=Markup(STYLE), script=Markup(SCRIPT),
+        people=len(transcripts), passages=frame["segment"].nunique(), codebook_path=shown.path,
+        themes=themes, chart=Markup(_chart(frame, codebook, colour, redactor)),
+        summary={"columns": list(summary.columns), "rows": [list(map(str, r)) for r in summary.itertuples(index=False)]},
+        transcripts=transcripts, data=passages)
 
 
-def _chart(frame, codebook, colour) -> str:
-    """Horizontal bars: for each code, the passages per group, as inline SVG."""
+def _chart(frame, codebook, colour, redactor) -> str:
+    """Horizontal bars: for each code, the passages per group, as inline SVG. Every value
+    that came from the project is escaped here (quotes too)."""
     groups = sorted(g for g in frame["group"].unique() if g)
     counts = frame.groupby(["code", "group"])["segment"].nunique()
     top = max([int(v) for v in counts.values] + [1])
@@ -124,7 +179,7 @@ def _chart(frame, codebook, colour) -> str:
     rows = []
     y = 20
     rows.append(f"<text x='{left}' y='12' font-size='12'>passages per group, one bar each: "
-                f"{escape(', '.join(groups))}</text>")
+                f"{escape(redactor.redact(', '.join(groups)))}</text>")
     shade = {g: 0.35 + 0.65 * (i + 1) / len(groups) for i, g in enumerate(groups)}
     for code in codebook.codes:
         theme = codebook.theme_of(code.id).id
@@ -132,17 +187,11 @@ def _chart(frame, codebook, colour) -> str:
                     f"font-size='12'>{escape(code.id)}</text>")
         for g in groups:
             n = int(counts.get((code.id, g), 0))
+            shown = escape(redactor.redact(g))
             rows.append(f"<rect x='{left}' y='{y}' width='{width * n / top:.1f}' height='{bar - 2}' "
                         f"fill='{colour[theme]}' fill-opacity='{shade[g]:.2f}'><title>{escape(code.id)}, "
-                        f"{escape(g)}: {n}</title></rect><text x='{left + width * n / top + 4:.1f}' "
-                        f"y='{y + bar - 3}' font-size='10'>{escape(g)} {n}</text>")
+                        f"{shown}: {n}</title></rect><text x='{left + width * n / top + 4:.1f}' "
+                        f"y='{y + bar - 3}' font-size='10'>{shown} {n}</text>")
             y += bar
         y += gap
     return f"<svg role='img' aria-label='codes by group' width='{left + width + 60}' height='{y}'>{''.join(rows)}</svg>"
-
-
-def _table(frame) -> str:
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
-    return f"<table><tr>{head}</tr>{body}</table>"

@@ -45,18 +45,19 @@ def _codes_xml(parent: ET.Element, codebook, ns: str) -> None:
             ET.SubElement(code_el, f"{{{ns}}}Description").text = "\n\n".join(p for p in parts if p)
 
 
-def codebook_xml(codebook) -> bytes:
-    """The codebook as a REFI-QDA `.qdc` document."""
+def codebook_xml(codebook, redactor) -> bytes:
+    """The codebook as a REFI-QDA `.qdc` document, its labels and descriptions through
+    `redactor` (privacy.Redactor; `privacy.IDENTITY` to change nothing)."""
     ET.register_namespace("", CODEBOOK_NS)
     root = ET.Element(f"{{{CODEBOOK_NS}}}CodeBook", origin="copcode")
-    _codes_xml(root, codebook, CODEBOOK_NS)
+    _codes_xml(root, redactor.redact_codebook(codebook), CODEBOOK_NS)
     return _serialise(root)
 
 
-def project_qdpx(store, codebook, name: str, *, include_suggestions: bool = False,
-                 redactor=None) -> bytes:
-    """The project as a REFI-QDA `.qdpx` archive (project.qde and sources/). With a
-    `redactor`, sources are pseudonymised and selections moved to match."""
+def project_qdpx(store, codebook, name: str, *, redactor, include_suggestions: bool = False) -> bytes:
+    """The project as a REFI-QDA `.qdpx` archive (project.qde and sources/). Every text goes
+    through `redactor` (privacy.Redactor; `privacy.IDENTITY` to change nothing): sources are
+    pseudonymised with selections moved to match; codebook, names, variables and values too."""
     from copcode.tables import codings
 
     ns = PROJECT_NS
@@ -77,12 +78,12 @@ def project_qdpx(store, codebook, name: str, *, include_suggestions: bool = Fals
             users.setdefault(coder, guid("user", coder))
         selections.setdefault(row.transcript, []).append((row.quote_start, row.quote_end, row.code, coders))
 
-    root = ET.Element(f"{{{ns}}}Project", name=name, origin="copcode",
+    root = ET.Element(f"{{{ns}}}Project", name=redactor.redact(name), origin="copcode",
                       creatingUserGUID=users["copcode"])
     users_el = ET.SubElement(root, f"{{{ns}}}Users")
     for user, user_guid in users.items():
-        ET.SubElement(users_el, f"{{{ns}}}User", guid=user_guid, name=user)
-    _codes_xml(ET.SubElement(root, f"{{{ns}}}CodeBook"), codebook, ns)
+        ET.SubElement(users_el, f"{{{ns}}}User", guid=user_guid, name=redactor.redact_names(user))
+    _codes_xml(ET.SubElement(root, f"{{{ns}}}CodeBook"), redactor.redact_codebook(codebook), ns)
 
     import json
 
@@ -92,25 +93,25 @@ def project_qdpx(store, codebook, name: str, *, include_suggestions: bool = Fals
         variables_el = ET.SubElement(root, f"{{{ns}}}Variables")
         for variable in variables:
             ET.SubElement(variables_el, f"{{{ns}}}Variable", guid=guid("variable", variable),
-                          name=variable, typeOfVariable="Text")
+                          name=redactor.redact(variable), typeOfVariable="Text")
     cases_el = ET.SubElement(root, f"{{{ns}}}Cases")
     for t in transcripts:
-        case = ET.SubElement(cases_el, f"{{{ns}}}Case", guid=guid("case", t["participant"]), name=t["participant"])
+        case = ET.SubElement(cases_el, f"{{{ns}}}Case", guid=guid("case", t["participant"]),
+                             name=redactor.redact_names(t["participant"]))
         for variable in variables:
             if variable in attributes[t["id"]]:
                 value = ET.SubElement(case, f"{{{ns}}}VariableValue")
                 ET.SubElement(value, f"{{{ns}}}VariableRef", targetGUID=guid("variable", variable))
-                text_value = attributes[t["id"]][variable]
-                ET.SubElement(value, f"{{{ns}}}TextValue").text = redactor.redact(text_value) if redactor else text_value
+                ET.SubElement(value, f"{{{ns}}}TextValue").text = redactor.redact(str(attributes[t["id"]][variable]))
         ET.SubElement(case, f"{{{ns}}}SourceRef", targetGUID=guid("source", t["id"]))
 
     sources_el = ET.SubElement(root, f"{{{ns}}}Sources")
     files = {}
     for t in transcripts:
         source_guid = guid("source", t["id"])
-        source = ET.SubElement(sources_el, f"{{{ns}}}TextSource", guid=source_guid, name=t["id"],
-                               plainTextPath=f"internal://{source_guid}.txt")
-        text, moved = redactor.redact_mapped(t["text"]) if redactor else (t["text"], lambda i: i)
+        source = ET.SubElement(sources_el, f"{{{ns}}}TextSource", guid=source_guid,
+                               name=redactor.redact_names(t["id"]), plainTextPath=f"internal://{source_guid}.txt")
+        text, moved = redactor.redact_mapped(t["text"])
         files[f"sources/{source_guid}.txt"] = text.encode("utf-8")
         for old_start, old_end, code, coders in sorted(selections.get(t["id"], [])):
             start, end = moved(old_start), moved(old_end)
