@@ -3,25 +3,50 @@ copcode: codes, text sources, codings and cases, for `copcode import`.
 
 It tolerates what other tools write: any namespace (ATLAS.ti and NVivo for Mac use variants),
 a capitalised `Sources/` folder, text inline in `PlainTextContent`, and UTF-16 offsets
-(`utf16=True`, as NVivo writes them)."""
+(`utf16=True`, as NVivo writes them).
+
+It trusts nothing else: the XML is parsed by defusedxml (no entity expansion, no external
+entities), the archive's members are size-checked before they are decompressed and read with
+a cap, code trees are walked without recursion, and an element that would make the import
+ambiguous (two sources with one name, two codes with one guid, a nameless source, case,
+variable or user) stops it with a message that names the element."""
 
 from __future__ import annotations
 
 import re
 import zipfile
-import xml.etree.ElementTree as ET
+from bisect import bisect_left
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 
 from copcode.errors import CopcodeError
 from copcode.export.refi import ID_LINE
+from copcode.ingest.zipsafe import MAX_RATIO, RATIO_FROM, UnsafeArchive, read_member
+from copcode.project import NotAFile, read_regular_file, special_kind
+
+MiB = 1024 * 1024
+# What one import may read. A REFI-QDA project's XML and its text sources are small beside
+# these; the media files an archive may also hold (audio, video, PDF) are never read.
+MAX_XML = 64 * MiB  # project.qde, or a bare .qde / .qdc
+MAX_SOURCE = 16 * MiB  # one text source (a transcript of 16 MiB is about 2.5 million words)
+MAX_TOTAL = 256 * MiB  # everything read from one archive
+READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+METHODS = {9: "Deflate64", 10: "PKWARE DCL Implode", 93: "Zstandard", 95: "XZ", 98: "PPMd",
+           99: "WinZip AES encryption"}
+EXPORT_AGAIN = "export it again from the other program as .qdpx or .qdc."
+
 
 @dataclass
 class ImportedCode:
     id: str
     label: str
     description: str
-    children: list["ImportedCode"] = field(default_factory=list)
+    children: list[ImportedCode] = field(default_factory=list)
     guid: str = ""
     codable: bool = True
 
@@ -33,6 +58,22 @@ class ImportedProject:
     codings: list[tuple[str, int, int, str, str]]  # source name, start, end, code guid, user name
     cases: dict[str, dict[str, str]]  # case name -> variable values
     problems: list[str]
+    source_guids: dict[str, str] = field(default_factory=dict)  # source name -> its guid
+
+
+def walk(codes: list[ImportedCode]):
+    """Every code of the tree, parents before their children, in document order; iterative,
+    so a tree of any depth is fine."""
+    stack = list(reversed(codes))
+    while stack:
+        code = stack.pop()
+        yield code
+        stack.extend(reversed(code.children))
+
+
+def describe(code: ImportedCode) -> str:
+    """How a message names an imported code: "Code 'Trust' (guid 2222...)"."""
+    return f"Code {code.label!r}" + (f" (guid {code.guid})" if code.guid else "")
 
 
 def _local(tag: str) -> str:
@@ -40,7 +81,7 @@ def _local(tag: str) -> str:
 
 
 def _children(element, name):
-    return [child for child in element if _local(child.tag) == name]
+    return [child for child in element if _local(child.tag) == name] if element is not None else []
 
 
 def _child(element, name):
@@ -48,43 +89,119 @@ def _child(element, name):
     return found[0] if found else None
 
 
+def _refuse(path: Path, what: str, fix: str) -> CopcodeError:
+    return CopcodeError(what, where=str(path), fix=fix)
+
+
 def read_qdpx(path: Path, *, utf16: bool = False) -> ImportedProject:
-    """Codes, sources and codings of a .qdpx (or a bare .qde / .qdc)."""
+    """Codes, sources and codings of a .qdpx (or a bare .qde / .qdc); CopcodeError for a file
+    that cannot be read safely or whose elements are ambiguous."""
     path = Path(path)
+    archive = None
+    budget = [MAX_TOTAL]  # what is left to read from the archive, in bytes
     try:
+        kind = special_kind(path)
+        if kind or not path.exists():
+            raise _refuse(path, f"is {kind}, not a REFI-QDA file" if kind else "no such file",
+                          "give the path of a .qdpx or .qdc file.")
         if path.suffix.lower() in (".qde", ".qdc"):
-            archive, xml = None, path.read_bytes()
+            try:
+                xml = read_regular_file(path, limit=MAX_XML)
+            except NotAFile as exc:
+                raise _refuse(path, f"the file is {exc}, too large to import",
+                              "check that it is the REFI-QDA file; " + EXPORT_AGAIN) from None
         else:
             archive = zipfile.ZipFile(path)
-            qde = next((n for n in archive.namelist() if n.lower().endswith(".qde")), None)
+            members = _members(archive)
+            qde = next((i for n, i in members.items() if n.endswith(".qde") and "/" not in n), None) \
+                or next((i for n, i in members.items() if n.endswith(".qde")), None)
             if qde is None:
-                raise CopcodeError("the archive has no project.qde", where=str(path),
-                                   fix="export the project again as REFI-QDA (.qdpx).")
-            xml = archive.read(qde)
-        root = ET.fromstring(xml)
-    except (zipfile.BadZipFile, OSError, ET.ParseError) as exc:
-        raise CopcodeError(f"not a readable REFI-QDA file ({type(exc).__name__})", where=str(path),
-                           fix="export it again from the other program as .qdpx or .qdc.") from None
+                raise _refuse(path, "the archive has no project.qde",
+                              "export the project again as REFI-QDA (.qdpx).")
+            xml = _read(archive, qde, MAX_XML, budget, path)
+        root = SafeET.fromstring(xml)
+        return _project(path, root, archive, utf16, budget)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ParseError) as exc:
+        raise _refuse(path, f"not a readable REFI-QDA file ({type(exc).__name__})", EXPORT_AGAIN) from None
+    except DefusedXmlException as exc:
+        raise _refuse(path, f"project XML declares entities or external references ({type(exc).__name__}), "
+                      "which copcode does not expand", EXPORT_AGAIN) from None
+    finally:
+        if archive is not None:
+            archive.close()
+
+
+def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by lower-cased name (REFI-QDA names are case-insensitive)."""
+    return {info.filename.lower(): info for info in archive.infolist() if not info.is_dir()}
+
+
+def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, budget: list[int], path: Path) -> bytes:
+    """A member's bytes, checked before anything is decompressed (encryption, method, declared
+    size, ratio, what is left of the archive's budget) and read with a cap."""
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise _refuse(path, f"{name} in the archive is encrypted",
+                      "export the project again without a password.")
+    if info.compress_type not in READABLE:
+        method = METHODS.get(info.compress_type, f"compression method {info.compress_type}")
+        raise _refuse(path, f"{name} in the archive is compressed with {method}, which copcode cannot read",
+                      "export the project again; or unzip it and zip it again with ordinary (Deflate) "
+                      "compression, keeping the .qdpx ending.")
+    bomb = "check where the file came from; a REFI-QDA project's text is far smaller. " \
+           "If it is genuine, import its parts separately."
+    if info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        ratio = info.file_size / max(info.compress_size, 1)
+        raise _refuse(path, f"{name} in the archive expands {ratio:.0f} times (at most {MAX_RATIO} times): "
+                      "refused as a zip bomb", bomb)
+    if info.file_size > budget[0]:
+        raise _refuse(path, f"the archive's XML and text expand to more than {MAX_TOTAL // MiB} MiB, "
+                      "too large to import", bomb)
+    try:
+        data = read_member(archive, info, limit=min(limit, budget[0]))
+    except UnsafeArchive as exc:
+        raise _refuse(path, f"{exc}: too large to import", bomb) from None
+    except (NotImplementedError, RuntimeError) as exc:  # a method or module this Python lacks
+        raise _refuse(path, f"{name} in the archive cannot be decompressed ({exc})",
+                      "export the project again.") from None
+    budget[0] -= len(data)
+    return data
+
+
+def _project(path: Path, root, archive, utf16: bool, budget: list[int]) -> ImportedProject:
     problems: list[str] = []
     codebook_el = root if _local(root.tag) == "CodeBook" else _child(root, "CodeBook")
-    codes_el = _child(codebook_el, "Codes") if codebook_el is not None else None
-    codes = [_read_code(c) for c in _children(codes_el, "Code")] if codes_el is not None else []
-    _unique_ids(codes, set())
-    users = {u.get("guid"): u.get("name") or u.get("id") or "imported" for u in
-             _children(_child(root, "Users"), "User")} if _child(root, "Users") is not None else {}
-    sources, codings = {}, []
+    codes = _read_codes(_child(codebook_el, "Codes"))
+    _check_codes(path, codes)
+    _unique_ids(codes)
+    users = _users(path, root)
+    members = _members(archive) if archive is not None else {}
+    sources, guids, codings = {}, {}, []
     sources_el = _child(root, "Sources")
-    for source in (list(sources_el) if sources_el is not None else []):
-        name = source.get("name") or source.get("guid")
-        if _local(source.tag) != "TextSource":
-            problems.append(f"source {name!r}: a {_local(source.tag)} is not text; left out")
+    for number, source in enumerate(list(sources_el) if sources_el is not None else [], start=1):
+        kind, source_guid = _local(source.tag), source.get("guid", "")
+        name = (source.get("name") or "").strip()
+        if kind == "TextSource" and not name:
+            raise _refuse(path, f"the TextSource {_which(source_guid, number, 'Sources')} has no name",
+                          "name the source in the other program (its name becomes the participant id) "
+                          "and export again.")
+        if kind != "TextSource":
+            problems.append(f"source {name or source_guid!r}: a {kind} is not text; left out")
             continue
-        raw = _source_text(source, archive)
+        if name in sources:
+            raise _refuse(path, f"two TextSources are named {name!r} (guids {guids[name]} and {source_guid})",
+                          "give each source its own name in the other program and export again.")
+        guids[name] = source_guid
+        raw = _source_text(source, archive, members, budget, path)
         if raw is None:
             problems.append(f"source {name!r}: its text is missing from the archive or not UTF-8; left out")
             continue
         # copcode reads line ends as "\n": offsets into the raw text move back by each "\r\n"
         sources[name] = raw.replace("\r\n", "\n").replace("\r", "\n")
+        # where the "\r\n" and the characters outside the BMP are, found once: a source may
+        # carry thousands of selections, and counting from the start for each is quadratic
+        crlf = [m.start() for m in re.finditer("\r\n", raw)]
+        astral = [m.start() for m in re.finditer("[\U00010000-\U0010FFFF]", raw)] if utf16 else []
         for selection in _children(source, "PlainTextSelection"):
             try:
                 start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
@@ -92,8 +209,8 @@ def read_qdpx(path: Path, *, utf16: bool = False) -> ImportedProject:
                 problems.append(f"source {name!r}: a selection without valid positions; left out")
                 continue
             if utf16:
-                start, end = _from_utf16(raw, start), _from_utf16(raw, end)
-            start, end = start - raw.count("\r\n", 0, start), end - raw.count("\r\n", 0, end)
+                start, end = _from_utf16(raw, start, astral), _from_utf16(raw, end, astral)
+            start, end = start - bisect_left(crlf, start - 1), end - bisect_left(crlf, end - 1)
             for coding in _children(selection, "Coding"):
                 ref = _child(coding, "CodeRef")
                 if ref is None:
@@ -101,66 +218,136 @@ def read_qdpx(path: Path, *, utf16: bool = False) -> ImportedProject:
                     continue
                 user = users.get(coding.get("creatingUser"), "imported")
                 codings.append((name, start, end, ref.get("targetGUID"), user))
-    variables = {v.get("guid"): v.get("name") for v in _children(_child(root, "Variables"), "Variable")} \
-        if _child(root, "Variables") is not None else {}
-    cases = {}
-    for case in (_children(_child(root, "Cases"), "Case") if _child(root, "Cases") is not None else []):
-        values = {}
-        for value in _children(case, "VariableValue"):
-            ref, text = _child(value, "VariableRef"), _child(value, "TextValue")
-            if ref is not None and text is not None and ref.get("targetGUID") in variables:
-                values[variables[ref.get("targetGUID")]] = text.text or ""
-        cases[case.get("name") or case.get("guid")] = values
-    return ImportedProject(codes, sources, codings, cases, problems)
+    cases = _cases(path, root)
+    return ImportedProject(codes, sources, codings, cases, problems, guids)
 
 
-def _read_code(element) -> ImportedCode:
+def _which(element_guid: str, number: int, parent: str) -> str:
+    return f"with guid {element_guid}" if element_guid else f"number {number} in <{parent}>"
+
+
+def _read_codes(codes_el) -> list[ImportedCode]:
+    """The code tree, read without recursion (a file may nest codes thousands deep)."""
+    top: list[ImportedCode] = []
+    stack = [(element, top) for element in reversed(_children(codes_el, "Code"))]
+    while stack:
+        element, siblings = stack.pop()
+        code = _code(element)
+        siblings.append(code)
+        stack.extend((child, code.children) for child in reversed(_children(element, "Code")))
+    return top
+
+
+def _code(element) -> ImportedCode:
     description = _child(element, "Description")
     text = (description.text or "") if description is not None else ""
     found = ID_LINE.search(text)
     name = element.get("name", "")
     code_id = found.group(1) if found else (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "code")
     body = ID_LINE.sub("", text).strip()
-    return ImportedCode(code_id, name, body, [_read_code(c) for c in _children(element, "Code")],
-                        element.get("guid", ""), element.get("isCodable", "true") == "true")
+    return ImportedCode(code_id, name, body, [], element.get("guid", ""),
+                        element.get("isCodable", "true") == "true")
 
 
-def _unique_ids(codes: list[ImportedCode], seen: set[str]) -> None:
+def _check_codes(path: Path, codes: list[ImportedCode]) -> None:
+    """Two codes with one guid would file one's codings under the other."""
+    seen: dict[str, ImportedCode] = {}
+    for code in walk(codes):
+        if code.guid and code.guid in seen:
+            raise _refuse(path, f"two Codes have the guid {code.guid} ({seen[code.guid].label!r} and "
+                          f"{code.label!r})", "export the project again; each code needs its own guid.")
+        seen.setdefault(code.guid, code)
+
+
+def _unique_ids(codes: list[ImportedCode]) -> None:
     """Two codes whose names make the same id ("Shared language", "Shared  Language") get
     "-2", "-3"."""
-    for code in codes:
+    seen: set[str] = set()
+    for code in walk(codes):
         base, n = code.id, 1
         while code.id in seen:
             n += 1
             code.id = f"{base}-{n}"
         seen.add(code.id)
-        _unique_ids(code.children, seen)
 
 
-def _source_text(source, archive) -> str | None:
+def _users(path: Path, root) -> dict[str, str]:
+    """User guid -> the name their codings are recorded under (a coder's name)."""
+    users = {}
+    for number, user in enumerate(_children(_child(root, "Users"), "User"), start=1):
+        name = user.get("name")
+        if name is not None and not name.strip():
+            raise _refuse(path, f"the User {_which(user.get('guid', ''), number, 'Users')} has a blank name "
+                          f"({name!r}); their codings would have no coder",
+                          "give the user a name in the other program (it becomes the coder's name) "
+                          "and export again.")
+        users[user.get("guid")] = (name or user.get("id") or "").strip() or "imported"
+    return users
+
+
+def _cases(path: Path, root) -> dict[str, dict[str, str]]:
+    """Case name -> {variable name: value}."""
+    variables: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for number, variable in enumerate(_children(_child(root, "Variables"), "Variable"), start=1):
+        variable_guid, name = variable.get("guid", ""), (variable.get("name") or "").strip()
+        if not name:
+            raise _refuse(path, f"the Variable {_which(variable_guid, number, 'Variables')} has no name",
+                          "name the variable in the other program and export again.")
+        if name in names:
+            raise _refuse(path, f"two Variables are named {name!r} (guids {names[name]} and {variable_guid})",
+                          "give each variable its own name in the other program and export again.")
+        names[name] = variable_guid
+        variables[variable_guid] = name
+    cases: dict[str, dict[str, str]] = {}
+    guids: dict[str, str] = {}
+    for number, case in enumerate(_children(_child(root, "Cases"), "Case"), start=1):
+        case_guid, name = case.get("guid", ""), (case.get("name") or "").strip()
+        if not name:
+            raise _refuse(path, f"the Case {_which(case_guid, number, 'Cases')} has no name",
+                          "name the case in the other program (its name is the participant id) "
+                          "and export again.")
+        if name in cases:
+            raise _refuse(path, f"two Cases are named {name!r} (guids {guids[name]} and {case_guid})",
+                          "give each case its own name in the other program and export again.")
+        guids[name] = case_guid
+        values = {}
+        for value in _children(case, "VariableValue"):
+            ref = _child(value, "VariableRef")
+            # TextValue, BooleanValue, IntegerValue, FloatValue, DateValue, DateTimeValue
+            typed = next((c for c in value if _local(c.tag).endswith("Value")), None)
+            if ref is not None and typed is not None and ref.get("targetGUID") in variables:
+                values[variables[ref.get("targetGUID")]] = (typed.text or "").strip()
+        cases[name] = values
+    return cases
+
+
+def _source_text(source, archive, members, budget: list[int], path: Path) -> str | None:
     """The source's plain text as stored (line ends untouched: offsets count them)."""
     inline = _child(source, "PlainTextContent")
     if inline is not None and inline.text:
         return inline.text
-    path = source.get("plainTextPath") or ""
-    if not path.startswith("internal://") or archive is None:
+    where = source.get("plainTextPath") or ""
+    if not where.startswith("internal://") or archive is None:
         return None
-    wanted = path.removeprefix("internal://").lower()
-    for member in archive.namelist():
-        folder, _, file = member.rpartition("/")
-        if folder.lower() == "sources" and file.lower() == wanted:
-            try:
-                return archive.read(member).decode("utf-8-sig")
-            except UnicodeDecodeError:
-                return None
-    return None
+    info = members.get("sources/" + where.removeprefix("internal://").lower())
+    if info is None:
+        return None
+    try:
+        return _read(archive, info, MAX_SOURCE, budget, path).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
 
 
-def _from_utf16(text: str, offset: int) -> int:
-    """A UTF-16 code-unit offset into `text` as a code-point index."""
-    units = 0
-    for index, char in enumerate(text):
-        if units >= offset:
-            return index
-        units += 2 if ord(char) > 0xFFFF else 1
-    return len(text)
+def _from_utf16(text: str, offset: int, astral: list[int]) -> int:
+    """A UTF-16 code-unit offset into `text` as a code-point index; `astral` holds the indices
+    of the characters outside the BMP (two code units each)."""
+    # the smallest index whose unit offset (index + astral characters before it) reaches `offset`
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high) // 2
+        if middle + bisect_left(astral, middle) >= offset:
+            high = middle
+        else:
+            low = middle + 1
+    return low
