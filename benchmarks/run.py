@@ -7,7 +7,8 @@ table of medians with the baseline measured in the same run beside each figure:
   tokenizer alone on the same segment texts (`nlp.pipe` over `spacy.blank("en")`);
 - start-up of `copcode --help` and `copcode quotes` on a coded project, against
   `python -c "import typer, rich"`;
-- peak memory of `copcode code` on the 50,000-comment survey;
+- peak memory of `copcode code` on a survey of 1,000,000 comments (`--comments`), as
+  `/usr/bin/time -v` reports it (maximum resident set size);
 - a re-run after editing one of the 21 demo transcripts.
 Every corpus is written under a temporary folder and removed afterwards."""
 
@@ -48,8 +49,15 @@ def median_of(times: int, make_cold, args, cwd=None) -> float:
 
 
 def peak_memory_mb(args, cwd=None) -> float:
-    """Peak resident memory of one child process (ru_maxrss of the largest child so far, so
-    run this before any bigger child)."""
+    """Peak resident memory of the command: /usr/bin/time -v's maximum resident set size
+    where GNU time is installed, else ru_maxrss of the largest child so far (so run this
+    before any bigger child)."""
+    if Path("/usr/bin/time").exists():
+        result = subprocess.run(["/usr/bin/time", "-v", *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
+        if found:
+            return int(found.group(1)) / 1024
     probe = [sys.executable, "-c",
              "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
              "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
@@ -141,7 +149,7 @@ def segment_words(project: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interviews", type=int, default=2000)
-    parser.add_argument("--comments", type=int, default=50_000)
+    parser.add_argument("--comments", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="copcode-bench-"))

@@ -54,9 +54,12 @@ def test_safety_sigkill_mid_run_leaves_the_last_good_store(demo_copy):
         now = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
                for t in ("segments", "suggestions", "decisions", "runs")}
         db.close()
-        if process.returncode == -signal.SIGKILL:
-            assert now == before  # the interrupted run left no trace
-        else:
+        if process.returncode != -signal.SIGKILL:
+            break
+        if now != before:  # the kill landed after the commit: then the whole new run is there
+            assert now["decisions"] == before["decisions"]
+            assert now["runs"][:-1] == before["runs"] and len(now["runs"]) == len(before["runs"]) + 1
+            assert now["runs"][-1][5:] == (97, len(now["segments"]), len(now["suggestions"]))
             break
     assert killed, "the run finished before it could be killed"
     result = cli(demo_copy, "code")

@@ -22,7 +22,17 @@ FUZZY_MATCH = 0.85  # how alike edited words must be to keep a decision on them
 
 
 def default_coder() -> str:
-    return os.environ.get("COPCODE_CODER") or getpass.getuser()
+    """$COPCODE_CODER, else the login name; a clear error when there is neither (no $USER and
+    a uid without a passwd entry, as in some containers)."""
+    coder = os.environ.get("COPCODE_CODER")
+    if coder:
+        return coder
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # getpwuid fails for a uid with no passwd entry
+        raise CopcodeError("cannot tell who the coder is: $COPCODE_CODER is not set and this "
+                           "user has no login name",
+                           fix="set $COPCODE_CODER (e.g. export COPCODE_CODER=ann) or pass --coder NAME.") from None
 
 
 @dataclass(frozen=True)
@@ -77,14 +87,17 @@ def current_code_id(codebook: Codebook, code_id: str) -> str:
 
 
 def find_segment(store: Store, segment_id: str):
-    row = store.db.execute('SELECT id, transcript, start, "end", text FROM segments WHERE id = ?',
-                           (segment_id,)).fetchone()
-    if row is None:
-        raise LookupFailed(
-            f"unknown segment {segment_id!r}",
-            fix="use a segment id as `copcode quotes` and out/coded_segments.csv show it "
-            "(e.g. E05-3fa2c1); run `copcode code` if the transcripts changed.")
-    return row
+    """The segment's row. An id as a CSV export wrote it, `'=1-3fa2c1` (a leading apostrophe
+    keeps a spreadsheet from running it), is the segment `=1-3fa2c1` when only that one exists."""
+    for candidate in [segment_id] + ([segment_id[1:]] if segment_id.startswith("'") else []):
+        row = store.db.execute('SELECT id, transcript, start, "end", text FROM segments WHERE id = ?',
+                               (candidate,)).fetchone()
+        if row is not None:
+            return row
+    raise LookupFailed(
+        f"unknown segment {segment_id!r}",
+        fix="use a segment id as `copcode quotes` and out/coded_segments.csv show it "
+        "(e.g. E05-3fa2c1); run `copcode code` if the transcripts changed.")
 
 
 def all_decisions(store: Store) -> list[Decision]:
@@ -99,11 +112,15 @@ def anchor_decisions(store: Store, decisions: list[Decision]) -> dict[int, str |
     occurrence nearest the old place), in the segment that overlaps them most. Else the
     transcript's segment most alike to the words, if at least FUZZY_MATCH alike (a typo fixed).
     """
+    # only the transcripts the decisions were made on: a survey may have a million others
+    wanted = {d.transcript for d in decisions}
     segments: dict[str, list] = {}
-    for row in store.db.execute('SELECT id, transcript, start, "end", text FROM segments'):
-        segments.setdefault(row["transcript"], []).append(row)
-    by_id = {row["id"]: row for rows in segments.values() for row in rows}
-    texts = dict(store.db.execute("SELECT id, text FROM transcripts"))
+    by_id = {}
+    for row in store.segments_of(wanted, {d.segment for d in decisions}):
+        if row["id"] not in by_id:
+            by_id[row["id"]] = row
+            segments.setdefault(row["transcript"], []).append(row)
+    texts = store.transcript_texts(wanted)
     anchors: dict[int, str | None] = {}
     cache: dict[tuple, str | None] = {}
     for d in decisions:
@@ -172,6 +189,7 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
         else:
             stack.append(d)
     theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
+    transcript_of = store.segment_transcripts({key[0] for key in stacks})
     states, covered = {}, {}
     for key, stack in stacks.items():
         if stack:
@@ -182,7 +200,6 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
     return CodingState(states, covered, orphans)
 
 
-    transcript_of = store.segment_transcripts()
 @dataclass
 class Status:
     run: object  # the last run's row, or None

@@ -59,12 +59,46 @@ def cache_key(codebook: Codebook, min_score: float, text: str) -> str:
     return hashlib.sha1(f"{ENGINE_VERSION}\0{codebook.sha256}\0{min_score}\0{text}".encode("utf-8")).hexdigest()
 
 
-def suggest_parallel(codebook: Codebook, segments: list[Segment], min_score: float, workers: int,
-                     on_progress=None) -> list[Suggestion]:
-    """`suggest` over a pool of processes, each with its own pipeline; the segments go in
-    chunks of whole transcripts and come back in order. Only the suggestions travel back."""
-    from concurrent.futures import ProcessPoolExecutor
+class Parser:
+    """Suggestions for batch after batch of segments, in this process or in a pool of
+    `workers` processes. The pipeline (or the pool) is made at the first segment to parse,
+    so a run that the cache answers whole never loads spaCy. Use it as a context manager:
+    the pool is shut down on the way out."""
 
+    def __init__(self, codebook: Codebook, min_score: float, workers: int = 1):
+        self.codebook, self.min_score, self.workers = codebook, min_score, workers
+        self._suggester = None
+        self._pool = None
+
+    def __enter__(self) -> "Parser":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __call__(self, segments: list[Segment], on_progress=None) -> list[Suggestion]:
+        if not segments:
+            return []
+        if self.workers <= 1:
+            if self._suggester is None:
+                from copcode.nlp import build_pipeline
+
+                self._suggester = Suggester(build_pipeline(self.codebook), self.codebook, self.min_score)
+            return self._suggester(segments, on_progress)
+        if self._pool is None:
+            import os
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker,
+                                             initargs=(self.codebook, self.min_score, os.getpid()))
+        return _parallel(self._pool, segments, on_progress)
+
+
+def _parallel(pool, segments: list[Segment], on_progress=None) -> list[Suggestion]:
+    """The segments in chunks of whole transcripts (at most 400 segments) over the pool; the
+    suggestions come back in order, and only they travel back."""
     chunks: list[list[Segment]] = []
     for segment in segments:
         if chunks and chunks[-1][-1].transcript == segment.transcript and len(chunks[-1]) < 400:
@@ -72,55 +106,97 @@ def suggest_parallel(codebook: Codebook, segments: list[Segment], min_score: flo
         else:
             chunks.append([segment])
     done, results = 0, []
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
-                             initargs=(codebook, min_score)) as pool:
-        for chunk, found in zip(chunks, pool.map(_work, chunks, chunksize=4)):
-            results.extend(found)
-            done += len(chunk)
-            if on_progress:
-                on_progress(done)
+    for chunk, found in zip(chunks, pool.map(_work, chunks, chunksize=4)):
+        results.extend(found)
+        done += len(chunk)
+        if on_progress:
+            on_progress(done)
     return results
 
 
 _WORKER: dict = {}
 
 
-def _start_worker(codebook: Codebook, min_score: float) -> None:
+def _start_worker(codebook: Codebook, min_score: float, parent: int) -> None:
+    _die_with_parent(parent)
     from copcode.nlp import build_pipeline
 
-    _WORKER.update(nlp=build_pipeline(codebook), codebook=codebook, min_score=min_score)
+    _WORKER["suggest"] = Suggester(build_pipeline(codebook), codebook, min_score)
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when `parent` (the copcode process) ends, even by kill -9: a worker
+    waits on a queue whose other end it holds itself, so it would never see the parent go.
+    On Linux the kernel kills it (PR_SET_PDEATHSIG); elsewhere, and as a second line, a
+    thread notices that the parent changed."""
+    import os
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch():
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="copcode-parent-watch", daemon=True).start()
 
 
 def _work(chunk: list[Segment]) -> list[Suggestion]:
-    return suggest(_WORKER["nlp"], _WORKER["codebook"], chunk, _WORKER["min_score"])
+    return _WORKER["suggest"](chunk)
+
+
+class Suggester:
+    """`suggest` with the codebook's cues and profiles compiled once, for batch after batch."""
+
+    def __init__(self, nlp, codebook: Codebook, min_score: float):
+        from spacy.lang.en.stop_words import STOP_WORDS
+
+        from copcode.nlp import compile_cues
+
+        self.nlp, self.min_score = nlp, min_score
+        self.cues = compile_cues(codebook)
+        self.strings = nlp.vocab.strings
+        self.stop_lemmas = {self.strings.add(word) for word in STOP_WORDS}
+        self.profiles, self.idf = _code_profiles(nlp, codebook, self.stop_lemmas)
+
+    def __call__(self, segments: list[Segment], on_progress=None) -> list[Suggestion]:
+        from copcode.nlp import SPANS_KEY, lemma_counts
+
+        suggestions = []
+        texts = (segment.text for segment in segments)
+        for done, (segment, doc) in enumerate(zip(segments, self.nlp.pipe(texts, batch_size=64)), 1):
+            by_code: dict[str, list] = {}
+            for span in doc.spans[SPANS_KEY]:
+                by_code.setdefault(span.label_, []).append(span)
+            if by_code:
+                bag = _weighted(lemma_counts(doc, self.stop_lemmas), self.idf)
+                for code_id, spans in by_code.items():
+                    found = _score(segment, spans, self.cues, bag, self.profiles[code_id],
+                                   self.min_score, self.strings)
+                    if found:
+                        suggestions.append(found)
+            if on_progress:
+                on_progress(done)
+        return suggestions
 
 
 def suggest(nlp, codebook: Codebook, segments: list[Segment], min_score: float,
             on_progress=None) -> list[Suggestion]:
     """Suggestions for every segment whose score for a code reaches `min_score`."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    from copcode.nlp import SPANS_KEY, compile_cues, lemma_counts
-
-    cues = compile_cues(codebook)
-    strings = nlp.vocab.strings
-    stop_lemmas = {strings.add(word) for word in STOP_WORDS}
-    profiles, idf = _code_profiles(nlp, codebook, stop_lemmas)
-    suggestions = []
-    texts = (segment.text for segment in segments)
-    for done, (segment, doc) in enumerate(zip(segments, nlp.pipe(texts, batch_size=64)), 1):
-        by_code: dict[str, list] = {}
-        for span in doc.spans[SPANS_KEY]:
-            by_code.setdefault(span.label_, []).append(span)
-        if by_code:
-            bag = _weighted(lemma_counts(doc, stop_lemmas), idf)
-            for code_id, spans in by_code.items():
-                found = _score(segment, spans, cues, bag, profiles[code_id], min_score, strings)
-                if found:
-                    suggestions.append(found)
-        if on_progress:
-            on_progress(done)
-    return suggestions
+    return Suggester(nlp, codebook, min_score)(segments, on_progress)
 
 
 def _score(segment, spans, cues, bag, profile, min_score, strings):
