@@ -300,7 +300,8 @@ def test_import_is_all_or_nothing_when_a_source_cannot_be_coded(imported, tmp_pa
     path = qdpx(tmp_path, project_xml(sources=sources, cases=cases), "second.qdpx")
     refused(imported, path, f"{path}: TextSource 'E04': no speaker labels found, so no participant turns can be "
             "told apart\n  How to fix: start each turn on a new line with its speaker, e.g. \"Interviewer: ...\" "
-            "and \"E04: ...\".")
+            "and \"E04: ...\"; if it is a document without speakers (field notes, an answer), add "
+            "`speakers: none` to its header or to copcode.yaml.")
 
 
 def test_import_is_all_or_nothing_when_out_cannot_be_written(imported, tmp_path):

@@ -84,7 +84,10 @@ def planted(tmp_path_factory):
     result = cli(root, "code")
     assert result.exit_code == 0, result.output
     db = sqlite3.connect(root / ".copcode" / "copcode.db")
-    for (segment,) in db.execute("SELECT DISTINCT segment FROM suggestions WHERE code = 'learn'"):
+    # read them all first: an open read would hold the store's lock, and `tag` must commit
+    segments = db.execute("SELECT DISTINCT segment FROM suggestions WHERE code = 'learn'").fetchall()
+    db.close()
+    for (segment,) in segments:
         assert cli(root, "tag", segment, "learn", "--coder", "ann").exit_code == 0
     return root
 

@@ -57,17 +57,17 @@ def cohen_kappa(first: list, second: list) -> float | None:
 def krippendorff_alpha(units: list[list]) -> float | None:
     """Krippendorff's alpha for nominal values, from the coincidence matrix; units with fewer
     than two values do not count. None when it is undefined (one value used throughout)."""
-    coincidences: Counter = Counter()
+    coincidences: dict[tuple[int, int], float] = {}
     for values in units:
         present = [v for v in values if v is not None]
         m = len(present)
         if m < 2:
             continue
         for a, b in permutations(present, 2):
-            coincidences[(a, b)] += 1 / (m - 1)
-    totals: Counter = Counter()
+            coincidences[(a, b)] = coincidences.get((a, b), 0.0) + 1 / (m - 1)
+    totals: dict[int, float] = {}
     for (a, _), weight in coincidences.items():
-        totals[a] += weight
+        totals[a] = totals.get(a, 0.0) + weight
     n = sum(totals.values())
     if n <= 1:
         return None
@@ -85,7 +85,7 @@ def unit_values(store: Store, codebook: Codebook, coders: list[str]):
     state = coding_state(store, codebook)
     transcript_of = store.segment_transcripts()
     segments = sorted(transcript_of)
-    suggested = {tuple(r) for r in store.db.execute("SELECT segment, code FROM suggestions")}
+    suggested = store.suggestion_pairs()
     known = {coder for (_, _, coder) in state.states}
     unknown = [c for c in coders if c != SUGGESTIONS and c not in known]
     if unknown:
@@ -137,9 +137,8 @@ def agreement_report(store: Store, codebook: Codebook, coders: list[str]):
             row["recall"] = hits / meant if meant else None
         rows.append(row)
     table = pd.DataFrame(rows)
-    texts = dict(store.db.execute("SELECT s.id, s.text FROM segments s"))
-    participants = dict(store.db.execute(
-        "SELECT s.id, t.participant FROM segments s JOIN transcripts t ON t.id = s.transcript"))
+    texts = store.segment_texts()
+    participants = store.segment_participants()
     disagreements = pd.DataFrame([
         {"segment": segment, "participant": participants[segment], "code": code,
          **{coder: ("" if v is None else v) for coder, v in zip(coders, row)}, "text": texts[segment]}

@@ -6,12 +6,9 @@ store a chunk of rows at a time, so memory does not grow with the corpus."""
 
 from __future__ import annotations
 
-import heapq
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import groupby
 from pathlib import Path
-from typing import Callable
 
 from copcode.codebook import Codebook, load_codebook
 from copcode.project import Project
@@ -25,10 +22,11 @@ class CodingResult:
     transcripts: int
     segments: int
     suggestions: int
-    summary: object  # DataFrame, see tables.coding_summary
+    summary: object  # tables.Table, see tables.coding_summary
     written: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     parsed: int = 0  # segments run through spaCy; the others came from the cache
+    skipped: list = field(default_factory=list)  # TranscriptError of each file skipped
 
 
 def project_codebook(project: Project) -> Codebook:
@@ -50,16 +48,20 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
     `on_progress(done, total)` is told the segments parsed so far (total: None, as the corpus
     is streamed)."""
     from copcode import ENGINE_VERSION
+    from copcode.errors import CopcodeError
     from copcode.ingest import read_corpus
-    from copcode.privacy import checked_ids, redactor_for
+    from copcode.privacy import check_codebook_ids, checked_ids, redactor_for
     from copcode.store import open_store
     from copcode.suggest import Parser
 
     codebook = project_codebook(project)
-    redactor = redactor_for(project, enabled=redact)
+    check_codebook_ids(project, codebook)
+    redactor_for(project, enabled=redact)  # a wrong `privacy:` stops the run before any work
     corpus = corpus or read_corpus(project, strict=strict)
     store = open_store(project.store_path, create=True)
     try:
+        # passages are found through this connection: inside the run's transaction it sees the new run
+        redactor = redactor_for(project, enabled=redact, store=store)
         run = store.start_run()
         try:
             with Parser(codebook, project.settings.min_score, workers) as parse:
@@ -69,14 +71,105 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
                                           corpus, on_progress, parsed)
             if not run.counts["transcripts"] and hasattr(corpus, "nothing_to_code"):
                 raise corpus.nothing_to_code()
-            run.commit(store, codebook, ENGINE_VERSION)
+            # All or nothing: the tables are rendered from the new run inside its transaction,
+            # into a staging folder in out/; a table that cannot be written rolls the run back.
+            # Only after the commit are the tables renamed into place.
+            with _Staging(project) as staging:
+                with store.transaction():
+                    run.commit(store, codebook, ENGINE_VERSION)
+                    try:
+                        written, summary = write_tables(staging.project, store, codebook, redactor)
+                    except CopcodeError as exc:
+                        raise staging.named(exc) from None
+                    staging.check(written)
+                written = staging.publish(written)
         finally:
             run.close()
-        written, summary = write_tables(project, store, codebook, redactor)
     finally:
         store.close()
     return CodingResult(run.counts["transcripts"], run.counts["segments"], run.counts["suggestions"],
-                        summary, written, corpus.warnings, parsed=parsed)
+                        summary, written, corpus.warnings + staging.warnings, parsed=parsed,
+                        skipped=getattr(corpus, "skipped", []))
+
+
+class _Staging:
+    """A folder in out/ where a run's tables are written before the run is committed, and
+    renamed from into out/ after it (the same file system: each rename is atomic)."""
+
+    def __init__(self, project: Project):
+        self.out = project.out_dir
+        self.folder: Path | None = None
+        self.warnings: list[str] = []
+        self._project = project
+
+    def __enter__(self) -> _Staging:
+        import tempfile
+        from typing import cast
+
+        from copcode.errors import CopcodeError
+
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(tempfile.mkdtemp(prefix=".copcode-run-", dir=self.out))
+        except OSError as exc:
+            raise CopcodeError(f"cannot write the tables: the folder is not writable ({exc.strerror}); "
+                               "nothing was stored", where=str(self.out),
+                               fix="make out/ a writable folder (or remove the file of that name), then "
+                               "run `copcode code` again.") from None
+        self.project = cast(Project, _OutDir(self._project, self.folder))
+        return self
+
+    def named(self, exc):
+        """A table's error, naming the table's place in out/ rather than the staging folder."""
+        from copcode.errors import CopcodeError
+
+        if type(exc) is not CopcodeError or not (exc.where or "").startswith(f"{self.folder}/"):
+            return exc
+        return CopcodeError(f"{exc.what}; nothing was stored", where=str(self.out / Path(exc.where).name),
+                            fix=exc.fix)
+
+    def check(self, written: list[Path]) -> None:
+        """Refuse, before the commit, a table whose place in out/ cannot take a file."""
+        from copcode.errors import CopcodeError
+
+        for path in written:
+            target = self.out / path.name
+            if target.is_dir() or (target.is_symlink() and not target.exists()):
+                raise CopcodeError("cannot write the file: a folder or a broken link has its name; "
+                                   "nothing was stored", where=str(target),
+                                   fix="move it away, then run `copcode code` again.")
+
+    def publish(self, written: list[Path]) -> list[Path]:
+        """Rename the tables into out/ (after the commit: a failure here is a warning, as the
+        run is stored); the paths in out/."""
+        import os
+
+        placed = []
+        for path in written:
+            target = self.out / path.name
+            try:
+                os.replace(path, target)
+                placed.append(target)
+            except OSError as exc:
+                self.warnings.append(f"{target}: the run is stored but this table could not be replaced "
+                                     f"({exc.strerror}); run `copcode code` again to write it.")
+        return placed
+
+    def __exit__(self, *exc) -> None:
+        import shutil
+
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class _OutDir:
+    """The project, with out/ replaced by another folder."""
+
+    def __init__(self, project: Project, out_dir: Path):
+        self._project, self.out_dir = project, out_dir
+
+    def __getattr__(self, name):
+        return getattr(self._project, name)
 
 
 def _batches(transcripts, max_words: int):
@@ -128,140 +221,32 @@ def _code_batch(store, run, batch, codebook, min_score, parse, corpus, on_progre
 # ---------------------------------------------------------------- the tables, streamed
 
 def write_tables(project: Project, store, codebook: Codebook, redactor) -> tuple[list[Path], object]:
-    """out/coded_segments.csv and out/quotes_<theme>.csv, the same tables as
-    `tables.coded_segments` and `tables.exemplar_quotes(limit=0, per_participant=0)`, written
-    from the store a chunk at a time; and the summary of `tables.coding_summary`."""
-    from copcode.tables import QUOTE_COLUMNS, SEGMENT_COLUMNS, _spread
+    """out/coded_segments.csv and out/quotes_<theme>.csv, the tables of
+    `tables.coded_segments` and `tables.exemplar_quotes(limit=0, per_participant=0)`, made by
+    the same code (`tables.ProjectView.iter_codings`, `tables.pick_quotes`) but streamed: rows
+    are read from the store and written a chunk at a time, so memory does not grow with the
+    corpus. Also the summary of `tables.coding_summary` (a tables.Table), counted on the way."""
+    from copcode.tables import (
+        QUOTE_COLUMNS,
+        SEGMENT_COLUMNS,
+        ProjectView,
+        Tally,
+        pick_quotes,
+        quote_row,
+        segment_row,
+        slim,
+        with_words,
+    )
 
-    codings = _Codings(store, codebook)
-    tally = _Tally(codebook)
+    view = ProjectView(store, codebook)
+    tally = Tally(codebook)
     written = [_write_csv(project.out_dir / "coded_segments.csv", SEGMENT_COLUMNS, redactor,
-                          (tally.add(row) for row in codings.rows() if row["status"] != "rejected"))]
+                          (segment_row(tally.add(c)) for c in view.iter_codings() if c.status != "rejected"))]
     for theme in codebook.themes:
-        rows = [{k: row[k] for k in ("segment", "code", "participant", "group", "status", "score",
-                                     "transcript", "quote_start", "quote_end", "start")}
-                for row in codings.rows(theme.id) if row["status"] != "rejected"]
-        picked = _spread(rows, 0, 0, one_per_passage=False)
-        del rows
+        picked = pick_quotes(view, (slim(c) for c in view.iter_codings(theme.id) if c.status != "rejected"), 0, 0)
         written.append(_write_csv(project.out_dir / f"quotes_{theme.id}.csv", QUOTE_COLUMNS, redactor,
-                                  _quotes(store, codebook, picked, theme.id)))
-    return written, tally.summary(store, project.settings.groups)
-
-
-def _quotes(store, codebook, picked, theme_id):
-    for i in range(0, len(picked), CHUNK_ROWS):
-        chunk = picked[i:i + CHUNK_ROWS]
-        texts = {r["segment"]: r["text"] for r in store.segment_rows({row["segment"] for row in chunk})}
-        for row in chunk:
-            offset = row["start"]
-            yield {"segment": row["segment"], "transcript": row["transcript"],
-                   "participant": row["participant"], "group": row["group"], "theme": theme_id,
-                   "code": row["code"], "start": row["quote_start"], "end": row["quote_end"],
-                   "quote": texts[row["segment"]][row["quote_start"] - offset:row["quote_end"] - offset],
-                   "score": row["score"], "status": row["status"]}
-
-
-class _Codings:
-    """`tables.codings`, row by row from the store in the same order (transcript, segment
-    start, code order), without the transcript texts."""
-
-    def __init__(self, store, codebook: Codebook):
-        from copcode.decisions import coding_state
-
-        self.store = store
-        self.theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
-        self.order = {code.id: i for i, code in enumerate(codebook.codes)}
-        self.verdicts: dict[tuple[str, str], dict[str, list[str]]] = {}
-        for (segment, code, coder), verdict in sorted(coding_state(store, codebook).states.items()):
-            self.verdicts.setdefault((segment, code), {}).setdefault(verdict, []).append(coder)
-        # codings a coder accepted or tagged that were never suggested (few: people made them)
-        accepted = {k for k, v in self.verdicts.items() if "accepted" in v and k[1] in self.theme_of}
-        suggested = store.suggested({segment for segment, _ in accepted})
-        self.tagged = sorted(accepted - suggested)
-
-    def _status(self, key) -> str:
-        verdict = self.verdicts.get(key, {})
-        if "accepted" in verdict:
-            return "accepted by " + ", ".join(verdict["accepted"])
-        return "rejected" if "rejected" in verdict else "suggested"
-
-    def rows(self, theme: str | None = None):
-        def sort_key(row):
-            return row["transcript"], row["start"], self.order[row["code"]]
-
-        def suggested():
-            groups = {}
-            for _, same_segment in groupby(self.store.coding_rows(), key=lambda r: r["segment"]):
-                rows = [self._row(r, groups, r["score"], r["quote_start"], r["quote_end"])
-                        for r in same_segment if r["code"] in self.theme_of]
-                yield from sorted(rows, key=lambda r: self.order[r["code"]])
-
-        def tagged():
-            segments = {r["segment"]: r for r in self.store.segment_rows({s for s, _ in self.tagged})}
-            groups = {}
-            rows = [self._row({**dict(segments[s]), "code": c}, groups, 1.0, segments[s]["start"],
-                              segments[s]["end"]) for s, c in self.tagged if s in segments]
-            return sorted(rows, key=sort_key)
-
-        for row in heapq.merge(suggested(), tagged(), key=sort_key):
-            if theme is None or row["theme"] == theme:
-                yield row
-
-    def _row(self, r, groups, score, quote_start, quote_end) -> dict:
-        attributes = r["attributes"]
-        if attributes not in groups:
-            groups.clear()  # rows come by transcript: one transcript's group at a time
-            groups[attributes] = json.loads(attributes).get("group", "")
-        return {"segment": r["segment"], "transcript": r["transcript"], "participant": r["participant"],
-                "group": groups[attributes], "theme": self.theme_of[r["code"]], "code": r["code"],
-                "start": r["start"], "end": r["end"], "text": r["text"], "score": score,
-                "status": self._status((r["segment"], r["code"])),
-                "quote_start": quote_start, "quote_end": quote_end}
-
-
-class _Tally:
-    """`tables.coding_summary`, counted while the coded segments stream past. Rows come
-    ordered by transcript (= participant), so a count of distinct segments or participants
-    only has to remember the last one it saw."""
-
-    def __init__(self, codebook: Codebook):
-        self.codebook = codebook
-        self.last: dict[tuple, str] = {}
-        self.counts: dict[tuple, int] = {}
-
-    def _count(self, key: tuple, value: str) -> None:
-        if self.last.get(key) != value:
-            self.last[key] = value
-            self.counts[key] = self.counts.get(key, 0) + 1
-
-    def add(self, row: dict) -> dict:
-        for code in (None, row["code"]):
-            self._count((row["theme"], code, "segments"), row["segment"])
-            self._count((row["theme"], code, "participants"), row["participant"])
-            self._count((row["theme"], code, "group", row["group"]), row["participant"])
-        return row
-
-    def summary(self, store, groups: dict[str, str]):
-        import pandas as pd
-
-        sizes: dict[str, int] = {}
-        total, last = 0, None
-        for participant, attributes in store.participants():
-            if participant != last:
-                last, total = participant, total + 1
-                group = json.loads(attributes).get("group", "")
-                sizes[group] = sizes.get(group, 0) + 1
-        rows = []
-        for theme in self.codebook.themes:
-            for code_id in [None] + [c.id for c in theme.codes]:
-                row = {"theme": theme.id, "code": code_id or "(all)",
-                       "segments": self.counts.get((theme.id, code_id, "segments"), 0),
-                       "participants": f"{self.counts.get((theme.id, code_id, 'participants'), 0)} of {total}"}
-                for group in groups:
-                    if group in sizes:
-                        row[group] = f"{self.counts.get((theme.id, code_id, 'group', group), 0)}/{sizes[group]}"
-                rows.append(row)
-        return pd.DataFrame(rows)
+                                  (quote_row(c) for c in with_words(store, picked))))
+    return written, tally.summary(view.people, project.settings.groups)
 
 
 def _write_csv(path: Path, columns: list[str], redactor, rows) -> Path:
@@ -271,10 +256,9 @@ def _write_csv(path: Path, columns: list[str], redactor, rows) -> Path:
     import tempfile
     from itertools import islice
 
-    import pandas as pd
-
     from copcode.errors import CopcodeError
     from copcode.export import render_table
+    from copcode.tables import Table
 
     def chunks():
         first = True
@@ -283,8 +267,8 @@ def _write_csv(path: Path, columns: list[str], redactor, rows) -> Path:
             chunk = list(islice(rows_iter, CHUNK_ROWS))
             if not chunk and not first:
                 return
-            frame = pd.DataFrame(chunk, columns=columns)
-            text = render_table(redactor.redact_frame(frame) if redactor else frame, "csv")
+            table = Table(columns, chunk)
+            text = render_table(redactor.redact_frame(table) if redactor else table, "csv")
             yield text if first else text.split("\n", 1)[1]
             first = False
             if len(chunk) < CHUNK_ROWS:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
+import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from copcode.codebook import Codebook
 from copcode.errors import CopcodeError, LookupFailed
@@ -63,7 +65,7 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
     of them first so that a bad row changes nothing."""
     if not coder.strip():
         raise CopcodeError("the coder's name is empty", fix="give one with --coder NAME.")
-    segments = {}
+    segments: dict[str, Any] = {}  # segment id -> its row
     for segment_id, code_id, verdict, _ in rows:
         if verdict not in VERDICTS:
             raise CopcodeError(f"unknown verdict {verdict!r}", fix=f"use one of {', '.join(VERDICTS)}.")
@@ -74,10 +76,7 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
         segment = segments[segment_id]
         values = (segment["id"], current_code_id(codebook, code_id), verdict, coder.strip(), now(),
                   note or "", segment["transcript"], segment["start"], segment["end"], segment["text"])
-        cursor = store.db.execute(
-            "INSERT INTO decisions (segment, code, verdict, coder, at, note, transcript, start,"
-            ' "end", text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', values)
-        written.append(Decision(cursor.lastrowid, *values))
+        written.append(Decision(store.add_decision(*values), *values))
     return written
 
 
@@ -90,8 +89,7 @@ def find_segment(store: Store, segment_id: str):
     """The segment's row. An id as a CSV export wrote it, `'=1-3fa2c1` (a leading apostrophe
     keeps a spreadsheet from running it), is the segment `=1-3fa2c1` when only that one exists."""
     for candidate in [segment_id] + ([segment_id[1:]] if segment_id.startswith("'") else []):
-        row = store.db.execute('SELECT id, transcript, start, "end", text FROM segments WHERE id = ?',
-                               (candidate,)).fetchone()
+        row = store.segment_row(candidate)
         if row is not None:
             return row
     raise LookupFailed(
@@ -101,9 +99,7 @@ def find_segment(store: Store, segment_id: str):
 
 
 def all_decisions(store: Store) -> list[Decision]:
-    return [Decision(*row) for row in store.db.execute(
-        'SELECT id, segment, code, verdict, coder, at, note, transcript, start, "end", text '
-        "FROM decisions ORDER BY id")]
+    return [Decision(*row) for row in store.decisions()]
 
 
 def anchor_decisions(store: Store, decisions: list[Decision]) -> dict[int, str | None]:
@@ -190,7 +186,8 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
             stack.append(d)
     theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
     transcript_of = store.segment_transcripts({key[0] for key in stacks})
-    states, covered = {}, {}
+    states: dict[tuple[str, str, str], str] = {}
+    covered: dict[str, set[tuple[str, str]]] = {}
     for key, stack in stacks.items():
         if stack:
             states[key] = "accepted" if stack[-1].verdict in POSITIVE else "rejected"
@@ -202,7 +199,7 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
 
 @dataclass
 class Status:
-    run: object  # the last run's row, or None
+    run: sqlite3.Row | None  # the last run's row
     transcripts: int
     segments: int
     suggestions: int
@@ -215,12 +212,10 @@ class Status:
 
 def project_status(store: Store, codebook: Codebook) -> Status:
     """What is loaded, coded, reviewed and orphaned."""
-    def count(table):
-        return store.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-
+    count = store.count
     state = coding_state(store, codebook)
     decided_pairs = {(segment, code) for segment, code, _ in state.states}
-    suggested = {tuple(r) for r in store.db.execute("SELECT segment, code FROM suggestions")}
+    suggested = store.suggestion_pairs()
     coders: dict[str, int] = {}
     for _, _, coder in state.states:
         coders[coder] = coders.get(coder, 0) + 1

@@ -42,7 +42,28 @@ class CodebookError(CopcodeError):
 
 
 class StoreError(CopcodeError):
-    """The project's store cannot be opened."""
+    """The project's store cannot be opened, read or written. None of its kinds advises
+    moving the store away: the team's decisions live in it."""
+
+
+class StoreLocked(StoreError):
+    """Another program holds the store's lock longer than copcode waits."""
+
+
+class StoreFull(StoreError):
+    """The disk (or the store's size limit) is full: the change was not written."""
+
+
+class StoreDamaged(StoreError):
+    """The file is not a SQLite database, or some of its pages are damaged."""
+
+
+class StoreReadOnly(StoreError):
+    """A command that writes met a store or folder it may not write."""
+
+
+class StoreTooNew(StoreError):
+    """The store was written by a newer copcode, with a schema this one does not know."""
 
 
 class LookupFailed(CopcodeError):

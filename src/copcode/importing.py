@@ -13,6 +13,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -92,7 +93,9 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
             problems.append(f"{describe(code)} ({code.id}) is not in {where}; its codings are left out")
 
     folder = project.transcripts_dir
-    sources, new_sources, names = {}, {}, {}
+    sources: dict[str, Path] = {}
+    new_sources: dict[str, str] = {}
+    names: dict[str, str] = {}  # folded file id -> the source that becomes that file
     for name, text in imported.sources.items():
         file_id = _safe_name(name)  # a source's name is not a safe path
         other = names.setdefault(file_id.casefold(), name)
@@ -101,15 +104,15 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
                 f"TextSources {other!r} and {name!r} would both become transcripts/{file_id}.txt",
                 where=str(path), fix="give the sources names that differ in letters or digits, "
                 "not only in spaces, punctuation or case, and export again.")
-        existing = [p for p in folder.iterdir() if p.stem.casefold() == file_id.casefold()
-                    and p.suffix.lower() in FORMATS] if folder.is_dir() else []
-        if existing:
-            if read_transcript(existing[0], project).text != text:
+        present = [p for p in folder.iterdir() if p.stem.casefold() == file_id.casefold()
+                   and p.suffix.lower() in FORMATS] if folder.is_dir() else []
+        if present:
+            if read_transcript(present[0], project).text != text:
                 raise CopcodeError(
                     f"TextSource {name!r} differs from the transcript already here, "
-                    f"{project.relative(existing[0])}",
+                    f"{project.relative(present[0])}",
                     where=str(path), fix="import into a fresh project folder, or remove that transcript.")
-            sources[name] = existing[0]
+            sources[name] = present[0]
             continue
         sources[name] = folder / f"{file_id}.txt"
         new_sources[name] = text
@@ -149,6 +152,11 @@ def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> 
     # what `copcode code` says about the transcripts this import wrote (one skipped as
     # unreadable, say); its notes on the project's other files are not about the import
     mine = tuple(f"{project.relative(plan.sources[n])}:" for n in plan.new_sources)
+    new_files = {project.relative(plan.sources[n]): n for n in plan.new_sources}  # file -> source name
+    for problem in coded.skipped:  # a source that cannot be coded: the import is undone
+        source = new_files.get((problem.where or "").split(":")[0])
+        if source is not None:
+            raise CopcodeError(f"TextSource {source!r}: {problem.what}", where=str(path), fix=problem.fix)
     problems = plan.problems + [w for w in coded.warnings if w.startswith(mine)]
     codebook = project_codebook(project)
     store = open_store(project.store_path, create=False)
@@ -246,9 +254,11 @@ class _Undo:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{store_path}{suffix}").unlink(missing_ok=True)
         out = self.project.out_dir
-        for table in (out.glob("*.csv") if out.is_dir() and self.out_before is not None else []):
-            if table not in self.out_before and table.is_file():
-                table.unlink(missing_ok=True)
+        out_before = self.out_before
+        if out.is_dir() and out_before is not None:
+            for table in out.glob("*.csv"):
+                if table not in out_before and table.is_file():
+                    table.unlink(missing_ok=True)
         for target, before in reversed(self.files.items()):
             if before is None:
                 target.unlink(missing_ok=True)
@@ -302,9 +312,9 @@ def _codebook_yaml(path: Path, codes, problems: list[str]) -> tuple[str, set[str
     (holding every codable code below them); lone top-level codes go under 'imported'. A
     problem is reported against the Code element it comes from, not the YAML to be."""
     from copcode import yamlsafe
-    from copcode.ingest.refi import describe
+    from copcode.ingest.refi import ImportedCode, describe
 
-    origin = {}  # ("themes", i) or ("themes", i, "codes", j) -> the imported code
+    origin: dict[tuple[str | int, ...], ImportedCode] = {}  # ("themes", i) or ("themes", i, "codes", j) -> the code
 
     def code_entry(code):
         entry = {"id": code.id, "label": code.label}
@@ -318,7 +328,7 @@ def _codebook_yaml(path: Path, codes, problems: list[str]) -> tuple[str, set[str
         return {"id": entry.pop("id"), "label": entry.pop("label"),
                 "definition": "\n\n".join(definition) or code.label, **entry}
 
-    themes = []
+    themes: list[dict[str, Any]] = []
     for code in codes:
         if not code.children:
             continue

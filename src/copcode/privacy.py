@@ -170,7 +170,10 @@ class Redactor:
             folded, starts, ends = normalised(text)
             for pattern, replacement in self.listed:
                 for m in pattern.finditer(folded):
-                    start, end = (m.start(), m.end()) if starts is None else (starts[m.start()], ends[m.end() - 1])
+                    if starts is None or ends is None:  # normalised() gives None for both, or for neither
+                        start, end = m.start(), m.end()
+                    else:
+                        start, end = starts[m.start()], ends[m.end() - 1]
                     found.append(Finding(start, end, text[start:end], "listed", replacement))
         for kind in self.detect if detected else ():
             pattern, replacement = PATTERNS[kind]
@@ -349,14 +352,33 @@ def checked_ids(project, transcripts):
     redactor = redactor_for(project)
     for t in transcripts:
         for value in dict.fromkeys((t.id, t.participant)):
-            found = redactor.findings(re.sub(r"[_.-]+", " ", value), detected=False)
+            found = _listed_in_id(redactor, value)
             if found:
                 raise ProjectError(
-                    f"the participant id {value!r} is a listed identifier ({found[0].text})",
-                    where=t.source,
-                    fix="rename the file to a code such as P07.txt, or set `participant: P07` in its "
-                        "header; ids are shown unredacted in every output.")
+                    f"the participant id {value!r} is a listed identifier ({found})", where=t.source,
+                    fix=("give that row another id, such as R0007" if "#row" in t.source else
+                         "rename the file to a code such as P07.txt, or set `participant: P07` in its header")
+                    + "; ids are shown unredacted in every output.")
         yield t
+
+
+def check_codebook_ids(project, codebook) -> None:
+    """Theme and code ids are shown as they are in every output (labels are redacted, ids are
+    keys): a codebook whose id holds a listed identifier is refused."""
+    redactor = redactor_for(project)
+    for kind, item in [("theme", t) for t in codebook.themes] + [("code", c) for c in codebook.codes]:
+        found = _listed_in_id(redactor, item.id)
+        if found:
+            raise ProjectError(f"the {kind} id {item.id!r} holds a listed identifier ({found})",
+                               where=codebook.path,
+                               fix=f"give the {kind} another id (its label may name anyone: labels are "
+                                   "pseudonymised, ids are not).")
+
+
+def _listed_in_id(redactor, value: str) -> str | None:
+    """The listed identifier an id spells, with - _ . read as spaces ("margaret-okafor")."""
+    found = redactor.findings(re.sub(r"[_.-]+", " ", value), detected=False)
+    return found[0].text if found else None
 
 
 class _Passages:
@@ -374,7 +396,7 @@ class _Passages:
         if self.store is None and self.path is not None and self.path.exists():
             from copcode.store import open_store
 
-            self.store = open_store(self.path, create=False)
+            self.store = open_store(self.path, create=False, readonly=True)
         return self.store
 
     def _text(self, transcript: str) -> str | None:
@@ -405,13 +427,13 @@ def scan(store, redactor: Redactor):
         redactor = Redactor({})
     listed = {" ".join(normalised(name)[0].split()) for name in redactor.identifiers}
     rows = []
-    for transcript_id, text in store.db.execute("SELECT id, text FROM transcripts ORDER BY id"):
+    for transcript_id, text in store.transcripts_with_text():
         findings = redactor.findings(text)
         spans = {(f.start, f.end) for f in findings}
         for f in findings:
             rows.append({"transcript": transcript_id, "start": f.start, "end": f.end, "text": f.text,
                          "kind": f.kind, "replacement": f.replacement})
-        turns = store.db.execute('SELECT start, "end" FROM turns WHERE transcript = ?', (transcript_id,)).fetchall()
+        turns = store.turn_spans(transcript_id)
         for turn in turns:
             for s_start, s_end in split_sentences(text, turn["start"], turn["end"]):
                 doc = nlp.make_doc(text[s_start:s_end])

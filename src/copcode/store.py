@@ -1,20 +1,37 @@
-"""The project's SQLite store, `.copcode/copcode.db`: numbered migrations, one transaction per
-command. Suggestions are replaced by every `copcode code`; decisions are never touched by it."""
+"""The project's SQLite store, `.copcode/copcode.db`, and the only module that speaks SQL.
+
+Migrations are named steps numbered by `PRAGMA user_version`; a store written by a newer
+copcode is refused. Read commands open the store read-only and read everything from one
+snapshot (`Store.snapshot`); writes happen in one transaction (`Store.transaction`). Every
+sqlite3 error is turned into one of the store's messages (errors.StoreError and its kinds) in
+one place, `Store._guard`. Suggestions are replaced by every `copcode code`; decisions are never
+touched by it."""
 
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
-from copcode.errors import NotCodedYet, StoreError
+from copcode.errors import (
+    NotCodedYet,
+    StoreDamaged,
+    StoreError,
+    StoreFull,
+    StoreLocked,
+    StoreReadOnly,
+    StoreTooNew,
+)
 
-MIGRATIONS = [
-    # 1: transcripts, their turns and segments, suggestions, the decision log, the runs
-    """
+BATCH = 500  # ids per "IN (...)": well under SQLite's limit on parameters
+
+# Named steps, applied in order to a store whose `PRAGMA user_version` is behind; the store's
+# user_version is the number of steps applied. Append only: never change a step once released.
+MIGRATIONS: list[tuple[str, str]] = [
+    ("transcripts, turns, segments, suggestions, the decision log, the runs", """
     CREATE TABLE transcripts (
         id TEXT PRIMARY KEY, participant TEXT NOT NULL, source TEXT NOT NULL,
         sha256 TEXT NOT NULL, text TEXT NOT NULL, attributes TEXT NOT NULL);
@@ -44,38 +61,112 @@ MIGRATIONS = [
         id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, codebook TEXT NOT NULL,
         codebook_sha256 TEXT NOT NULL, engine TEXT NOT NULL, transcripts INTEGER NOT NULL,
         segments INTEGER NOT NULL, suggestions INTEGER NOT NULL);
-    """,
-    # 2: suggestions per segment, keyed by its words, the codebook, the threshold and the engine
-    """
+    """),
+    ("the cache: suggestions per segment, keyed by its words, the codebook, the threshold, the engine", """
     CREATE TABLE cache (key TEXT PRIMARY KEY, suggestions TEXT NOT NULL);
-    """,
+    """),
+    ("the versions of spaCy and its lemma table in each run", """
+    ALTER TABLE runs ADD COLUMN spacy TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN lookups TEXT NOT NULL DEFAULT '';
+    """),
 ]
+SCHEMA = len(MIGRATIONS)  # the newest schema this copcode reads and writes
+
+# SQLite's primary result codes (the low byte of an extended code)
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
+_READONLY_ROLLBACK = _READONLY | (3 << 8)  # a hot journal that a read-only connection cannot roll back
 
 
 class Store:
-    def __init__(self, connection: sqlite3.Connection, path: Path):
+    def __init__(self, connection: sqlite3.Connection, path: Path, readonly: bool = False):
         self.db = connection
         self.path = path
+        self.readonly = readonly
+        self._depth = 0  # open transactions or snapshots; inner ones join the outer one
+
+    # ---------------------------------------------------------------- transactions, errors
 
     @contextmanager
     def transaction(self):
-        """BEGIN IMMEDIATE ... COMMIT; any exception rolls everything back."""
-        self.db.execute("BEGIN IMMEDIATE")
+        """BEGIN IMMEDIATE ... COMMIT; any exception rolls everything back. Inside another
+        transaction it joins that one."""
+        with self._outermost("BEGIN IMMEDIATE") as db:
+            yield db
+
+    @contextmanager
+    def snapshot(self):
+        """A read transaction: everything read inside it comes from one state of the store,
+        even if a `copcode code` commits meanwhile. Inside another transaction it joins that one."""
+        with self._outermost("BEGIN") as db:
+            yield db
+
+    @contextmanager
+    def _outermost(self, begin: str):
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.db
+            finally:
+                self._depth -= 1
+            return
+        with self._guard():
+            self.db.execute(begin)
+        self._depth = 1
         try:
-            yield self.db
+            with self._guard():
+                yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._depth = 0
+            if self.db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        self._depth = 0
+        with self._guard():
+            self.db.execute("COMMIT")
+
+    @contextmanager
+    def _guard(self):
+        """Turns a sqlite3 error raised inside into the store's message for its kind."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path, readonly=self.readonly) from None
+
+    def _all(self, sql: str, params=()) -> list[sqlite3.Row]:
+        with self._guard():
+            return self.db.execute(sql, params).fetchall()
+
+    def _one(self, sql: str, params=()) -> sqlite3.Row | None:
+        with self._guard():
+            return self.db.execute(sql, params).fetchone()
+
+    def _iter(self, sql: str, params=()):
+        """The rows one at a time (a big table need not fit in memory)."""
+        with self._guard():
+            yield from self.db.execute(sql, params)
+
+    def _in_batches(self, sql: str, ids):
+        """The rows of `sql`, whose `{ids}` stands for the placeholders of "IN ({ids})", run
+        for `ids` in batches of BATCH."""
+        ids = list(ids)
+        for i in range(0, len(ids), BATCH):
+            batch = ids[i:i + BATCH]
+            yield from self._iter(sql.format(ids=",".join("?" * len(batch))), batch)
+
+    def _write(self, sql: str, params=()) -> sqlite3.Cursor:
+        with self._guard():
+            return self.db.execute(sql, params)
 
     def close(self):
         self.db.close()
 
     def backup(self, path: Path) -> None:
-        """Copy the whole database to `path`: a consistent snapshot, WAL included."""
+        """Copy the whole database to `path`: a consistent snapshot."""
         copy = sqlite3.connect(path)
         try:
-            self.db.backup(copy)
+            with self._guard():
+                self.db.backup(copy)
         finally:
             copy.close()
 
@@ -83,48 +174,72 @@ class Store:
         """Make the database again exactly the snapshot `backup` wrote to `path`, in one step."""
         copy = sqlite3.connect(path)
         try:
-            copy.backup(self.db)
+            with self._guard():
+                copy.backup(self.db)
         finally:
             copy.close()
 
+    # ---------------------------------------------------------------- queries
+
     def last_run(self) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        return self._one("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
+
+    def count(self, table: str) -> int:
+        """The number of rows of one of the store's tables."""
+        if table not in ("transcripts", "turns", "segments", "suggestions", "decisions", "runs", "cache"):
+            raise ValueError(table)
+        return self._all(f"SELECT COUNT(*) FROM {table}")[0][0]
 
     def segment_transcripts(self, segment_ids=None) -> dict[str, str]:
         """Segment id -> its transcript's id (of every segment, or of `segment_ids`)."""
         if segment_ids is None:
-            return dict(self.db.execute("SELECT id, transcript FROM segments"))
-        ids, found = list(segment_ids), {}
-        for i in range(0, len(ids), 500):
-            batch = ids[i:i + 500]
-            found.update(self.db.execute(
-                f"SELECT id, transcript FROM segments WHERE id IN ({','.join('?' * len(batch))})", batch))
-        return found
+            return dict(self._iter("SELECT id, transcript FROM segments"))
+        return dict(self._in_batches("SELECT id, transcript FROM segments WHERE id IN ({ids})", segment_ids))
+
+    def segment_texts(self) -> dict[str, str]:
+        """Segment id -> its words, of every segment."""
+        return dict(self._iter("SELECT id, text FROM segments"))
+
+    def segment_participants(self) -> dict[str, str]:
+        """Segment id -> its transcript's participant, of every segment."""
+        return dict(self._iter("SELECT s.id, t.participant FROM segments s JOIN transcripts t ON t.id = s.transcript"))
+
+    def segment_row(self, segment: str) -> sqlite3.Row | None:
+        """The segment's id, transcript, start, end and text."""
+        return self._one('SELECT id, transcript, start, "end", text FROM segments WHERE id = ?', (segment,))
 
     def transcript_text(self, transcript: str) -> str | None:
-        row = self.db.execute("SELECT text FROM transcripts WHERE id = ?", (transcript,)).fetchone()
+        row = self._one("SELECT text FROM transcripts WHERE id = ?", (transcript,))
         return row[0] if row else None
+
+    def transcripts_with_text(self):
+        """(id, text) of every transcript, ordered by id, one at a time."""
+        return self._iter("SELECT id, text FROM transcripts ORDER BY id")
+
+    def turn_spans(self, transcript: str) -> list[sqlite3.Row]:
+        """(start, end) of the transcript's turns, in order."""
+        return self._all('SELECT start, "end" FROM turns WHERE transcript = ? ORDER BY idx', (transcript,))
 
     def segment_span(self, segment: str) -> tuple[str, int, int] | None:
         """(transcript id, start, end) of a segment."""
-        row = self.db.execute('SELECT transcript, start, "end" FROM segments WHERE id = ?', (segment,)).fetchone()
+        row = self._one('SELECT transcript, start, "end" FROM segments WHERE id = ?', (segment,))
         return (row[0], row[1], row[2]) if row else None
 
     def segment_spans(self) -> dict[str, list[tuple[str, int, int]]]:
         """Transcript id -> its segments as (segment id, start, end)."""
         spans: dict[str, list[tuple[str, int, int]]] = {}
-        for row in self.db.execute('SELECT id, transcript, start, "end" FROM segments'):
+        for row in self._iter('SELECT id, transcript, start, "end" FROM segments'):
             spans.setdefault(row[1], []).append((row[0], row[2], row[3]))
         return spans
 
-    def start_run(self) -> "RunWriter":
+    def start_run(self) -> RunWriter:
         """A `copcode code` run to be written in batches, then committed whole."""
         return RunWriter(self)
 
     def coding_rows(self):
         """Every suggestion with its segment and transcript, ordered by transcript and
         segment start, one row at a time (the corpus need not fit in memory)."""
-        return self.db.execute(
+        return self._iter(
             'SELECT g.segment, g.code, g.score, g.quote_start, g.quote_end, s.transcript, '
             's.start, s."end", s.text, t.participant, t.attributes '
             "FROM suggestions g JOIN segments s ON s.id = g.segment JOIN transcripts t ON t.id = s.transcript "
@@ -132,59 +247,88 @@ class Store:
 
     def segment_rows(self, segment_ids) -> list[sqlite3.Row]:
         """The given segments with their transcript's participant and attributes."""
-        ids, found = list(segment_ids), []
-        for i in range(0, len(ids), 500):
-            batch = ids[i:i + 500]
-            found += self.db.execute(
-                'SELECT s.id AS segment, s.transcript, s.start, s."end", s.text, t.participant, t.attributes '
-                "FROM segments s JOIN transcripts t ON t.id = s.transcript "
-                f"WHERE s.id IN ({','.join('?' * len(batch))})", batch).fetchall()
-        return found
+        return list(self._in_batches(
+            'SELECT s.id AS segment, s.transcript, s.start, s."end", s.text, t.participant, t.attributes '
+            "FROM segments s JOIN transcripts t ON t.id = s.transcript WHERE s.id IN ({ids})", segment_ids))
 
     def suggested(self, segment_ids) -> set[tuple[str, str]]:
         """The (segment, code) pairs suggested on the given segments."""
-        ids, found = list(segment_ids), set()
-        for i in range(0, len(ids), 500):
-            batch = ids[i:i + 500]
-            found.update(tuple(r) for r in self.db.execute(
-                f"SELECT segment, code FROM suggestions WHERE segment IN ({','.join('?' * len(batch))})", batch))
-        return found
+        return {tuple(r) for r in self._in_batches(
+            "SELECT segment, code FROM suggestions WHERE segment IN ({ids})", segment_ids)}
+
+    def suggestion_pairs(self) -> set[tuple[str, str]]:
+        """Every suggested (segment, code) pair."""
+        return {tuple(r) for r in self._iter("SELECT segment, code FROM suggestions")}
 
     def segments_of(self, transcript_ids=(), segment_ids=()) -> list[sqlite3.Row]:
         """The segments (id, transcript, start, end, text) of the given transcripts, in
         order, then those of `segment_ids` that are elsewhere."""
         found = []
-        for column, ids in (("transcript", list(transcript_ids)), ("id", list(segment_ids))):
-            for i in range(0, len(ids), 500):
-                batch = ids[i:i + 500]
-                found += self.db.execute(
-                    f'SELECT id, transcript, start, "end", text FROM segments '
-                    f"WHERE {column} IN ({','.join('?' * len(batch))}) ORDER BY rowid", batch).fetchall()
+        for column, ids in (("transcript", transcript_ids), ("id", segment_ids)):
+            found += self._in_batches(f'SELECT id, transcript, start, "end", text FROM segments '
+                                      f"WHERE {column} IN ({{ids}}) ORDER BY rowid", ids)
         return found
 
     def transcript_texts(self, transcript_ids) -> dict[str, str]:
         """Transcript id -> text, for the given transcripts."""
-        ids, found = list(transcript_ids), {}
-        for i in range(0, len(ids), 500):
-            batch = ids[i:i + 500]
-            found.update(self.db.execute(
-                f"SELECT id, text FROM transcripts WHERE id IN ({','.join('?' * len(batch))})", batch))
-        return found
+        return dict(self._in_batches("SELECT id, text FROM transcripts WHERE id IN ({ids})", transcript_ids))
 
     def participants(self):
         """(participant, attributes as JSON) of every transcript, ordered by participant, one
         row at a time."""
-        return self.db.execute("SELECT participant, attributes FROM transcripts ORDER BY participant")
+        return self._iter("SELECT participant, attributes FROM transcripts ORDER BY participant")
 
     def cached(self, keys) -> dict[str, list[dict]]:
         """The cached suggestions of the segments whose keys are given."""
-        found = {}
-        keys = list(keys)
-        for i in range(0, len(keys), 500):
-            batch = keys[i:i + 500]
-            found.update((k, json.loads(v)) for k, v in self.db.execute(
-                f"SELECT key, suggestions FROM cache WHERE key IN ({','.join('?' * len(batch))})", batch))
-        return found
+        return {k: json.loads(v) for k, v in self._in_batches(
+            "SELECT key, suggestions FROM cache WHERE key IN ({ids})", keys)}
+
+    # ---------------------------------------------------------------- the decision log
+
+    DECISION_COLUMNS = ("id", "segment", "code", "verdict", "coder", "at", "note", "transcript",
+                        "start", "end", "text")
+
+    def decisions(self) -> list[sqlite3.Row]:
+        """The whole decision log in the order it was written (columns: DECISION_COLUMNS)."""
+        return self._all('SELECT id, segment, code, verdict, coder, at, note, transcript, start, "end", text '
+                         "FROM decisions ORDER BY id")
+
+    def add_decision(self, segment: str, code: str, verdict: str, coder: str, at: str, note: str,
+                     transcript: str, start: int, end: int, text: str) -> int:
+        """Append one decision (inside the caller's transaction); its id."""
+        return self._write(
+            "INSERT INTO decisions (segment, code, verdict, coder, at, note, transcript, start,"
+            ' "end", text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            (segment, code, verdict, coder, at, note, transcript, start, end, text)).lastrowid or 0
+
+    # ---- queries of the views (tables, html, refi, write_tables)
+
+    def suggestion_rows(self):
+        """Every suggestion (evidence included) with its segment and transcript, ordered by
+        transcript and segment start, one row at a time (the corpus need not fit in memory)."""
+        return self._iter(
+            'SELECT g.segment, g.code, g.score, g.quote_start, g.quote_end, g.evidence, s.transcript, '
+            's.start, s."end", s.text, t.participant, t.attributes '
+            "FROM suggestions g JOIN segments s ON s.id = g.segment JOIN transcripts t ON t.id = s.transcript "
+            "ORDER BY s.transcript, s.start")
+
+    def segment_listing(self):
+        """Every segment with its transcript's participant and attributes and its turn's
+        speaker, ordered by transcript and start, one row at a time."""
+        return self._iter(
+            'SELECT s.id AS segment, s.transcript, t.participant, t.attributes, u.speaker, s.start, '
+            's."end", s.text FROM segments s JOIN transcripts t ON t.id = s.transcript '
+            "LEFT JOIN turns u ON u.transcript = s.transcript AND u.idx = s.turn "
+            "ORDER BY s.transcript, s.start")
+
+    def transcript_rows(self) -> list[sqlite3.Row]:
+        """Every transcript (id, participant, source, text, attributes), ordered by id."""
+        return self._all("SELECT id, participant, source, text, attributes FROM transcripts ORDER BY id")
+
+    def turns_of(self, transcript: str) -> list[sqlite3.Row]:
+        """The turns (speaker, role, start, end) of a transcript, in order."""
+        return self._all('SELECT speaker, role, start, "end" FROM turns WHERE transcript = ? ORDER BY idx',
+                         (transcript,))
 
 
 class RunWriter:
@@ -205,23 +349,19 @@ class RunWriter:
         "keys": "key",
     }
 
-    def __init__(self, store: "Store"):
-        self.db = store.db
+    def __init__(self, store: Store):
+        self.store, self.db = store, store.db
         self.counts = {"transcripts": 0, "segments": 0, "suggestions": 0}
-        self.db.execute("PRAGMA temp_store = FILE")  # the corpus need not fit in memory
-        for name, columns in self._TABLES.items():
-            self.db.execute(f"DROP TABLE IF EXISTS temp.run_{name}")
-            self.db.execute(f"CREATE TEMP TABLE run_{name} ({columns})")
+        with store._guard():
+            self.db.execute("PRAGMA temp_store = FILE")  # the corpus need not fit in memory
+            for name, columns in self._TABLES.items():
+                self.db.execute(f"DROP TABLE IF EXISTS temp.run_{name}")
+                self.db.execute(f"CREATE TEMP TABLE run_{name} ({columns})")
 
     def sources_of(self, transcript_ids) -> dict[str, str]:
         """Transcript id -> source, for those of `transcript_ids` already in this run."""
-        ids = list(transcript_ids)
-        found = {}
-        for i in range(0, len(ids), 500):
-            batch = ids[i:i + 500]
-            found.update(self.db.execute(
-                f"SELECT id, source FROM temp.run_transcripts WHERE id IN ({','.join('?' * len(batch))})", batch))
-        return found
+        return dict(self.store._in_batches("SELECT id, source FROM temp.run_transcripts WHERE id IN ({ids})",
+                                           transcript_ids))
 
     def add(self, transcripts, segments, suggestions, keys, new_cache: dict[str, list[dict]]) -> None:
         """One batch: its transcripts with their turns, segments, suggestions; `keys` the cache
@@ -249,19 +389,19 @@ class RunWriter:
 
     @contextmanager
     def _batch(self):
-        # a batch is one transaction of the temporary database: fast, and whole or absent
-        self.db.execute("BEGIN")
-        try:
+        # a batch is one transaction of the temporary database: fast, and whole or absent;
+        # deferred, so it takes no lock on the store itself
+        with self.store._outermost("BEGIN"):
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
 
-    def commit(self, store: "Store", codebook, engine: str) -> None:
+    def commit(self, store: Store, codebook, engine: str) -> None:
         """Replace transcripts, turns, segments and suggestions with this run's, in one
-        transaction; decisions stay as they are. The cache keeps the entries of this run's
-        segments only."""
+        transaction (or in the caller's, which then decides when it commits); decisions stay
+        as they are. The cache keeps the entries of this run's segments only. The run's record
+        holds the versions of spaCy and of its lemma table (spacy-lookups-data)."""
+        from copcode import versions
+
+        found = versions()
         with store.transaction() as db:
             db.execute("DELETE FROM cache WHERE key NOT IN (SELECT key FROM temp.run_keys)")
             db.execute("INSERT OR REPLACE INTO cache SELECT key, suggestions FROM temp.run_cache ORDER BY key")
@@ -272,58 +412,149 @@ class RunWriter:
                 db.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM temp.run_{table} ORDER BY rowid")
             db.execute(
                 "INSERT INTO runs (at, codebook, codebook_sha256, engine, transcripts, segments,"
-                " suggestions) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " suggestions, spacy, lookups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (now(), codebook.path, codebook.sha256, engine, self.counts["transcripts"],
-                 self.counts["segments"], self.counts["suggestions"]))
-        self.close()
+                 self.counts["segments"], self.counts["suggestions"], found["spacy"],
+                 found["spacy-lookups-data"]))
+            self.close()
 
     def close(self) -> None:
-        for name in self._TABLES:
-            self.db.execute(f"DROP TABLE IF EXISTS temp.run_{name}")
+        with self.store._guard():
+            for name in self._TABLES:
+                self.db.execute(f"DROP TABLE IF EXISTS temp.run_{name}")
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def open_store(path: Path, *, create: bool) -> Store:
+def store_error(exc: sqlite3.Error, path: Path, *, readonly: bool = False) -> StoreError:
+    """The store's message for a sqlite3 error: one per kind of failure, and none of them
+    advises moving the store away (the team's decisions are in it)."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    where = str(path)
+    if code in (_BUSY, _LOCKED):
+        return StoreLocked(f"the store is locked by another program ({exc})", where=where,
+                           fix="close the program that has it open (another copcode command still "
+                           "running, a database browser, a sync tool), or wait and run the command again.")
+    if code == _FULL:
+        return StoreFull(f"the disk is full: the store could not be written ({exc})", where=where,
+                         fix="free some space on the disk that holds the project and run the command "
+                         "again; the store is as it was before this command.")
+    if code in (_CORRUPT, _NOTADB):
+        return StoreDamaged(f"the store is damaged ({exc})", where=where,
+                            fix="restore .copcode/copcode.db from a backup. Your decisions are in it: "
+                            "don't delete it (keep a copy; `sqlite3 copcode.db .recover` can save "
+                            "what is still readable).")
+    if readonly and (getattr(exc, "sqlite_errorcode", 0) or 0) == _READONLY_ROLLBACK:
+        return StoreReadOnly(f"a program that stopped while writing the store left a journal to roll back, "
+                             f"and the store's folder is read-only ({exc})", where=where,
+                             fix="make the project's .copcode folder writable and run any copcode command "
+                             "once: it rolls the journal back (the last good store comes back).")
+    if code == _READONLY or (code == _CANTOPEN and not readonly):
+        return StoreReadOnly(f"this command writes to the store, but the store or its folder is "
+                             f"read-only ({exc})", where=where,
+                             fix="make the project's .copcode folder and the store writable (e.g. "
+                             "chmod u+w), or run a command that only reads (quotes, matrix, status, "
+                             "export).")
+    return StoreError(f"the store cannot be read or written ({exc})", where=where,
+                      fix="check that the disk is mounted and readable, then run the command again.")
+
+
+def open_store(path: Path, *, create: bool, readonly: bool = False, timeout: float | None = None) -> Store:
     """The store at `path`, migrated to the newest schema. With create=False a project that
-    was never coded is an error that says to run `copcode code`."""
-    if not path.exists():
-        if not create:
+    was never coded is an error that says to run `copcode code`. With readonly=True the
+    store is opened read-only (`mode=ro`): nothing is written, no file is made, and it works
+    in a read-only folder; a store behind the newest schema is read as it is. A store written
+    by a newer copcode is refused. `timeout`: how long to wait for another program's lock, in
+    seconds (default: $COPCODE_BUSY_TIMEOUT, else 30)."""
+    if timeout is None:
+        timeout = float(os.environ.get("COPCODE_BUSY_TIMEOUT") or 30)
+    new = not path.exists()
+    if new:
+        if not create or readonly:
             raise NotCodedYet(
                 "this project has not been coded yet",
                 where=str(path.parent.parent),
                 fix="run `copcode code` first.",
             )
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, timeout=30)
-    db.row_factory = sqlite3.Row
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreReadOnly(f"cannot make the store's folder ({exc.strerror})", where=str(path.parent),
+                                fix="make the project folder writable.") from None
+    if readonly:
+        _recover(path, timeout)
     try:
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA journal_mode = WAL")
-        if create:
-            os.chmod(path, 0o600)
-        store = Store(db, path)
-        _migrate(store)
-    except sqlite3.DatabaseError as exc:
+        if readonly:
+            db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                 timeout=timeout)
+        else:
+            db = sqlite3.connect(path, isolation_level=None, timeout=timeout)
+    except sqlite3.Error as exc:
+        raise store_error(exc, path, readonly=readonly) from None
+    db.row_factory = sqlite3.Row
+    store = Store(db, path, readonly)
+    try:
+        with store._guard():
+            db.execute("PRAGMA foreign_keys = ON")
+            if new:
+                os.chmod(path, 0o600)
+            _migrate(store)
+    except BaseException:
         db.close()
-        raise StoreError(
-            f"the store is not a readable SQLite database ({exc})", where=str(path),
-            fix="restore it from a backup; or move the .copcode folder away and run `copcode code` "
-            "(decisions recorded in the old store would then be missing).") from None
+        raise
     return store
 
 
+def _recover(path: Path, timeout: float) -> None:
+    """Roll back what a program that stopped mid-write (killed, a power cut) left in the
+    journal, before a read-only open, which cannot: a read-write connection does it at its
+    first read. In a folder copcode may not write, the read-only open then says so."""
+    journal = Path(f"{path}-journal")
+    if journal.is_file() and journal.stat().st_size and os.access(path.parent, os.W_OK):
+        db = sqlite3.connect(path, isolation_level=None, timeout=timeout)
+        try:
+            with Store(db, path, readonly=True)._guard():
+                db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        finally:
+            db.close()
+
+
+def _leave_wal(db: sqlite3.Connection) -> None:
+    """The rollback journal, not WAL: a read-only open must work in a read-only folder, and a
+    WAL store cannot be read there without its -shm file. A store made in WAL mode (before
+    issue 10) is switched when no other program has it open; until then it stays in WAL."""
+    if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        try:
+            db.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.OperationalError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF not in (_BUSY, _LOCKED):
+                raise
+
+
 def _migrate(store: Store) -> None:
-    db = store.db
-    with store.transaction():
-        db.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, at TEXT)")
-        done = {row[0] for row in db.execute("SELECT version FROM migrations")}
-        for version, script in enumerate(MIGRATIONS, start=1):
-            if version in done:
-                continue
+    """Apply the steps the store is behind (none for a read-only store); refuse a newer one.
+    A store made before `user_version` was used is adopted from its `migrations` table."""
+    with store.snapshot() as db:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'").fetchone():
+            version = db.execute("SELECT COALESCE(MAX(version), 0) FROM migrations").fetchone()[0]
+    if version > SCHEMA:
+        raise StoreTooNew(f"the store was written by a newer copcode (schema {version}; this copcode "
+                          f"reads up to {SCHEMA})", where=str(store.path),
+                          fix="upgrade copcode (pip install -U copcode).")
+    if store.readonly:
+        return
+    _leave_wal(store.db)
+    if version == SCHEMA:
+        return
+    with store.transaction() as db:
+        # read again under the write lock: another copcode may have migrated meanwhile
+        current = db.execute("PRAGMA user_version").fetchone()[0] or version
+        for _name, script in MIGRATIONS[current:]:
             for statement in script.split(";"):
                 if statement.strip():
                     db.execute(statement)
-            db.execute("INSERT INTO migrations VALUES (?, ?)", (version, now()))
+        db.execute(f"PRAGMA user_version = {SCHEMA}")

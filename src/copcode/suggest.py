@@ -13,11 +13,16 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from copcode import ENGINE_VERSION
 from copcode.codebook import Codebook
 from copcode.model import Segment
 from copcode.segment import word_count
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 CUE_SHARE = 0.75
 SIMILARITY_FULL = 0.25
@@ -44,7 +49,7 @@ class Suggestion:
                              for e in self.evidence]}
 
     @classmethod
-    def placed(cls, cached: dict, segment: Segment) -> "Suggestion":
+    def placed(cls, cached: dict, segment: Segment) -> Suggestion:
         shift = segment.start
         return cls(segment.id, cached["code"], cached["score"], cached["quote"][0] + shift,
                    cached["quote"][1] + shift,
@@ -53,10 +58,21 @@ class Suggestion:
 
 
 def cache_key(codebook: Codebook, min_score: float, text: str) -> str:
-    """What a segment's suggestions depend on: its words, the codebook, the threshold, the engine."""
+    """What a segment's suggestions depend on: its words, the codebook, the threshold, the engine,
+    and the versions of spaCy and of its lemma table (spacy-lookups-data)."""
     import hashlib
 
-    return hashlib.sha1(f"{ENGINE_VERSION}\0{codebook.sha256}\0{min_score}\0{text}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{engine_versions()}\0{codebook.sha256}\0{min_score}\0{text}".encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def engine_versions() -> str:
+    """ENGINE_VERSION and the installed versions of spaCy and spacy-lookups-data, read once
+    from the packages' metadata (spaCy is not imported)."""
+    from copcode import versions
+
+    found = versions()
+    return f"{ENGINE_VERSION}\0spacy {found['spacy']}\0spacy-lookups-data {found['spacy-lookups-data']}"
 
 
 class Parser:
@@ -67,10 +83,10 @@ class Parser:
 
     def __init__(self, codebook: Codebook, min_score: float, workers: int = 1):
         self.codebook, self.min_score, self.workers = codebook, min_score, workers
-        self._suggester = None
-        self._pool = None
+        self._suggester: Suggester | None = None
+        self._pool: ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> "Parser":
+    def __enter__(self) -> Parser:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -124,11 +140,13 @@ def _start_worker(codebook: Codebook, min_score: float, parent: int) -> None:
     _WORKER["suggest"] = Suggester(build_pipeline(codebook), codebook, min_score)
 
 
-def _die_with_parent(parent: int) -> None:
-    """End this worker when `parent` (the copcode process) ends, even by kill -9: a worker
-    waits on a queue whose other end it holds itself, so it would never see the parent go.
-    On Linux the kernel kills it (PR_SET_PDEATHSIG); elsewhere, and as a second line, a
-    thread notices that the parent changed."""
+def _die_with_parent(copcode: int) -> None:
+    """End this worker when the copcode process `copcode` ends, even by kill -9: a worker
+    waits on a queue whose other end it holds itself, so it would never see copcode go.
+    On Linux the kernel kills it when its parent dies (PR_SET_PDEATHSIG); its parent is copcode
+    itself, or with the `forkserver` start method (Python 3.14's default) the fork server,
+    which ends with copcode. As a second line, everywhere, a thread ends the worker once the
+    copcode process is gone."""
     import os
     import signal
     import sys
@@ -141,13 +159,23 @@ def _die_with_parent(parent: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:  # the parent died before the line above took effect
+
+    def gone() -> bool:
+        try:
+            os.kill(copcode, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # a process of another user took the number: copcode is gone
+            return True
+        return False
+
+    if gone():  # copcode died before the lines above took effect
         os._exit(1)
 
     def watch():
         import time
 
-        while os.getppid() == parent:
+        while not gone():
             time.sleep(1)
         os._exit(1)
 
