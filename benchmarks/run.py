@@ -19,7 +19,6 @@ import csv
 import platform
 import random
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -209,7 +208,8 @@ def main() -> None:
              f"copcode --help {help_time:.2f} s; ratio {demo_warm / help_time:.2f}", "<= 1.5"),
             ("code, the demo, one transcript edited", f"{after_edit:.2f} s", "re-parses the edited passage only", ""),
             ("copcode --help", f"{help_time:.2f} s", f"import typer, rich {bare:.2f} s; ratio {help_time / bare:.2f}", "<= 2"),
-            ("copcode quotes --theme territory", f"{quotes:.2f} s", f"ratio {quotes / bare:.2f}", "<= 2"),
+            ("copcode quotes --theme territory", f"{quotes:.2f} s",
+             f"import typer, rich {bare:.2f} s; ratio {quotes / bare:.2f}", "<= 3"),
         ]
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -7,9 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from copcode.cli import app
-from copcode.coding import code_project, project_codebook
+from copcode.coding import project_codebook
 from copcode.decisions import coding_state, project_status, record
-from copcode.errors import CopcodeError
 from copcode.project import open_project
 from copcode.store import open_store
 
@@ -81,7 +80,7 @@ def test_decisions_whose_words_are_gone_are_orphaned_not_dropped(demo_copy):
     cli(demo_copy, "code")
     result = cli(demo_copy, "status")
     assert "1 orphaned decision(s)" in result.stdout
-    assert f"#1 tag prevailing-culture by coder-a on P03" in result.stdout
+    assert "#1 tag prevailing-culture by coder-a on P03" in result.stdout
     assert POSTER_P03 in result.stdout
 
 
@@ -159,15 +158,19 @@ def test_decisions_two_coders_at_once_lose_nothing(coded_small):
 
 def test_decisions_rank_quotes_and_rejections_hide_them(coded_small):
     project, store, codebook = coded_small
-    from copcode.tables import coded_segments, exemplar_quotes
+    from copcode.tables import ProjectView, coded_segments, exemplar_quotes
 
-    before = exemplar_quotes(store, codebook, "learning")
+    def quotes():  # a view per state of the log, as a command builds one
+        return exemplar_quotes(ProjectView(store, codebook), "learning")
+
+    before = quotes()
     assert list(before["participant"]) == ["E01", "P02"] and set(before["status"]) == {"suggested"}
     record(store, codebook, before["segment"][1], "learn", "accept", "ann")
     record(store, codebook, before["segment"][0], "learn", "reject", "ann")
-    after = exemplar_quotes(store, codebook, "learning")
+    after = quotes()
     assert list(zip(after["participant"], after["status"])) == [("P02", "accepted by ann")]
-    assert "E01" not in set(coded_segments(store, codebook).query("code == 'learn'")["participant"])
+    coded = coded_segments(ProjectView(store, codebook))
+    assert "E01" not in {r["participant"] for r in coded.rows if r["code"] == "learn"}
     record(store, codebook, before["segment"][0], "learn", "accept", "bob")  # bob disagrees
-    after = exemplar_quotes(store, codebook, "learning")
+    after = quotes()
     assert list(zip(after["participant"], after["status"])) == [("E01", "accepted by bob"), ("P02", "accepted by ann")]

@@ -18,7 +18,16 @@ from copcode.coding import project_codebook
 from copcode.decisions import coding_state, record
 from copcode.project import open_project
 from copcode.store import open_store
-from copcode.tables import codings, coded_segments
+from copcode.tables import ProjectView, coded_segments
+
+
+def codings(store, codebook):
+    """Every coding as a DataFrame, one column per field of tables.Coding."""
+    import dataclasses
+
+    import pandas as pd
+
+    return pd.DataFrame([{**dataclasses.asdict(c), "quote": c.quote} for c in ProjectView(store, codebook).codings])
 
 SCHEMAS = Path(__file__).parent / "refi-qda"
 
@@ -30,8 +39,9 @@ def cli(root, *args):
 @pytest.fixture(scope="module")
 def decided_demo(tmp_path_factory):
     """The demo coded, with two coders' decisions on the territory suggestions."""
-    from conftest import copy_demo
     from copcode.coding import code_project
+
+    from conftest import copy_demo
 
     root = copy_demo(tmp_path_factory.mktemp("decided"))
     project = open_project(root)
@@ -86,7 +96,7 @@ def test_export_matrix_counts_and_totals(decided_demo):
     rows = json.loads(result.stdout)
     project = open_project(decided_demo)
     store = open_store(project.store_path, create=False)
-    segments = coded_segments(store, project_codebook(project))
+    segments = coded_segments(ProjectView(store, project_codebook(project))).to_frame()
     store.close()
     for row in rows[:-1]:
         mine = segments[segments["participant"] == row["participant"]]
@@ -139,9 +149,8 @@ def test_export_qdpx_and_qdc_are_valid_refi_qda(decided_demo, tmp_path):
     store = open_store(project.store_path, create=False)
     frame = codings(store, project_codebook(project))
     store.close()
-    accepted = frame[frame["status"].str.startswith("accepted")]
-    quotes = {(r.transcript, r.quote_start, r.quote_end): r.transcript_text[r.quote_start:r.quote_end]
-              for r in accepted.itertuples()}
+    accepted = frame[frame["status"] == "accepted"]
+    quotes = {(r.transcript, r.quote_start, r.quote_end): r.quote for r in accepted.itertuples()}
     selections = 0
     for source in root.findall("q:Sources/q:TextSource", ns):
         text = archive.read("sources/" + source.get("plainTextPath").removeprefix("internal://")).decode("utf-8")
@@ -178,7 +187,9 @@ def test_import_tolerates_other_tools_variants(tmp_path):
     text = "Interviewer: Hi 😀 there.\r\nE01: We learnt a lot 😀 from carers.\r\n"  # Windows line ends
     start = text.index("We learnt")
     end = text.index(" from carers") + len(" from carers.")
-    utf16 = lambda i: len(text[:i].encode("utf-16-le")) // 2
+    def utf16(i):
+        return len(text[:i].encode("utf-16-le")) // 2
+
     project_xml = f"""<?xml version="1.0" encoding="utf-8"?>
 <Project xmlns="urn:QDA-XML:project:1.0:atlas" name="x">
  <Users><User guid="11111111-1111-1111-1111-111111111111" name="nvivo user"/></Users>

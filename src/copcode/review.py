@@ -4,7 +4,6 @@ in Excel. Nothing here reads keys or prints; the command line does that."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,23 +37,21 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
                  group: str | None = None, min_score: float = 0.0) -> list[ReviewItem]:
     """The suggestions this coder has not decided yet, in transcript order, filtered. A coder
     who stops and comes back starts where they left off."""
-    from copcode.tables import codings
+    from copcode.tables import ProjectView
 
-    state = coding_state(store, codebook)
-    frame = codings(store, codebook, state)
+    view = ProjectView(store, codebook)
     theme_id = codebook.find_theme(theme).id if theme else None
     code_id = codebook.code(code).id if code else None
     items = []
-    for row in frame.itertuples(index=False):
-        if (row.segment, row.code, coder) in state.states or row.evidence == "[]":
+    for c in view.codings:
+        if (c.segment, c.code, coder) in view.state.states or c.origin == "tagged":
             continue  # decided by this coder already, or a person's tag rather than a suggestion
-        if (theme_id and row.theme != theme_id) or (code_id and row.code != code_id) or \
-                (participant and row.participant.casefold() != participant.casefold()) or \
-                (group and row.group.casefold() != group.casefold()) or row.score < min_score:
+        if (theme_id and c.theme != theme_id) or (code_id and c.code != code_id) or \
+                (participant and c.participant.casefold() != participant.casefold()) or \
+                (group and c.group.casefold() != group.casefold()) or c.score < min_score:
             continue
-        items.append(ReviewItem(row.segment, row.code, row.participant, row.group, row.theme,
-                                row.score, row.start, row.text, json.loads(row.evidence),
-                                row.quote_start, row.quote_end))
+        items.append(ReviewItem(c.segment, c.code, c.participant, c.group, c.theme, c.score, c.start,
+                                c.text, c.evidence_list(), c.quote_start, c.quote_end))
     return items
 
 
@@ -74,16 +71,23 @@ class ReviewSession:
     def current(self) -> ReviewItem | None:
         return self.items[self.index] if self.index < len(self.items) else None
 
+    def _item(self) -> ReviewItem:
+        """The current item; an action is taken only while there is one (the review loop
+        stops when `current` is None)."""
+        item = self.current
+        assert item is not None, "no item left to review"
+        return item
+
     def accept(self, note: str = "") -> None:
-        self._decide([("accept", self.current.code, note)])
+        self._decide([("accept", self._item().code, note)])
 
     def reject(self, note: str = "") -> None:
-        self._decide([("reject", self.current.code, note)])
+        self._decide([("reject", self._item().code, note)])
 
     def recode(self, code_id: str, note: str = "") -> None:
         """The passage carries another code, not the suggested one."""
         new = current_code_id(self.codebook, code_id)
-        self._decide([("reject", self.current.code, note), ("tag", new, note)])
+        self._decide([("reject", self._item().code, note), ("tag", new, note)])
 
     def skip(self) -> None:
         self.history.append((self.index, []))
@@ -103,7 +107,7 @@ class ReviewSession:
         return True
 
     def _decide(self, actions) -> None:
-        item = self.current
+        item = self._item()
         rows = [(item.segment, code, verdict, note) for verdict, code, note in actions]
         with self.store.transaction():
             decisions = record_many(self.store, self.codebook, rows, self.coder)
@@ -159,7 +163,7 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
         except CopcodeError as exc:
             problems.append(f"row {number}: {exc.what}")
             continue
-        def now(code_id):
+        def now(code_id, segment=segment):
             return current.get((segment, current_code_id(codebook, code_id), coder))
 
         if (other and now(code) == "rejected" and now(other) == "accepted") or \
@@ -206,15 +210,21 @@ def _cell(value) -> str:
 def _read_sheet(path: Path):
     import pandas as pd
 
+    from copcode.ingest.zipsafe import UnsafeArchive, check_workbook
+
     path = Path(path)
     if not path.is_file():
         raise CopcodeError("the sheet does not exist", where=str(path),
                            fix="give the path of the sheet `copcode review --export` wrote.")
     try:
         if path.suffix.lower() == ".xlsx":
+            check_workbook(path)
             return pd.read_excel(path, dtype=str, engine="openpyxl")
         if path.suffix.lower() == ".csv":
             return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except UnsafeArchive as exc:
+        raise CopcodeError(f"a sheet too large to open safely: {exc}", where=str(path),
+                           fix="check where it came from; export the queue again with `copcode review --export`.") from None
     except Exception as exc:  # pandas and openpyxl raise many kinds for a damaged file
         raise CopcodeError(f"cannot read the sheet ({type(exc).__name__})", where=str(path),
                            fix="save it again as .xlsx or .csv.") from None

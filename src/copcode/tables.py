@@ -1,128 +1,317 @@
-"""pandas views of the store: coded segments, exemplar quotes, and the coding summary."""
+"""Views of the store: the codings as data, and the tables made from them (coded segments,
+every segment, exemplar quotes, the coding summary, the Framework matrix, co-occurrence).
+
+A command builds one `ProjectView` (store + codebook) and hands it to every view it shows:
+the decisions' state and the codings are computed once, when first asked for. A coding's
+status, accepting coders and origin are fields (`Coding`); the text "accepted by a, b" is made
+only where a table is shown or written, and nothing reads it back.
+
+The views that the reading commands print (`quotes`, `segments`) return a `Table`, a light
+list of rows that the csv/json/md/terminal renderers take, so those commands never import
+pandas; the matrix and co-occurrence use pandas."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, replace
+from functools import cached_property
+from itertools import groupby
 
 from copcode.codebook import Codebook
 from copcode.errors import CopcodeError
-from copcode.store import Store
 
 STATUSES = ("accepted", "suggested", "all")
 SEGMENT_COLUMNS = ["segment", "transcript", "participant", "group", "theme", "code", "start",
                    "end", "text", "score", "status"]
 QUOTE_COLUMNS = ["segment", "transcript", "participant", "group", "theme", "code", "start",
                  "end", "quote", "score", "status"]
-
-_SEGMENTS = """
-SELECT s.id AS segment, s.transcript, t.participant, t.attributes, s.start, s."end", s.text
-FROM segments s JOIN transcripts t ON t.id = s.transcript
-"""
+SEGMENT_LIST_COLUMNS = ["segment", "transcript", "participant", "group", "speaker", "start", "end",
+                        "text", "codes"]
+CHUNK_ROWS = 5000  # quote texts fetched together
 
 
-def codings(store: Store, codebook: Codebook, state=None):
-    """Every (segment, code) that is suggested or that a coder accepted or tagged, with theme,
-    group, score, quote span and status: "accepted by a, b" when a coder's current decision is
-    accept or tag, "rejected" when every coder who decided rejected it, else "suggested".
-    Codes no longer in the codebook are left out. `state` is `coding_state(store, codebook)`
-    when the caller has it already."""
-    import pandas as pd
+# ---------------------------------------------------------------- a light table
 
-    from copcode.decisions import coding_state
+class Table:
+    """Columns and rows (dicts), the small part of a pandas DataFrame's interface that the
+    renderers (export.render_table, the terminal, privacy.Redactor.redact_frame, xlsx) use;
+    `to_frame()` gives a real DataFrame where one is needed."""
 
-    state = coding_state(store, codebook) if state is None else state
-    verdicts: dict[tuple[str, str], dict[str, list[str]]] = {}
-    for (segment, code, coder), verdict in sorted(state.states.items()):
-        verdicts.setdefault((segment, code), {}).setdefault(verdict, []).append(coder)
-    suggestions = {(r["segment"], r["code"]): r for r in store.db.execute(
-        "SELECT segment, code, score, quote_start, quote_end, evidence FROM suggestions")}
-    segments = {r["segment"]: r for r in store.db.execute(_SEGMENTS)}
-    texts = dict(store.db.execute("SELECT id, text FROM transcripts"))  # one string per transcript
-    theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
-    order = {code.id: i for i, code in enumerate(codebook.codes)}
-    rows = []
-    pairs = set(suggestions) | {k for k, v in verdicts.items() if "accepted" in v}
-    for segment_id, code in pairs:
-        if code not in theme_of or segment_id not in segments:
-            continue
-        seg, sug, verdict = segments[segment_id], suggestions.get((segment_id, code)), verdicts.get((segment_id, code), {})
-        if "accepted" in verdict:
-            status = "accepted by " + ", ".join(verdict["accepted"])
-        elif "rejected" in verdict:
-            status = "rejected"
-        else:
-            status = "suggested"
-        rows.append({
-            "segment": segment_id, "transcript": seg["transcript"], "participant": seg["participant"],
-            "group": json.loads(seg["attributes"]).get("group", ""), "theme": theme_of[code],
-            "code": code, "code_order": order[code], "start": seg["start"], "end": seg["end"],
-            "text": seg["text"], "transcript_text": texts[seg["transcript"]],
-            "score": sug["score"] if sug else 1.0,
-            "quote_start": sug["quote_start"] if sug else seg["start"],
-            "quote_end": sug["quote_end"] if sug else seg["end"],
-            "evidence": sug["evidence"] if sug else "[]", "status": status,
-        })
-    columns = ["segment", "transcript", "participant", "group", "theme", "code", "code_order",
-               "start", "end", "text", "transcript_text", "score", "quote_start", "quote_end",
-               "evidence", "status"]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values(["transcript", "start", "code_order"], kind="stable").reset_index(drop=True)
+    def __init__(self, columns, rows=()):
+        self.columns = list(columns)
+        self.rows = [dict(r) for r in rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows
+
+    def __getitem__(self, column: str) -> list:
+        return [row.get(column) for row in self.rows]
+
+    def __setitem__(self, column: str, values) -> None:
+        if column not in self.columns:
+            self.columns.append(column)
+        for row, value in zip(self.rows, values, strict=True):
+            row[column] = value
+
+    def copy(self) -> Table:
+        return Table(self.columns, self.rows)
+
+    def where(self, keep) -> Table:
+        return Table(self.columns, [r for r in self.rows if keep(r)])
+
+    def to_dict(self, orient: str = "records") -> list[dict]:
+        assert orient == "records"
+        return [{c: row.get(c) for c in self.columns} for row in self.rows]
+
+    def itertuples(self, index: bool = False):
+        assert not index
+        return (tuple(row.get(c) for c in self.columns) for row in self.rows)
+
+    def to_csv(self, index: bool = False) -> str:
+        """As pandas writes it: a header, "\\n" line ends, quotes only where needed."""
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows(["" if v is None else v for v in row] for row in self.itertuples())
+        return out.getvalue()
+
+    def to_json(self, orient: str = "records", force_ascii: bool = False, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=force_ascii, indent=indent)
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict(), columns=self.columns)
 
 
-def coded_segments(store: Store, codebook: Codebook, frame=None):
-    """The coded segments table: one row per segment and code, rejected ones left out.
-    `frame` is `codings(store, codebook)` when the caller has it already."""
-    frame = codings(store, codebook) if frame is None else frame
-    frame = frame[frame["status"] != "rejected"]
-    return frame[SEGMENT_COLUMNS].reset_index(drop=True)
+# ---------------------------------------------------------------- codings as data
+
+@dataclass(slots=True)
+class Coding:
+    """A code on a segment. `status`: "accepted" (some coder's current decision is accept or
+    tag), "rejected" (every coder who decided rejected it) or "suggested" (nobody decided).
+    `coders`: who accepted it, in name order (any characters). `origin`: "suggested" (the
+    engine suggested it and nobody accepted it yet), "accepted" (suggested, then accepted) or
+    "tagged" (a coder tagged or imported it; never suggested). A tag has score 1.0, the whole
+    segment as its quote and no evidence."""
+    segment: str
+    transcript: str
+    participant: str
+    group: str
+    theme: str
+    code: str
+    start: int  # of the segment, in its transcript
+    end: int
+    text: str  # the segment's words
+    score: float
+    quote_start: int
+    quote_end: int
+    evidence: str  # JSON list, as stored
+    status: str
+    coders: tuple[str, ...]
+    origin: str
+
+    @property
+    def quote(self) -> str:
+        """The quote, verbatim: `text[quote_start:quote_end]` of the transcript."""
+        return self.text[self.quote_start - self.start:self.quote_end - self.start]
+
+    @property
+    def shown_status(self) -> str:
+        """The status as the tables show it: "accepted by a, b", "suggested", "rejected"."""
+        return "accepted by " + ", ".join(self.coders) if self.status == "accepted" else self.status
+
+    def evidence_list(self) -> list[dict]:
+        return json.loads(self.evidence)
 
 
-def exemplar_quotes(store: Store, codebook: Codebook, theme: str | None = None, *,
-                    code: str | None = None, group: str | None = None,
-                    participant: str | None = None, status: str = "all", limit: int = 10,
-                    per_participant: int = 2, attributes: list[str] | None = None, frame=None):
-    """Quotes for a theme (or a code), best first and spread over participants and groups:
-    accepted codings above suggestions, rejected ones never; at most `per_participant` quotes
-    from one participant (0: no cap) and, when `limit` picks exemplars, one quote per passage
-    (with `limit` 0, every coding of the theme is listed). Each quote is verbatim,
+class ProjectView:
+    """The coding state of one command: built once from the store and the codebook, passed
+    to every view; the decisions' state, the codings and the participants are read when
+    first needed and kept. Build it inside the command's snapshot (`store.snapshot()`)."""
+
+    def __init__(self, store, codebook: Codebook, state=None):
+        self.store = store
+        self.codebook = codebook
+        self.theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
+        self.order = {code.id: i for i, code in enumerate(codebook.codes)}
+        if state is not None:
+            self.__dict__["state"] = state
+
+    @cached_property
+    def state(self):
+        """decisions.CodingState: every coder's current verdicts."""
+        from copcode.decisions import coding_state
+
+        return coding_state(self.store, self.codebook)
+
+    @cached_property
+    def _verdicts(self) -> dict[tuple[str, str], dict[str, list[str]]]:
+        verdicts: dict[tuple[str, str], dict[str, list[str]]] = {}
+        for (segment, code, coder), verdict in sorted(self.state.states.items()):
+            verdicts.setdefault((segment, code), {}).setdefault(verdict, []).append(coder)
+        return verdicts
+
+    def iter_codings(self, theme: str | None = None):
+        """Every coding (rejected ones too) of codes in the codebook, one at a time, ordered by
+        transcript, segment start and code order; of `theme` only when given. The corpus need
+        not fit in memory: suggestions stream from the store; tags (few: people made them)
+        are merged in."""
+        import heapq
+
+        accepted = {k for k, v in self._verdicts.items() if "accepted" in v and k[1] in self.theme_of}
+        tagged = sorted(accepted - self.store.suggested({segment for segment, _ in accepted}))
+
+        def sort_key(c):
+            return c.transcript, c.start, self.order[c.code]
+
+        def suggested():
+            groups: dict[str, str] = {}
+            for _, same_segment in groupby(self.store.suggestion_rows(), key=lambda r: r["segment"]):
+                rows = [self._coding(r, groups, r["score"], r["quote_start"], r["quote_end"], r["evidence"], True)
+                        for r in same_segment if r["code"] in self.theme_of]
+                yield from sorted(rows, key=lambda c: self.order[c.code])
+
+        def tags():
+            segments = {r["segment"]: r for r in self.store.segment_rows({s for s, _ in tagged})}
+            groups: dict[str, str] = {}
+            rows = [self._coding({**dict(segments[s]), "code": c}, groups, 1.0, segments[s]["start"],
+                                 segments[s]["end"], "[]", False) for s, c in tagged if s in segments]
+            return sorted(rows, key=sort_key)
+
+        for coding in heapq.merge(suggested(), tags(), key=sort_key):
+            if theme is None or coding.theme == theme:
+                yield coding
+
+    def _coding(self, r, groups, score, quote_start, quote_end, evidence, suggested: bool) -> Coding:
+        attributes = r["attributes"]
+        if attributes not in groups:
+            groups.clear()  # rows come by transcript: one transcript's group at a time
+            groups[attributes] = json.loads(attributes).get("group", "")
+        verdict = self._verdicts.get((r["segment"], r["code"]), {})
+        coders = tuple(verdict.get("accepted", ()))
+        status = "accepted" if coders else "rejected" if "rejected" in verdict else "suggested"
+        origin = "tagged" if not suggested else "accepted" if coders else "suggested"
+        return Coding(r["segment"], r["transcript"], r["participant"], groups[attributes],
+                      self.theme_of[r["code"]], r["code"], r["start"], r["end"], r["text"], score,
+                      quote_start, quote_end, evidence, status, coders, origin)
+
+    @cached_property
+    def codings(self) -> list[Coding]:
+        """`iter_codings()`, kept."""
+        return list(self.iter_codings())
+
+    def current(self, status: str = "all") -> list[Coding]:
+        """The codings that are not rejected: all, accepted or suggested ones."""
+        if status not in STATUSES:
+            raise CopcodeError(f"unknown status {status!r}", fix=f"use one of: {', '.join(STATUSES)}.")
+        return [c for c in self.codings if c.status != "rejected" and (status == "all" or c.status == status)]
+
+    @cached_property
+    def attributes(self) -> dict[str, dict[str, str]]:
+        """Participant -> their attributes."""
+        return {p: json.loads(a) for p, a in self.store.participants()}
+
+    @cached_property
+    def people(self) -> list[tuple[str, str]]:
+        """(participant, group) of every participant, ordered by participant."""
+        return [(p, a.get("group", "")) for p, a in self.attributes.items()]
+
+
+# ---------------------------------------------------------------- tables of codings
+
+def segment_row(c: Coding) -> dict:
+    """A row of the coded segments table."""
+    return {"segment": c.segment, "transcript": c.transcript, "participant": c.participant,
+            "group": c.group, "theme": c.theme, "code": c.code, "start": c.start, "end": c.end,
+            "text": c.text, "score": c.score, "status": c.shown_status}
+
+
+def coded_segments(view: ProjectView) -> Table:
+    """The coded segments table: one row per segment and code, rejected ones left out."""
+    return Table(SEGMENT_COLUMNS, [segment_row(c) for c in view.codings if c.status != "rejected"])
+
+
+def quote_row(c: Coding) -> dict:
+    """A row of a quotes table: the quote's own span as start and end."""
+    return {"segment": c.segment, "transcript": c.transcript, "participant": c.participant,
+            "group": c.group, "theme": c.theme, "code": c.code, "start": c.quote_start,
+            "end": c.quote_end, "quote": c.quote, "score": c.score, "status": c.shown_status}
+
+
+def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | None = None,
+                    group: str | None = None, participant: str | None = None, status: str = "all",
+                    limit: int = 10, per_participant: int = 2,
+                    attributes: list[str] | None = None) -> Table:
+    """Quotes for a theme (or a code, or every theme), code by code in codebook order, so no
+    code hides behind another: the `limit` is shared fairly among the codes that have
+    passages (each gets limit // k, the first in codebook order one more; what a code cannot
+    use goes to the others). Within a code, best first and spread over participants and
+    groups: accepted codings above suggestions, rejected ones never; at most
+    `per_participant` quotes from one participant per code (0: no cap) and one quote per
+    passage. With `limit` 0 every coding is listed. Each quote is verbatim,
     `text[start:end]` of its transcript. `attributes` adds participant attributes as columns
     (e.g. ["cop", "sector"])."""
-    frame = _current(store, codebook, status, frame)
-    if theme is not None:
-        frame = frame[frame["theme"] == codebook.find_theme(theme).id]
-    if code is not None:
-        frame = frame[frame["code"] == codebook.code(code).id]
-    if group is not None:
-        frame = frame[frame["group"].str.casefold() == group.casefold()]
-    if participant is not None:
-        frame = frame[frame["participant"].str.casefold() == participant.casefold()]
-    frame = frame.assign(
-        start=frame["quote_start"], end=frame["quote_end"],
-        quote=[text[s:e] for text, s, e in
-               zip(frame["transcript_text"], frame["quote_start"], frame["quote_end"])],
-    )
-    picked = _spread(frame.to_dict("records"), limit, per_participant, one_per_passage=limit > 0)
-    import pandas as pd
-
-    quotes = pd.DataFrame(picked, columns=QUOTE_COLUMNS)
+    candidates = view.current(status)
+    theme_id = view.codebook.find_theme(theme).id if theme is not None else None
+    code_id = view.codebook.code(code).id if code is not None else None
+    rows = [c for c in candidates
+            if (theme_id is None or c.theme == theme_id) and (code_id is None or c.code == code_id)
+            and (group is None or c.group.casefold() == group.casefold())
+            and (participant is None or c.participant.casefold() == participant.casefold())]
+    table = Table(QUOTE_COLUMNS, [quote_row(c) for c in pick_quotes(view, rows, limit, per_participant)])
     if attributes:
-        known = _attributes(store)
-        names = set().union(*known.values())
+        known = view.attributes
+        names = set().union(*known.values()) if known else set()
         unknown = [a for a in attributes if a not in names]
         if unknown:
             raise CopcodeError(f"unknown participant attribute(s): {', '.join(unknown)}",
                                fix=f"use attributes the participants have: {', '.join(sorted(names)) or 'none'}.")
         for name in attributes:
-            quotes[name] = [known[p].get(name, "") for p in quotes["participant"]]
-    return quotes
+            table[name] = [known.get(p, {}).get(name, "") for p in table["participant"]]
+    return table
 
 
-def _attributes(store: Store) -> dict[str, dict[str, str]]:
-    return {p: json.loads(a) for p, a in store.db.execute("SELECT participant, attributes FROM transcripts")}
+def pick_quotes(view: ProjectView, codings, limit: int, per_participant: int) -> list[Coding]:
+    """The quotes `exemplar_quotes` shows, from `codings`: grouped by code in codebook order,
+    each code's fair share of `limit` (0: all, every coding), picked by `_spread`."""
+    by_code: dict[str, list[Coding]] = {}
+    for c in codings:
+        by_code.setdefault(c.code, []).append(c)
+    ordered = {code: _spread(by_code[code], 0, per_participant, one_per_passage=limit > 0)
+               for code in sorted(by_code, key=view.order.__getitem__)}
+    if limit <= 0:
+        return [c for picks in ordered.values() for c in picks]
+    shares = _fair_shares({code: len(picks) for code, picks in ordered.items()}, limit)
+    return [c for code, picks in ordered.items() for c in picks[:shares[code]]]
 
 
-def _spread(rows: list[dict], limit: int, per_participant: int, one_per_passage: bool = True) -> list[dict]:
+def _fair_shares(available: dict[str, int], limit: int) -> dict[str, int]:
+    """`limit` places shared among the codes (in the given order) one at a time, round after
+    round, skipping a code that has nothing more: each gets limit // k or one more."""
+    shares = dict.fromkeys(available, 0)
+    left = limit
+    while left > 0:
+        wanting = [code for code in available if shares[code] < available[code]]
+        if not wanting:
+            break
+        for code in wanting:
+            if left == 0:
+                break
+            shares[code] += 1
+            left -= 1
+    return shares
+
+
+def _spread(rows: list, limit: int, per_participant: int, one_per_passage: bool = True) -> list:
     """Pick best first, but each earlier pick from the same group or participant costs a
     candidate a little (0.1 and 0.15 of score), so the table speaks with many voices.
     Accepted codings always come before suggestions; ties keep the order of score.
@@ -131,22 +320,22 @@ def _spread(rows: list[dict], limit: int, per_participant: int, one_per_passage:
     next: a heap of participants per group, and a scan over the (few) groups per pick."""
     import heapq
 
-    rows = sorted(rows, key=lambda r: (not r["status"].startswith("accepted"), -r["score"], r["segment"]))
-    picked: list[dict] = []
+    rows = sorted(rows, key=lambda r: (r.status != "accepted", -r.score, r.segment))
+    picked: list = []
     by_group: Counter = Counter()
     by_participant: Counter = Counter()
     seen: set[str] = set()
     for phase in (True, False):  # accepted, then suggested
         queues: dict[str, list[int]] = {}
         for order, row in enumerate(rows):
-            if row["status"].startswith("accepted") == phase:
-                queues.setdefault(row["participant"], []).append(order)
+            if (row.status == "accepted") == phase:
+                queues.setdefault(row.participant, []).append(order)
         heads = {p: 0 for p in queues}
         heaps: dict[str, list] = {}
 
-        def push(participant):
+        def push(participant, queues=queues, heads=heads, heaps=heaps):
             while one_per_passage and heads[participant] < len(queues[participant]) and \
-                    rows[queues[participant][heads[participant]]]["segment"] in seen:
+                    rows[queues[participant][heads[participant]]].segment in seen:
                 heads[participant] += 1
             if heads[participant] == len(queues[participant]):
                 return
@@ -154,8 +343,8 @@ def _spread(rows: list[dict], limit: int, per_participant: int, one_per_passage:
                 return
             order = queues[participant][heads[participant]]
             row = rows[order]
-            merit = row["score"] - 0.15 * by_participant[participant]
-            heapq.heappush(heaps.setdefault(row["group"], []), (-merit, order, participant))
+            merit = row.score - 0.15 * by_participant[participant]
+            heapq.heappush(heaps.setdefault(row.group, []), (-merit, order, participant))
 
         for participant in queues:
             push(participant)
@@ -169,121 +358,183 @@ def _spread(rows: list[dict], limit: int, per_participant: int, one_per_passage:
             row = rows[order]
             heads[participant] += 1
             picked.append(row)
-            seen.add(row["segment"])
+            seen.add(row.segment)
             by_group[group] += 1
             by_participant[participant] += 1
             push(participant)
     return picked
 
 
-def coding_summary(store: Store, codebook: Codebook, groups: dict[str, str], frame=None):
-    """Per theme (and per code): passages, and participants "n of N" overall and per group."""
-    import pandas as pd
+def slim(c: Coding) -> Coding:
+    """The coding without its words and evidence (the words are fetched again by `with_words`)."""
+    return replace(c, text="", evidence="[]")
 
-    frame = coded_segments(store, codebook, frame)
-    people = _people(store)
-    group_sizes = people.groupby("group")["participant"].nunique()
-    total = people["participant"].nunique()
+
+def with_words(store, codings):
+    """`codings` (slimmed) with their segment's words again, fetched a chunk at a time."""
+    codings = list(codings)
+    for i in range(0, len(codings), CHUNK_ROWS):
+        chunk = codings[i:i + CHUNK_ROWS]
+        texts = {r["segment"]: r["text"] for r in store.segment_rows({c.segment for c in chunk})}
+        for c in chunk:
+            yield replace(c, text=texts[c.segment])
+
+
+# ---------------------------------------------------------------- every segment
+
+def segment_list(view: ProjectView, *, theme: str | None = None, code: str | None = None,
+                 group: str | None = None, participant: str | None = None, status: str = "all") -> Table:
+    """Every segment, coded or not, one row each, in transcript order: its transcript,
+    participant, group, speaker, offsets, words, and its codes with their status
+    ("learn: accepted; time: suggested"; rejected codes listed as rejected). With --theme,
+    --code or --status only segments that have such a coding are listed, with those codes;
+    with no such filter a segment without codes is listed with `codes` empty."""
+    if status not in STATUSES + ("rejected",):
+        raise CopcodeError(f"unknown status {status!r}", fix=f"use one of: {', '.join(STATUSES + ('rejected',))}.")
+    theme_id = view.codebook.find_theme(theme).id if theme is not None else None
+    code_id = view.codebook.code(code).id if code is not None else None
+    filtered = theme_id is not None or code_id is not None or status != "all"
+    codes: dict[str, list[Coding]] = {}
+    for c in view.iter_codings(theme_id):
+        if (code_id is None or c.code == code_id) and (status == "all" or c.status == status):
+            codes.setdefault(c.segment, []).append(slim(c))
     rows = []
-    for theme in codebook.themes:
-        for code_id, label in [(None, theme.label)] + [(c.id, c.label) for c in theme.codes]:
-            part = frame[frame["theme"] == theme.id]
-            if code_id:
-                part = part[part["code"] == code_id]
-            row = {"theme": theme.id, "code": code_id or "(all)",
-                   "segments": part["segment"].nunique(),
-                   "participants": f"{part['participant'].nunique()} of {total}"}
-            for group in groups:
-                if group in group_sizes:
-                    n = part[part["group"] == group]["participant"].nunique()
-                    row[group] = f"{n}/{group_sizes[group]}"
-            rows.append(row)
-    return pd.DataFrame(rows)
+    for r in view.store.segment_listing():
+        mine = codes.get(r["segment"], [])
+        if filtered and not mine:
+            continue
+        if participant is not None and r["participant"].casefold() != participant.casefold():
+            continue
+        group_of = json.loads(r["attributes"]).get("group", "")
+        if group is not None and group_of.casefold() != group.casefold():
+            continue
+        rows.append({"segment": r["segment"], "transcript": r["transcript"], "participant": r["participant"],
+                     "group": group_of, "speaker": r["speaker"] or "", "start": r["start"], "end": r["end"],
+                     "text": r["text"], "codes": "; ".join(f"{c.code}: {c.status}" for c in mine)})
+    return Table(SEGMENT_LIST_COLUMNS, rows)
 
+
+# ---------------------------------------------------------------- summary
+
+class Tally:
+    """The coding summary, counted while coded segments (not rejected) pass by `add`, in
+    transcript (= participant) order, so a count of distinct segments or participants only
+    has to remember the last one it saw."""
+
+    def __init__(self, codebook: Codebook):
+        self.codebook = codebook
+        self.last: dict[tuple, str] = {}
+        self.counts: dict[tuple, int] = {}
+
+    def _count(self, key: tuple, value: str) -> None:
+        if self.last.get(key) != value:
+            self.last[key] = value
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def add(self, c: Coding) -> Coding:
+        for code in (None, c.code):
+            self._count((c.theme, code, "segments"), c.segment)
+            self._count((c.theme, code, "participants"), c.participant)
+            self._count((c.theme, code, "group", c.group), c.participant)
+        return c
+
+    def summary(self, people: list[tuple[str, str]], groups) -> Table:
+        sizes: dict[str, int] = Counter(group for _, group in people)
+        total = len(people)
+        rows = []
+        for theme in self.codebook.themes:
+            for code_id in [None] + [c.id for c in theme.codes]:
+                row = {"theme": theme.id, "code": code_id or "(all)",
+                       "segments": self.counts.get((theme.id, code_id, "segments"), 0),
+                       "participants": f"{self.counts.get((theme.id, code_id, 'participants'), 0)} of {total}"}
+                for group in groups:
+                    if group in sizes:
+                        row[group] = f"{self.counts.get((theme.id, code_id, 'group', group), 0)}/{sizes[group]}"
+                rows.append(row)
+        columns = ["theme", "code", "segments", "participants", *[g for g in groups if g in sizes]]
+        return Table(columns, rows)
+
+
+def coding_summary(view: ProjectView, groups) -> Table:
+    """Per theme (and per code): passages, and participants "n of N" overall and per group."""
+    tally = Tally(view.codebook)
+    for c in view.codings:
+        if c.status != "rejected":
+            tally.add(c)
+    return tally.summary(view.people, groups)
+
+
+# ---------------------------------------------------------------- matrix, co-occurrence
 
 MATRIX_CELLS = ("counts", "presence", "quotes")
 
 
-def _current(store: Store, codebook: Codebook, status: str, frame=None):
-    if status not in STATUSES:
-        raise CopcodeError(f"unknown status {status!r}", fix=f"use one of: {', '.join(STATUSES)}.")
-    frame = codings(store, codebook) if frame is None else frame
-    frame = frame[frame["status"] != "rejected"]
-    if status == "accepted":
-        frame = frame[frame["status"].str.startswith("accepted")]
-    elif status == "suggested":
-        frame = frame[frame["status"] == "suggested"]
-    return frame
-
-
-def _people(store: Store):
-    import pandas as pd
-
-    people = pd.read_sql_query("SELECT participant, attributes FROM transcripts ORDER BY participant", store.db)
-    people["group"] = [json.loads(a).get("group", "") for a in people["attributes"]]
-    return people[["participant", "group"]]
-
-
-def framework_matrix(store: Store, codebook: Codebook, *, by: str = "participant",
-                     columns: str = "codes", cells: str = "counts", status: str = "all", frame=None,
-                     redactor=None):
-    """The Framework matrix: rows participants (with their group) or groups, columns codes or
-    themes; cells the number of passages, presence (1/0), or the best quote "… (P03)", cut
-    from its transcript through `redactor` (privacy.Redactor; a name cut in half at the
-    quote's edge is still replaced, which redacting the cell afterwards cannot do). The
-    last row says for each column how many participants it covers, overall and per group:
-    "12 of 21 (E 4/7, P 6/10, R 2/4)"."""
+def framework_matrix(view: ProjectView, *, by: str = "participant", columns: str = "codes",
+                     cells: str = "counts", status: str = "all", redactor=None):
+    """The Framework matrix (a DataFrame): rows participants (with their group) or groups,
+    columns codes or themes; cells the number of passages, presence (1/0), or the best quote
+    "… (P03)", cut from its transcript through `redactor` (privacy.Redactor; a name cut in
+    half at the quote's edge is still replaced, which redacting the cell afterwards cannot
+    do). The last row says for each column how many participants it covers, overall and per
+    group: "12 of 21 (E 4/7, P 6/10, R 2/4)"."""
     import pandas as pd
 
     if by not in ("participant", "group") or columns not in ("codes", "themes") or cells not in MATRIX_CELLS:
         raise CopcodeError(f"unknown matrix layout: --by {by} --columns {columns} --cells {cells}",
                            fix="use --by participant|group, --columns codes|themes, "
                            f"--cells {'|'.join(MATRIX_CELLS)}.")
-    frame = _current(store, codebook, status, frame)
+    current = view.current(status)
     key = "code" if columns == "codes" else "theme"
-    heads = [c.id for c in codebook.codes] if columns == "codes" else [t.id for t in codebook.themes]
-    people = _people(store)
-    rows_of = list(people["participant"]) if by == "participant" else sorted(set(people["group"]))
-    best = frame.sort_values("score", ascending=False, kind="stable")
+    heads = [c.id for c in view.codebook.codes] if columns == "codes" else [t.id for t in view.codebook.themes]
+    people = view.people
+    group_of = dict(people)
+    rows_of = [p for p, _ in people] if by == "participant" else sorted({g for _, g in people})
+    best = sorted(current, key=lambda c: -c.score)  # stable: ties keep the transcript order
+    cell_of: dict[tuple[str, str], list[Coding]] = {}
+    for c in best:
+        cell_of.setdefault((getattr(c, by), getattr(c, key)), []).append(c)
+    texts = view.store.transcript_texts({c.transcript for c in current}) if cells == "quotes" else {}
     table = []
     for row_id in rows_of:
-        mine = best[best[by] == row_id]
-        row = {by: row_id}
+        row: dict = {by: row_id}
         if by == "participant":
-            row["group"] = people.set_index("participant").loc[row_id, "group"]
+            row["group"] = group_of[row_id]
         for head in heads:
-            cell = mine[mine[key] == head]
-            n = cell["segment"].nunique()
+            cell = cell_of.get((row_id, head), [])
+            n = len({c.segment for c in cell})
             if cells == "counts":
                 row[head] = n
             elif cells == "presence":
                 row[head] = int(n > 0)
             else:
-                row[head] = "" if not n else _cite(cell.iloc[0], redactor)
+                row[head] = "" if not n else _cite(cell[0], texts[cell[0].transcript], redactor)
         table.append(row)
     totals = {by: "participants", **({"group": ""} if by == "participant" else {})}
-    sizes = people.groupby("group")["participant"].nunique()
+    sizes = Counter(g for _, g in people)
     for head in heads:
-        covered = frame[frame[key] == head].drop_duplicates("participant")
-        per_group = ", ".join(f"{g} {int((covered['group'] == g).sum())}/{sizes[g]}" for g in sizes.index if g)
+        covered = {c.participant: c.group for c in current if getattr(c, key) == head}
+        per_group = ", ".join(f"{g} {sum(1 for v in covered.values() if v == g)}/{sizes[g]}"
+                              for g in sorted(sizes) if g)
         totals[head] = f"{len(covered)} of {len(people)}" + (f" ({per_group})" if per_group else "")
     table.append(totals)
     return pd.DataFrame(table, columns=[by, *(["group"] if by == "participant" else []), *heads])
 
 
-def _cite(row, redactor=None) -> str:
+def _cite(c: Coding, text: str, redactor=None) -> str:
     from copcode.privacy import IDENTITY
 
-    quote = (redactor or IDENTITY).redact_slice(row["transcript_text"], row["quote_start"], row["quote_end"])
-    return f"“{' '.join(quote.split())}” ({row['participant']})"
+    quote = (redactor or IDENTITY).redact_slice(text, c.quote_start, c.quote_end)
+    return f"“{' '.join(quote.split())}” ({c.participant})"
 
 
-def cooccurrence(store: Store, codebook: Codebook, status: str = "all", frame=None):
-    """Code by code: the number of passages that carry both codes (the diagonal: each code's)."""
+def cooccurrence(view: ProjectView, status: str = "all"):
+    """Code by code (a DataFrame): the number of passages that carry both codes (the
+    diagonal: each code's)."""
     import pandas as pd
 
-    frame = _current(store, codebook, status, frame)
-    by_segment = frame.groupby("segment")["code"].apply(set)
-    ids = [c.id for c in codebook.codes]
-    return pd.DataFrame([{"code": a, **{b: int(sum(a in s and b in s for s in by_segment)) for b in ids}}
+    by_segment: dict[str, set[str]] = {}
+    for c in view.current(status):
+        by_segment.setdefault(c.segment, set()).add(c.code)
+    ids = [c.id for c in view.codebook.codes]
+    return pd.DataFrame([{"code": a, **{b: int(sum(a in s and b in s for s in by_segment.values())) for b in ids}}
                          for a in ids], columns=["code", *ids])

@@ -125,25 +125,24 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
     def clean(frame):
         return redactor.redact_frame(frame)
 
+    view = tables.ProjectView(store, codebook)  # the coding state, read once for every format
     if fmt == "csv":
-        return write_table(clean(tables.coded_segments(store, codebook)), path, "csv")
+        return write_table(clean(tables.coded_segments(view)), path, "csv")
     if fmt == "xlsx":
         from copcode.export.xlsx import workbook_bytes
 
-        frame = tables.codings(store, codebook)  # once, for every sheet
-        sheets = {"segments": tables.coded_segments(store, codebook, frame)}
+        sheets = {"segments": tables.coded_segments(view)}
         for theme in codebook.themes:
-            sheets[f"quotes {theme.id}"] = tables.exemplar_quotes(store, codebook, theme.id, limit=0,
-                                                                 per_participant=0, frame=frame)
-        sheets["matrix"] = tables.framework_matrix(store, codebook, frame=frame)
-        sheets["co-occurrence"] = tables.cooccurrence(store, codebook, frame=frame)
+            sheets[f"quotes {theme.id}"] = tables.exemplar_quotes(view, theme.id, limit=0, per_participant=0)
+        sheets["matrix"] = tables.framework_matrix(view)
+        sheets["co-occurrence"] = tables.cooccurrence(view)
         sheets["codebook"] = codebook_table(codebook)
         sheets["decisions"] = decisions_table(store)
         return write_atomic(path, workbook_bytes({name: clean(frame) for name, frame in sheets.items()}, warnings))
     if fmt == "qdpx":
         from copcode.export.refi import project_qdpx
 
-        return write_atomic(path, project_qdpx(store, codebook, title, include_suggestions=include_suggestions,
+        return write_atomic(path, project_qdpx(view, title, include_suggestions=include_suggestions,
                                                redactor=redactor))
     if fmt == "qdc":
         from copcode.export.refi import codebook_xml
@@ -152,7 +151,7 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
     if fmt == "html":
         from copcode.export.html import report_html
 
-        return write_atomic(path, report_html(store, codebook, title, redactor).encode("utf-8"))
+        return write_atomic(path, report_html(view, title, redactor).encode("utf-8"))
     raise CopcodeError(f"unknown export format {fmt!r}", fix=f"use one of {', '.join(EXPORT_FORMATS)}.")
 
 
@@ -167,5 +166,4 @@ def codebook_table(codebook):
 def decisions_table(store):
     import pandas as pd
 
-    return pd.read_sql_query('SELECT id, segment, code, verdict, coder, at, note, transcript, start, "end", text '
-                             "FROM decisions ORDER BY id", store.db)
+    return pd.DataFrame([tuple(row) for row in store.decisions()], columns=list(store.DECISION_COLUMNS))

@@ -9,7 +9,9 @@ from copcode.safetext import visible
 
 
 def quotes_docx(frame, codebook, title: str, attributes: list[str] | None = None) -> bytes:
-    """The quotes as .docx bytes. Every text is shown as written, its control characters as
+    """The quotes (a tables.Table from `exemplar_quotes`, or a DataFrame) as .docx bytes, a
+    heading per theme and per code, the quotes in the order given (the order `copcode quotes`
+    prints them). Every text is shown as written, its control characters as
     symbols (XML cannot hold them, and Word would not show them)."""
     import docx
     from docx.shared import Pt
@@ -20,17 +22,18 @@ def quotes_docx(frame, codebook, title: str, attributes: list[str] | None = None
     document = docx.Document()
     document.core_properties.title = text(title)[:255]  # the most the property holds
     document.add_heading(text(title), level=0)
+    rows = frame.to_dict("records")
     for theme in codebook.themes:
-        in_theme = frame[frame["theme"] == theme.id]
-        if in_theme.empty:
+        in_theme = [row for row in rows if row["theme"] == theme.id]
+        if not in_theme:
             continue
         document.add_heading(text(theme.label), level=1)
         for code in theme.codes:
-            rows = in_theme[in_theme["code"] == code.id]
-            if rows.empty:
+            quotes = [row for row in in_theme if row["code"] == code.id]
+            if not quotes:
                 continue
             document.add_heading(text(code.label), level=2)
-            for row in rows.to_dict("records"):
+            for row in quotes:
                 paragraph = document.add_paragraph()
                 paragraph.add_run(f"“{text(' '.join(row['quote'].split()))}”")
                 label = ", ".join([row["participant"], *[str(row[a]) for a in attributes or [] if row.get(a)]])

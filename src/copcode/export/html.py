@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from html import escape
 
 from markupsafe import Markup
@@ -104,77 +103,83 @@ TEMPLATE = """<!doctype html>
 """
 
 
-def report_html(store, codebook, title: str, redactor) -> str:
-    """The whole report as one HTML string; every text from the project goes through
-    `redactor` (privacy.Redactor; `privacy.IDENTITY` to change nothing) and is escaped."""
+QUOTES_PER_THEME = 10  # as `copcode quotes --theme T` shows them (its default --limit)
+
+
+def report_html(view, title: str, redactor) -> str:
+    """The whole report (of a tables.ProjectView) as one HTML string; every text from the
+    project goes through `redactor` (privacy.Redactor; `privacy.IDENTITY` to change nothing)
+    and is escaped. Each theme shows the quotes `copcode quotes --theme T` shows (the same
+    selection: every code of the theme its fair share), under its code."""
     import jinja2
 
-    from copcode.tables import coding_summary, codings, exemplar_quotes
+    from copcode.tables import coding_summary, exemplar_quotes
 
-    everything = codings(store, codebook)
-    frame = everything[everything["status"] != "rejected"]
+    store, codebook = view.store, view.codebook
+    current = view.current()
     shown = redactor.redact_codebook(codebook)
     colour = {t.id: COLOURS[i % len(COLOURS)] for i, t in enumerate(codebook.themes)}
     labels = {c.id: c.label for c in shown.codes}
-    summary = coding_summary(store, codebook, {}, everything)[["theme", "code", "segments", "participants"]]
+    summary = coding_summary(view, {})
     themes = []
     for theme in shown.themes:
-        quotes = exemplar_quotes(store, codebook, theme.id, limit=0, per_participant=2, frame=everything)
-        quotes = redactor.redact_frame(quotes)
+        quotes = redactor.redact_frame(exemplar_quotes(view, theme.id, limit=QUOTES_PER_THEME)).to_dict()
         themes.append({
             "id": theme.id, "label": theme.label, "description": theme.description, "colour": colour[theme.id],
             "codes": [{"label": code.label, "definition": code.definition,
                        "quotes": [{"quote": " ".join(row["quote"].split()), "participant": row["participant"],
                                    "status": row["status"]}
-                                  for row in quotes[quotes["code"] == code.id].head(4).to_dict("records")]}
+                                  for row in quotes if row["code"] == code.id]}
                       for code in theme.codes]})
     by_segment: dict[str, list] = {}
-    for row in frame.to_dict("records"):
-        by_segment.setdefault(row["segment"], []).append(row)
+    for c in current:
+        by_segment.setdefault(c.segment, []).append(c)
+    spans = store.segment_spans()
     passages, transcripts = {}, []
-    for t in store.db.execute("SELECT id, text FROM transcripts ORDER BY id"):
+    for t in store.transcript_rows():
         text = t["text"]
-        segments = {r["id"]: r for r in store.db.execute(
-            'SELECT id, start, "end" FROM segments WHERE transcript = ?', (t["id"],))}
+        segments = sorted(spans.get(t["id"], []), key=lambda s: s[1])
         turns = []
-        for turn in store.db.execute('SELECT speaker, role, start, "end" FROM turns WHERE transcript = ? ORDER BY idx', (t["id"],)):
-            inside = sorted((s for s in segments.values() if turn["start"] <= s["start"] < turn["end"]),
-                            key=lambda s: s["start"])
+        for turn in store.turns_of(t["id"]):
+            inside = [s for s in segments if turn["start"] <= s[1] < turn["end"]]
             pieces, at = [], turn["start"]
-            for s in inside:
-                rows = by_segment.get(s["id"])
+            for segment_id, start, end in inside:
+                rows = by_segment.get(segment_id)
                 if not rows:
                     continue
                 # each slice is redacted with the whole transcript's identifiers, so a name
                 # cut at a segment's edge is still replaced
-                pieces.append({"text": redactor.redact_slice(text, at, s["start"])})
-                codes = [{"code": r["code"], "label": labels[r["code"]], "theme": r["theme"],
-                          "status": redactor.redact_names(r["status"]), "score": round(r["score"], 2),
-                          "evidence": sorted({redactor.redact(str(e["cue"])) for e in json.loads(r["evidence"])
+                pieces.append({"text": redactor.redact_slice(text, at, start)})
+                codes = [{"code": r.code, "label": labels[r.code], "theme": r.theme,
+                          "status": redactor.redact_names(r.shown_status), "score": round(r.score, 2),
+                          "evidence": sorted({redactor.redact(str(e["cue"])) for e in r.evidence_list()
                                               if "cue" in e})} for r in rows]
-                passages[s["id"]] = {"codes": codes}
-                pieces.append({"segment": s["id"], "colour": colour[rows[0]["theme"]],
+                passages[segment_id] = {"codes": codes}
+                pieces.append({"segment": segment_id, "colour": colour[rows[0].theme],
                                "title": "; ".join(f"{c['label']} ({c['status']})" for c in codes),
-                               "text": redactor.redact_slice(text, s["start"], s["end"])})
-                at = s["end"]
+                               "text": redactor.redact_slice(text, start, end)})
+                at = end
             pieces.append({"text": redactor.redact_slice(text, at, turn["end"])})
             turns.append({"role": turn["role"], "speaker": redactor.redact(turn["speaker"]), "pieces": pieces})
         transcripts.append({"id": t["id"], "turns": turns})
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return environment.from_string(TEMPLATE).render(
         csp=CSP, title=redactor.redact(title), style=Markup(STYLE), script=Markup(SCRIPT),
-        people=len(transcripts), passages=frame["segment"].nunique(), codebook_path=shown.path,
-        themes=themes, chart=Markup(_chart(frame, codebook, colour, redactor)),
+        people=len(transcripts), passages=len(by_segment), codebook_path=shown.path,
+        themes=themes, chart=Markup(_chart(current, codebook, colour, redactor)),
         summary={"columns": list(summary.columns), "rows": [list(map(str, r)) for r in summary.itertuples(index=False)]},
         transcripts=transcripts, data=passages)
 
 
-def _chart(frame, codebook, colour, redactor) -> str:
+def _chart(codings, codebook, colour, redactor) -> str:
     """Horizontal bars: for each code, the passages per group, as inline SVG. Every value
     that came from the project is escaped here (quotes too)."""
-    groups = sorted(g for g in frame["group"].unique() if g)
-    counts = frame.groupby(["code", "group"])["segment"].nunique()
-    top = max([int(v) for v in counts.values] + [1])
+    groups = sorted({c.group for c in codings if c.group})
+    passages: dict[tuple[str, str], set[str]] = {}
+    for c in codings:
+        passages.setdefault((c.code, c.group), set()).add(c.segment)
+    counts = {key: len(segments) for key, segments in passages.items()}
+    top = max(list(counts.values()) + [1])
     bar, gap, left, width = 12, 10, 230, 380
     rows = []
     y = 20

@@ -14,15 +14,15 @@ from __future__ import annotations
 import io
 import re
 import uuid
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 _GUIDS = uuid.UUID("8a3f0a52-6f1e-4f57-9b61-2f6c0de0c0de")
 COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
 SUGGESTIONS_USER = "copcode suggestions"
-ID_LINE = re.compile(r"^copcode id: ([a-z0-9][a-z0-9_-]*)$", re.M)
+ID_LINE = re.compile(r"^copcode id: ([a-z0-9][a-z0-9_-]*)$", re.MULTILINE)
 
 
 def guid(kind: str, name: str) -> str:
@@ -54,29 +54,30 @@ def codebook_xml(codebook, redactor) -> bytes:
     return _serialise(root)
 
 
-def project_qdpx(store, codebook, name: str, *, redactor, include_suggestions: bool = False) -> bytes:
-    """The project as a REFI-QDA `.qdpx` archive (project.qde and sources/). Every text goes
-    through `redactor` (privacy.Redactor; `privacy.IDENTITY` to change nothing): sources are
-    pseudonymised with selections moved to match; codebook, names, variables and values too."""
-    from copcode.tables import codings
-
+def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False) -> bytes:
+    """The project (a tables.ProjectView) as a REFI-QDA `.qdpx` archive (project.qde and
+    sources/). Each coder who accepted a coding is one user, whatever their name holds (the
+    coders are a list, never split from a text). Every text goes through `redactor`
+    (privacy.Redactor; `privacy.IDENTITY` to change nothing): sources are pseudonymised with
+    selections moved to match; codebook, names, variables and values too."""
+    store, codebook = view.store, view.codebook
     ns = PROJECT_NS
     ET.register_namespace("", ns)
-    frame = codings(store, codebook)
-    transcripts = store.db.execute("SELECT id, participant, source, text, attributes FROM transcripts ORDER BY id").fetchall()
+    transcripts = store.transcript_rows()
     selections: dict[str, list] = {}
     users: dict[str, str] = {"copcode": guid("user", "copcode")}
-    for row in frame.itertuples(index=False):
-        coders = []
-        if row.status.startswith("accepted by "):
-            coders = row.status.removeprefix("accepted by ").split(", ")
-        elif include_suggestions and row.status == "suggested":
+    for coding in view.codings:
+        coders: list[str] = []
+        if coding.status == "accepted":
+            coders = list(coding.coders)
+        elif include_suggestions and coding.status == "suggested":
             coders = [SUGGESTIONS_USER]
         if not coders:
             continue
         for coder in coders:
             users.setdefault(coder, guid("user", coder))
-        selections.setdefault(row.transcript, []).append((row.quote_start, row.quote_end, row.code, coders))
+        selections.setdefault(coding.transcript, []).append(
+            (coding.quote_start, coding.quote_end, coding.code, coders))
 
     root = ET.Element(f"{{{ns}}}Project", name=redactor.redact(name), origin="copcode",
                       creatingUserGUID=users["copcode"])

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from copcode.safetext import visible
 
 CELL_LIMIT = 32_767  # the most characters an Excel cell holds
 
 
-def workbook_bytes(sheets: dict[str, object], warnings: list[str] | None = None) -> bytes:
+def workbook_bytes(sheets: dict[str, Any], warnings: list[str] | None = None) -> bytes:
     """{sheet name: DataFrame} -> .xlsx bytes. Every text cell, the header's too, is stored as
     text, never as a formula, whatever it starts with; control characters are shown as
     symbols (XML cannot hold them). A text longer than a cell holds is cut and ends with
@@ -33,7 +34,7 @@ def workbook_bytes(sheets: dict[str, object], warnings: list[str] | None = None)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for index, column in enumerate(frame.columns, start=1):
-            longest = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
+            longest = max([len(str(column))] + [len(str(v)) for v in list(frame[column])[:200]])
             letter = sheet.cell(row=1, column=index).column_letter
             sheet.column_dimensions[letter].width = min(80, max(8, longest + 2))
             if longest > 80:
