@@ -35,7 +35,7 @@ def _zip_of_something_else():
 # files that cannot be read: skipped with a warning (or an error under --strict)
 SKIPPED = [
     ("binary", "B01.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
-     f"looks like a binary file, not text; skipped. Check that it is the transcript; save it as UTF-8 text "
+     "looks like a binary file, not text; skipped. Check that it is the transcript; save it as UTF-8 text "
      "(in Word: Save As > Plain Text > Unicode (UTF-8))."),
     ("pdf named .txt", "P07.txt", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nstream\n\x00\x01endstream",
      "looks like a binary file, not text; skipped. Check that it is the transcript; save it as UTF-8 text "
@@ -73,15 +73,16 @@ def test_bad_input_unreadable_files_are_skipped_or_stop_under_strict(coded_small
     assert snapshot(project.root) == {k: v for k, v in before.items() if k != "runs"}
 
 
+# a transcript that cannot be used stops the run under --strict (without it: skipped, a warning)
 FATAL = [
     ("two files for one participant", {"transcripts/E01-copy.md": "---\nparticipant: E01\n---\nE01: Hello.\n"},
      ["code"], "transcripts/E01.txt: participant E01 already has a transcript, transcripts/E01-copy.md"),
     ("no participant turns", {"transcripts/E05.txt": "Interviewer: Hello?\nInterviewer: Anyone there?\n"},
-     ["code"], "transcripts/E05.txt: every turn is the interviewer's; there is nothing to code"),
+     ["code", "--strict"], "transcripts/E05.txt: every turn is the interviewer's; there is nothing to code"),
     ("no speaker labels", {"transcripts/E05.txt": "We talked about the group for a while.\n"},
-     ["code"], "transcripts/E05.txt: no speaker labels found, so no participant turns can be told apart"),
+     ["code", "--strict"], "transcripts/E05.txt: no speaker labels found, so no participant turns can be told apart"),
     ("bad transcript header", {"transcripts/E05.txt": "---\nparticipant: [E05\n---\nE05: Hi.\n"},
-     ["code"], "transcripts/E05.txt:2: the header is not valid YAML (expected ',' or ']', but got '<stream end>')"),
+     ["code", "--strict"], "transcripts/E05.txt:2: the header is not valid YAML (expected ',' or ']', but got '<stream end>')"),
     ("invalid codebook YAML", {"codebooks/small.yaml": "name: x\nthemes: [\n"},
      ["code"], "codebooks/small.yaml: the codebook is not valid (1 problem):\n  line 3: expected the node content, but found '<stream end>'"),
     ("duplicate code ids", {"codebooks/small.yaml": "name: x\nthemes:\n  - id: t\n    label: T\n    codes:\n"

@@ -3,11 +3,9 @@ quotes where the poster's authors placed them."""
 
 import csv
 import io
-import re
 import sqlite3
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from copcode.cli import app
@@ -15,6 +13,7 @@ from copcode.codebook import load_codebook
 from copcode.ingest import read_transcripts
 from copcode.project import open_project
 from copcode.segment import word_count
+
 from conftest import ROOT
 from gold import gold_passages, precision_recall
 

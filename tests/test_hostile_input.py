@@ -211,7 +211,7 @@ def test_case_14_an_alias_bomb_in_the_settings_is_refused(coded_small):
 def test_case_14_an_alias_bomb_in_a_transcript_header_is_refused(coded_small):
     root = coded_small[0].root
     (root / "transcripts" / "E05.txt").write_text("---\nparticipant: E05\n" + BOMB + "---\nE05: Hi.\n")
-    assert_refused(root, ["code"], "transcripts/E05.txt:3: the header: the anchor &a is not allowed; write the "
+    assert_refused(root, ["code", "--strict"], "transcripts/E05.txt:3: the header: the anchor &a is not allowed; write the "
                    f"value out in full ({ANCHOR})\n  How to fix: correct the header between the two `---` "
                    "lines, or remove it.\n")
 
@@ -245,7 +245,7 @@ def test_case_15_deep_nesting_in_the_settings_is_refused(coded_small):
 def test_case_15_deep_nesting_in_a_transcript_header_is_refused(coded_small):
     root = coded_small[0].root
     (root / "transcripts" / "E05.txt").write_text("---\nparticipant: E05\ncop: " + DEEP + "\n---\nE05: Hi.\n")
-    assert_refused(root, ["code"], "transcripts/E05.txt:3: the header: nested more than 50 levels deep\n"
+    assert_refused(root, ["code", "--strict"], "transcripts/E05.txt:3: the header: nested more than 50 levels deep\n"
                    "  How to fix: correct the header between the two `---` lines, or remove it.\n")
 
 
@@ -339,8 +339,13 @@ def test_case_17_special_files_in_transcripts_are_named_and_skipped(coded_small)
 def test_case_17_special_files_in_transcripts_stop_a_strict_run(coded_small):
     root = coded_small[0].root
     _plant_special_files(root / "transcripts")
-    assert_refused(root, ["code", "--strict"],
-                   f"transcripts/E07.txt: a named pipe (FIFO), not a transcript file\n  How to fix: {SPECIAL_FIX}\n")
+    # every file that cannot be used is named in one error (issue 11)
+    assert_refused(root, ["code", "--strict"], "transcripts: 4 transcript files cannot be used:\n" + "".join(
+        f"  transcripts/{name}: {kind}, not a transcript file\n    How to fix: {SPECIAL_FIX}\n"
+        for name, kind in [("E07.txt", "a named pipe (FIFO)"), ("E08.txt", "a symbolic link to nothing"),
+                           ("E09.txt", "a folder"), ("E10.vtt", "a device")])
+        + "  How to fix: correct each file as said above; `copcode transcripts` shows how copcode reads "
+        "them, and `copcode code` without --strict codes the others.\n")
 
 
 # --- 18: duplicate keys and tags ----------------------------------------------------------------
@@ -366,7 +371,7 @@ def test_case_18_python_tags_in_a_header_are_refused_by_name(coded_small):
     root = coded_small[0].root
     (root / "transcripts" / "E05.txt").write_text(
         "---\nparticipant: !!python/object/apply:os.system ['true']\n---\nE05: Hi.\n")
-    assert_refused(root, ["code"], "transcripts/E05.txt:2: the header: YAML tags that build program objects "
+    assert_refused(root, ["code", "--strict"], "transcripts/E05.txt:2: the header: YAML tags that build program objects "
                    "(!!python/object/apply:os.system) are not allowed\n"
                    "  How to fix: correct the header between the two `---` lines, or remove it.\n")
 
@@ -397,21 +402,23 @@ def test_case_19_segments_are_bounded_in_characters_and_cover_the_text(small_pro
 def test_case_20_speakers_must_be_a_list_of_names(coded_small):
     root = coded_small[0].root
     (root / "transcripts" / "E05.txt").write_text("---\ncop: CC\nspeakers: 5\n---\nE05: Hi.\n")
-    assert_refused(root, ["code"], "transcripts/E05.txt:3: `speakers:` must be a list of speaker names\n"
-                   "  How to fix: write e.g. `speakers: [Anna, Ben]`.\n")
+    assert_refused(root, ["code", "--strict"], "transcripts/E05.txt:3: `speakers:` must be a list of speaker names, a mapping of "
+                   "names to roles, or none\n  How to fix: write e.g. `speakers: {Tom: interviewer, Sarah: "
+                   "participant}` (a role or a participant id for each name), `speakers: [Anna, Ben]` or "
+                   "`speakers: none`.\n")
 
 
 def test_case_20_a_list_as_participant_id_is_refused(coded_small):
     root = coded_small[0].root
     (root / "transcripts" / "E05.txt").write_text("---\nparticipant: [E05, E06]\n---\nE05: Hi.\n")
-    assert_refused(root, ["code"], "transcripts/E05.txt:2: `participant:` is a list; expected a text value\n"
+    assert_refused(root, ["code", "--strict"], "transcripts/E05.txt:2: `participant:` is a list; expected a text value\n"
                    "  How to fix: write one value, e.g. `participant: E05`.\n")
 
 
 def test_case_20_a_mapping_as_attribute_is_refused(coded_small):
     root = coded_small[0].root
     (root / "transcripts" / "E05.txt").write_text("---\nparticipant: E05\ncop: {a: 1}\n---\nE05: Hi.\n")
-    assert_refused(root, ["code"], "transcripts/E05.txt:3: `cop:` is a mapping; expected a text value\n"
+    assert_refused(root, ["code", "--strict"], "transcripts/E05.txt:3: `cop:` is a mapping; expected a text value\n"
                    "  How to fix: write one value, e.g. `cop: some text`.\n")
 
 

@@ -1,4 +1,3 @@
-import io
 
 import docx
 import pytest
@@ -6,6 +5,7 @@ import pytest
 from copcode.errors import ProjectError, TranscriptError
 from copcode.ingest import find_turns, read_transcripts
 from copcode.project import open_project
+
 from conftest import write
 
 
@@ -108,7 +108,8 @@ def test_ingest_no_speaker_labels_is_an_error_naming_the_file(small_project):
     assert caught.value.message == (
         "transcripts/E09.txt: no speaker labels found, so no participant turns can be told apart\n"
         '  How to fix: start each turn on a new line with its speaker, e.g. "Interviewer: ..." '
-        'and "E09: ...".')
+        'and "E09: ..."; if it is a document without speakers (field notes, an answer), add '
+        '`speakers: none` to its header or to copcode.yaml.')
 
 
 def test_ingest_two_files_for_one_participant_is_an_error(small_project):

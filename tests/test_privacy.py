@@ -1,6 +1,5 @@
 """Pseudonymisation: listed identifiers never leave in any output; detectors; the scan."""
 
-import io
 import json
 import zipfile
 

@@ -1,7 +1,7 @@
 import pytest
 
 from copcode.ingest import read_transcripts
-from copcode.model import Transcript, Turn
+from copcode.model import Transcript
 from copcode.project import open_project
 from copcode.segment import segment_transcript, split_sentences
 

@@ -12,6 +12,9 @@ class Turn:
     role: str  # "interviewer" | "participant"
     start: int
     end: int
+    # the participant who speaks ("" for an interviewer): the transcript's id when it has one
+    # participant, else each speaker's own id ("FG1-P2", or as the header or participants.csv maps it)
+    participant: str = ""
 
 
 @dataclass

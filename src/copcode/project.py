@@ -17,9 +17,8 @@ DEFAULT_GROUPS = {
     "P": "Practitioner / professional",
     "R": "Researcher / academic",
 }
-DEFAULT_INTERVIEWER_LABELS = ["Interviewer", "INT", "I", "Int", "Facilitator", "Moderator"]
 SETTINGS_KEYS = {"transcripts", "codebook", "groups", "interviewer_labels", "max_segment_words",
-                 "min_score", "privacy"}
+                 "min_score", "privacy", "speakers"}
 
 
 class NotAFile(OSError):
@@ -80,10 +79,12 @@ class Settings:
     transcripts: str = "transcripts"
     codebook: str | None = None
     groups: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_GROUPS))
-    interviewer_labels: list[str] = field(default_factory=lambda: list(DEFAULT_INTERVIEWER_LABELS))
+    # none configured: known words decide (ingest.speakers.INTERVIEWER_WORDS), then questions
+    interviewer_labels: list[str] = field(default_factory=list)
     max_segment_words: int = 120
     min_score: float = 0.35
     privacy: dict | None = None  # see privacy.py
+    speakers: str | None = None  # "none": a file without speaker labels is one participant's document
 
 
 @dataclass
@@ -108,6 +109,26 @@ class Project:
             return path.relative_to(self.root).as_posix()
         except ValueError:
             return str(path)
+
+    def check_output(self, path: Path) -> None:
+        """Refuse an output file that would replace the project's own inputs or its store:
+        a file in .copcode/, transcripts/ or codebooks/, copcode.yaml or participants.csv."""
+        target = Path(path).resolve()
+        folders = {".copcode/ (the store)": self.root / ".copcode",
+                   f"{self.settings.transcripts}/ (the transcripts)": self.transcripts_dir,
+                   "codebooks/": self.root / "codebooks"}
+        if self.settings.codebook:
+            folders["the codebook"] = self.root / self.settings.codebook
+        files = {"the settings": self.root / "copcode.yaml",
+                 "the participants file": self.root / "participants.csv",
+                 "the participants file ": self.transcripts_dir / "participants.csv"}
+        for what, place in {**folders, **files}.items():
+            place = place.resolve()
+            if target == place or place in target.parents:
+                raise ProjectError(f"this is in {what.strip()}: copcode does not write its outputs over "
+                                   "the project's own files", where=str(path),
+                                   fix="write to out/ or another folder, e.g. --out out/"
+                                       f"{Path(path).name}.")
 
     def codebook_path(self) -> Path:
         """The codebook named in copcode.yaml, else the only YAML file in codebooks/."""
@@ -196,10 +217,16 @@ def _read_settings(path: Path) -> Settings:
             fix=f"use only: {', '.join(sorted(SETTINGS_KEYS))}.",
         )
     for key, problem in _setting_problems(raw):
-        line = next((n for n, l in enumerate(text.splitlines(), 1) if l.startswith(f"{key}:")), None)
+        line = next((n for n, written in enumerate(text.splitlines(), 1) if written.startswith(f"{key}:")), None)
         raise ProjectError(f"`{key}:` {problem}", where=f"{path.name}:{line}" if line else path.name,
                            fix="see README, 'Project settings'.")
-    settings = Settings(**{k: v for k, v in raw.items() if k not in ("groups",)})
+    settings = Settings(**{k: v for k, v in raw.items() if k not in ("groups", "speakers")})
+    if isinstance(raw.get("privacy"), dict) and isinstance(raw["privacy"].get("identifiers"), dict):
+        # identifiers as written: YAML 1.1 would read a listed `0123` as 83, `NO` as False
+        written = yamlsafe.load(text, as_text=True)["privacy"]["identifiers"]
+        settings.privacy = {**raw["privacy"], "identifiers": written}
+    if raw.get("speakers"):
+        settings.speakers = "none"
     if "groups" in raw:
         settings.groups = {str(k): str(v) for k, v in (raw["groups"] or {}).items()}
     return settings
@@ -220,6 +247,8 @@ def _setting_problems(raw: dict):
         "min_score": (lambda v: is_number(v) and 0 < v <= 1, "must be a number above 0 and at most 1"),
         "privacy": (lambda v: isinstance(v, dict) and isinstance(v.get("detect", []), list),
                     "must hold `identifiers:` and, optionally, a list `detect:`"),
+        "speakers": (lambda v: isinstance(v, str) and v.strip().casefold() == "none",
+                     "must be `none` (files without speaker labels are documents) or left out"),
     }
     for key, (valid, problem) in checks.items():
         if key in raw and not valid(raw[key]):
@@ -236,11 +265,14 @@ def _unescaped(cell: str) -> str:
     return cell.strip()
 
 
-def read_participants(project: Project, warnings: list[str] | None = None) -> dict[str, dict[str, str]]:
+def read_participants(project: Project, warnings: list[str] | None = None,
+                      ids: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
     """Attributes by participant id, case-folded ("e05" for E05), from participants.csv (in
     the project or its transcripts folder); {} when there is none. The first column is the
     participant id; ids that differ only in case are one participant, so two rows for them
-    are an error. A file saved by Excel in Windows-1252 is decoded, and said in `warnings`."""
+    are an error. A file saved by Excel in Windows-1252 is decoded, and said in `warnings`.
+    `ids`, when given, gets each id as written, by its case-folded form. Columns `transcript`
+    and `speaker` give a speaker of a focus group their own id (see README, 'Transcripts')."""
     for path in (project.root / "participants.csv", project.transcripts_dir / "participants.csv"):
         if os.path.lexists(path):
             break
@@ -287,5 +319,7 @@ def read_participants(project: Project, warnings: list[str] | None = None) -> di
                 fix="keep one row per participant.",
             )
         lines[key] = (line, values[header[0]])
+        if ids is not None:
+            ids[key] = values[header[0]]
         participants[key] = {h: v for h, v in values.items() if h != header[0]}
     return participants

@@ -33,11 +33,16 @@ class YamlProblem(ValueError):
         super().__init__(f"line {line}: {problem}" if line else problem)
 
 
-def load(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
-    """The text's value, built by the safe loader once `check` passed."""
+# every scalar as the text it is written as: `participant: 007` is "007", `group: NO` is "NO"
+_TextLoader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+
+def load(text: str, *, max_depth: int = MAX_DEPTH, as_text: bool = False) -> Any:
+    """The text's value, built by the safe loader once `check` passed; with `as_text`, every
+    scalar is a string as written (YAML 1.1 would make `007` 7, `NO` False, `0123` 83)."""
     check(text, max_depth=max_depth)
     try:
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_TextLoader if as_text else _Loader)
     except yaml.YAMLError as exc:  # two documents in one file, an unhashable key
         raise _problem(exc) from None
 

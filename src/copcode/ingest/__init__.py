@@ -1,50 +1,81 @@
-"""Read a folder of transcripts into `Transcript`s: one reader per format, one turn finder."""
+"""Read a folder of transcripts into `Transcript`s: one reader per format, then the speakers
+found and their roles decided (`speakers.py`). Every file is read before any problem is
+reported, so one run names every file that cannot be used."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataclasses import dataclass
-
 from copcode.errors import ProjectError, TranscriptError, UnreadableFile
+from copcode.ingest.speakers import (
+    _TIMELINE,
+    PARTICIPANT_ID,
+    Body,
+    RawTurn,
+    Speaker,
+    assign_roles,
+    detect,
+    is_interviewer,
+    is_known,
+)
 from copcode.model import Transcript, Turn
 from copcode.project import NotAFile, Project, read_participants, read_regular_file
 
-FORMATS = (".txt", ".md", ".docx", ".vtt")
+FORMATS = (".txt", ".md", ".docx", ".vtt", ".srt")
 MAX_BYTES = 256 * 1024 * 1024  # far beyond any interview; keeps a stray disk image out of memory
-PARTICIPANT_ID = re.compile(r"^[A-Za-z]{1,3}\d{1,3}$")
-PARTICIPANT_WORDS = {"participant", "respondent", "interviewee"}
-_LABEL = re.compile(r"^[ \t]*(?P<label>[A-Za-z][\w'.-]*(?: [\w'.-]+){0,3})[ \t]*:[ \t]*", re.M)
+NO_LABELS_FIX = ('start each turn on a new line with its speaker, e.g. "Interviewer: ..." and "{id}: ..."; '
+                 "if it is a document without speakers (field notes, an answer), add `speakers: none` to "
+                 "its header or to copcode.yaml.")
+
+__all__ = ["FORMATS", "Corpus", "Reading", "find_turns", "inspect_transcript", "read_corpus",
+           "read_transcript", "read_transcripts", "is_interviewer", "PARTICIPANT_ID"]
 
 
 @dataclass
 class Corpus:
     transcripts: list[Transcript]
     warnings: list[str]  # files skipped, and files decoded from another encoding
+    skipped: list[TranscriptError] = field(default_factory=list)  # why each skipped file was
+
+
+@dataclass
+class Reading:
+    """What copcode makes of one file: its format, the speakers with their roles and how each
+    was decided, the text that belongs to no turn, notes for the preview, and the transcript,
+    or the problem that makes the file unusable."""
+    source: str
+    format: str = ""
+    convention: str = ""
+    speakers: list[Speaker] = field(default_factory=list)
+    outside: list[tuple[int, int]] = field(default_factory=list)  # text in no turn (offsets)
+    notes: list[str] = field(default_factory=list)  # for the preview: one speaker only, lines joined, ...
+    decisions: list[str] = field(default_factory=list)  # also said by `copcode code`: no interviewer found
+    transcript: Transcript | None = None
+    problem: TranscriptError | None = None
 
 
 def read_transcripts(project: Project) -> list[Transcript]:
     """Every transcript in the project's transcripts folder, sorted by id; a file that cannot
-    be read is an error."""
+    be used is an error."""
     return read_corpus(project, strict=True).transcripts
 
 
-def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
-    """Every transcript in the project's transcripts folder, sorted by id. A file that cannot
-    be read (binary, empty, a damaged document) is skipped with a warning, or, when `strict`,
-    stops the run; one decoded from another encoding than UTF-8 is read, with a warning."""
+def transcript_paths(project: Project) -> list[Path]:
+    """The files in the transcripts folder with a transcript's ending, sorted."""
     folder = project.transcripts_dir
     if not folder.is_dir():
         raise ProjectError(
             "the transcripts folder does not exist",
             where=project.relative(folder),
-            fix="create it and put the interview transcripts (.txt, .md, .docx, .vtt) in it, "
+            fix=f"create it and put the interview transcripts ({', '.join(FORMATS)}) in it, "
             "or set `transcripts:` in copcode.yaml.",
         )
     # not only regular files: a folder, FIFO or dangling link named like a transcript is named
-    # and skipped (or stops the run) by read_transcript, never left out silently
+    # and skipped (or stops the run) by inspect_transcript, never left out silently
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in FORMATS)
     if not paths:
         raise ProjectError(
@@ -52,43 +83,108 @@ def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
             where=project.relative(folder),
             fix=f"add transcripts with one of the endings {', '.join(FORMATS)}.",
         )
+    return paths
+
+
+def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
+    """Every transcript in the project's transcripts folder, sorted by id. Every file is read
+    first; each one that cannot be used (binary, empty, a damaged document, no speaker labels,
+    a bad header) is then skipped with a warning naming its reason and fix, or, when
+    `strict`, they stop the run together in one error (a single file: its own error). Two
+    files for one participant always stop it. A file decoded from another encoding than
+    UTF-8 is read, with a warning."""
+    paths = transcript_paths(project)
     warnings: list[str] = []
-    participants = read_participants(project, warnings)
+    ids: dict[str, str] = {}
+    participants = read_participants(project, warnings, ids)
+    problems: list[TranscriptError] = []
     transcripts: dict[str, Transcript] = {}
+    duplicates: list[TranscriptError] = []
     for path in paths:
-        try:
-            transcript = read_transcript(path, project, participants, warnings, strict=strict)
-        except UnreadableFile as exc:
-            if strict:
-                raise
-            warnings.append(f"{exc.where}: {exc.what}; skipped. {exc.fix[:1].upper()}{exc.fix[1:]}")
+        reading = inspect_transcript(path, project, participants, warnings, strict=strict, ids=ids)
+        if reading.problem is not None:
+            problems.append(reading.problem)
+            if not strict:
+                warnings.append(_skipped(reading.problem))
             continue
+        transcript = reading.transcript
+        assert transcript is not None  # a reading without a problem has its transcript
+        warnings.extend(f"{reading.source}: {d}." for d in reading.decisions)
         key = transcript.id.casefold()  # E05 and e05 are one person
         if key in transcripts:
             other = transcripts[key]
             same = "" if other.id == transcript.id else (
                 f" (as {other.id}; ids that differ only in case are one participant)")
-            raise TranscriptError(
+            duplicates.append(TranscriptError(
                 f"participant {transcript.id} already has a transcript, {other.source}{same}",
                 where=transcript.source,
                 fix="give each participant one transcript (set `participant:` in the header "
                 "or rename the file).",
-            )
+            ))
+            continue
         transcripts[key] = transcript
+    stopping = (problems if strict else []) + duplicates
+    if stopping:
+        raise stopping[0] if len(stopping) == 1 else _all_problems(project, stopping, strict)
     if not transcripts:
-        raise ProjectError("no transcript could be read", where=project.relative(folder),
-                           fix="see the warnings above for each file.")
-    return Corpus(sorted(transcripts.values(), key=lambda t: t.id), warnings)
+        if len(problems) == 1:
+            raise problems[0]
+        raise _all_problems(project, problems, strict, none_left=True)
+    return Corpus(sorted(transcripts.values(), key=lambda t: t.id), warnings, problems)
+
+
+def _skipped(problem: TranscriptError) -> str:
+    fix = problem.fix
+    assert fix is not None  # every problem of a transcript file is raised with its fix
+    return f"{problem.where}: {problem.what}; skipped. {fix[:1].upper()}{fix[1:]}"
+
+
+def _all_problems(project: Project, problems: list[TranscriptError], strict: bool, *,
+                  none_left: bool = False) -> TranscriptError:
+    """One error naming every file's problem with its own fix."""
+    listed = "\n".join(f"  {p.where}: {p.what}\n    How to fix: {p.fix}" for p in problems)
+    what = f"{len(problems)} transcript files cannot be used" + (", so none is left to code" if none_left else "")
+    fix = ("correct each file as said above; `copcode transcripts` shows how copcode reads them"
+           + (", and `copcode code` without --strict codes the others." if strict and not none_left else "."))
+    return TranscriptError(f"{what}:\n{listed}", where=project.relative(project.transcripts_dir), fix=fix)
 
 
 def read_transcript(path: Path, project: Project, participants: dict | None = None,
                     warnings: list[str] | None = None, *, strict: bool = False) -> Transcript:
-    """One transcript file, whatever its format. Notes on decoding go to `warnings`; under
-    `strict`, a caption file with cues that cannot be read is an error, not a warning."""
-    from copcode.ingest import docx, text, vtt
+    """One transcript file, whatever its format; its problem, if it has one, is raised."""
+    reading = inspect_transcript(path, project, participants, warnings, strict=strict)
+    if reading.problem is not None:
+        raise reading.problem
+    assert reading.transcript is not None  # a reading without a problem has its transcript
+    return reading.transcript
 
-    reader = {".txt": text, ".md": text, ".docx": docx, ".vtt": vtt}[path.suffix.lower()]
+
+def _reader(suffix: str):
+    from copcode.ingest import docx, srt, text, vtt
+
+    return {".txt": text, ".md": text, ".docx": docx, ".vtt": vtt, ".srt": srt}[suffix]
+
+
+def inspect_transcript(path: Path, project: Project, participants: dict | None = None,
+                       warnings: list[str] | None = None, *, strict: bool = False,
+                       ids: dict[str, str] | None = None) -> Reading:
+    """What copcode makes of one file (see `Reading`); never raises for a problem of the file
+    itself. Notes on decoding go to `warnings`; under `strict`, a caption file with cues that
+    cannot be read is a problem, not a warning."""
     source = project.relative(path)
+    reading = Reading(source)
+    try:
+        _read_into(reading, path, project, participants, [] if warnings is None else warnings, strict, ids or {})
+    except TranscriptError as exc:
+        reading.problem = exc
+        reading.transcript = None
+    return reading
+
+
+def _read_into(reading: Reading, path: Path, project: Project, participants: dict | None,
+               warnings: list[str], strict: bool, ids: dict[str, str]) -> None:
+    reader = _reader(path.suffix.lower())
+    source = reading.source
     try:
         raw = read_regular_file(path, limit=MAX_BYTES)
     except NotAFile as exc:
@@ -99,71 +195,137 @@ def read_transcript(path: Path, project: Project, participants: dict | None = No
                              fix="check the file's permissions.") from None
     if not raw.strip():
         raise UnreadableFile("the file is empty", where=source, fix="remove it or put the transcript in it.")
-    options = {"strict": strict} if reader is vtt else {}  # a caption file may lose cues
-    body, header = reader.read(raw, source, warnings if warnings is not None else [], **options)
+    options = {"strict": strict} if path.suffix.lower() in (".vtt", ".srt") else {}  # a caption file may lose cues
+    body: Body = reader.read(raw, source, warnings, **options)
+    reading.format = body.format
+    header = body.header
     participant = str(header.get("participant") or path.stem).strip()
-    speakers = header.pop("speakers", [])  # a caption file names its speakers itself
+    speakers_setting = header.pop("speakers", None)
     attributes = {k: str(v) for k, v in header.items() if k not in ("participant", "synthetic", "note")}
-    attributes.update((participants or {}).get(participant.casefold(), {}))
+    rows = participants or {}
+    attributes.update({k: v for k, v in rows.get(participant.casefold(), {}).items()
+                       if k not in ("transcript", "speaker")})
     attributes.setdefault("group", project.group_of(participant))
-    turns = find_turns(body, project.settings.interviewer_labels, participant, speakers)
-    if not turns:
-        raise TranscriptError(
-            "no speaker labels found, so no participant turns can be told apart",
-            where=source,
-            fix='start each turn on a new line with its speaker, e.g. "Interviewer: ..." and '
-            f'"{participant}: ...".',
-        )
+    mapping = speakers_setting if isinstance(speakers_setting, dict) else {}
+    listed = speakers_setting if isinstance(speakers_setting, list) else []
+    document = speakers_setting == "none"
+    configured = project.settings.interviewer_labels
+    text = body.text
+    raw_turns: list[RawTurn]
+    if document:
+        raw_turns, reading.convention = [], ""
+    elif body.turns is not None:
+        raw_turns, line, at = [], 0, 0
+        for speaker, start, end in body.turns:  # in order: count the lines once
+            line, at = line + text.count("\n", at, start), start
+            raw_turns.append(RawTurn(speaker, start, end, line))
+        reading.convention = ("a speaker for each cue" if body.format.endswith("captions")
+                              else "a table: speaker | words")
+    else:
+        found = detect(text, participant, [*listed, *mapping], configured, body.label_lines)
+        raw_turns, reading.convention = found.turns, found.convention
+        reading.notes += _joined_notes(found.joined, text)
+    if not raw_turns:
+        if not (document or project.settings.speakers == "none"):
+            raise TranscriptError("no speaker labels found, so no participant turns can be told apart",
+                                  where=source, fix=NO_LABELS_FIX.format(id=participant))
+        turns = paragraphs(text, participant)
+        reading.convention = "no speakers (speakers: none): each paragraph a turn"
+        reading.speakers = [Speaker(participant, "participant", "speakers: none", participant, len(turns),
+                                    sum(len(text[t.start:t.end].split()) for t in turns))]
+    else:
+        csv_ids = {row["speaker"].casefold(): original for original, row in _rows_with_ids(rows, ids)
+                   if row.get("transcript", "").casefold() == participant.casefold() and row.get("speaker")}
+        turns, reading.speakers, reading.decisions = assign_roles(
+            raw_turns, text, participant, configured=configured, mapping=mapping, csv_ids=csv_ids)
+        reading.notes += _speaker_notes(reading.speakers)
+    reading.outside = _outside(text, turns, raw_turns[0].line if raw_turns else None)
     if not any(turn.role == "participant" for turn in turns):
         raise TranscriptError(
             "every turn is the interviewer's; there is nothing to code",
             where=source,
-            fix=f'label the participant\'s turns, e.g. "{participant}: ...".',
+            fix=f'label the participant\'s turns, e.g. "{participant}: ...", or name their speaker in the '
+            "header: `speakers: {Name: participant}`.",
         )
-    return Transcript(
+    reading.transcript = Transcript(
         id=participant,
         participant=participant,
         source=source,
         sha256=hashlib.sha256(raw).hexdigest(),
-        text=body,
+        text=text,
         turns=turns,
         attributes=attributes,
     )
 
 
-def is_interviewer(label: str, interviewer_labels: list[str]) -> bool:
-    """"Interviewer", and numbered variants such as "Interviewer 2" or "INT1"."""
-    folded = label.casefold()
-    return any(re.fullmatch(re.escape(x.casefold()) + r"\s*\d{0,2}", folded) for x in interviewer_labels)
+def _rows_with_ids(rows: dict, ids: dict[str, str]):
+    """(participant id, attributes) of participants.csv rows that name a transcript and a speaker."""
+    for key, attributes in rows.items():
+        if attributes.get("transcript") and attributes.get("speaker"):
+            yield ids.get(key, key), attributes
 
 
-def is_speaker_label(label: str, interviewer_labels: list[str], participant: str,
-                     speakers: list[str] = ()) -> bool:
-    return (
-        label in speakers
-        or is_interviewer(label, interviewer_labels)
-        or label.casefold() in PARTICIPANT_WORDS
-        or label.casefold() == participant.casefold()
-        or bool(PARTICIPANT_ID.match(label))
-    )
+def paragraphs(text: str, participant: str) -> list[Turn]:
+    """A document's paragraphs as one participant's turns: parts between empty lines, or,
+    in a text without empty lines, each line."""
+    splitter = r"\n[ \t]*\n" if re.search(r"\n[ \t]*\n", text.strip()) else r"\n"
+    turns, at = [], 0
+    for part in re.split(f"({splitter})", text):
+        if not re.fullmatch(splitter, part) and part.strip():
+            start = at + len(part) - len(part.lstrip())
+            end = at + len(part.rstrip())
+            turns.append(Turn(participant, "participant", start, end, participant))
+        at += len(part)
+    return turns
+
+
+def _outside(text: str, turns: list[Turn], first_label_line: int | None) -> list[tuple[int, int]]:
+    """The text before the first turn's label (a title, a note), when it holds any words."""
+    if not turns:
+        return [(0, len(text))] if text.strip() else []
+    if first_label_line is None:  # a document: its paragraphs are its turns
+        end = turns[0].start
+    else:
+        end = 0
+        for _ in range(first_label_line):
+            end = text.index("\n", end) + 1
+    before = text[:end].rstrip()
+    words = [line for line in before.split("\n") if line.strip() and not _TIMELINE.match(line)]
+    return [(0, len(before))] if words else []
+
+
+def _joined_notes(joined: list[tuple[int, str, str]], text: str) -> list[str]:
+    if not joined:
+        return []
+    shown = ", ".join(f"{line + 1} ({label}:)" for line, label, _ in joined[:5])
+    more = f" and {len(joined) - 5} more" if len(joined) > 5 else ""
+    return [f"line{'s' * (len(joined) > 1)} {shown}{more} joined to the turn before: the label "
+            "opens only one turn; if it is a speaker, check its spelling"]
+
+
+def _speaker_notes(speakers: list[Speaker]) -> list[str]:
+    import difflib
+
+    notes = []
+    if len(speakers) == 1:
+        notes.append(f"one speaker only ({speakers[0].label}): no interviewer turns")
+    most = max((s.turns for s in speakers), default=0)
+    for s in speakers:
+        alike = [o.label for o in speakers if o is not s and o.turns > s.turns
+                 and difflib.SequenceMatcher(None, s.label.casefold(), o.label.casefold()).ratio() >= 0.8]
+        if alike:
+            notes.append(f"unusual label {s.label!r} ({s.turns} turn{'s' * (s.turns != 1)}) looks like "
+                         f"{alike[0]!r}; correct its spelling if it is the same speaker")
+        elif s.turns <= 2 and most >= 6 and not is_known(s.label, ""):
+            notes.append(f"unusual label {s.label!r}: {s.turns} turn{'s' * (s.turns != 1)} only, "
+                         "while others have many; check that it is a speaker")
+    return notes
 
 
 def find_turns(text: str, interviewer_labels: list[str], participant: str,
-               speakers: list[str] = ()) -> list[Turn]:
-    """Turns start at a line that begins with a speaker label ("Interviewer:", "E05:", or a
-    name the caption file gave as a speaker) and run to the next one; lines without a label
-    continue the turn. Text before the first label (a title, a note) belongs to no turn.
-    Offsets cover the words after the label."""
-    starts = [
-        m for m in _LABEL.finditer(text)
-        if is_speaker_label(m["label"], interviewer_labels, participant, speakers)
-    ]
-    turns = []
-    for i, match in enumerate(starts):
-        start = match.end()
-        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        role = "interviewer" if is_interviewer(match["label"], interviewer_labels) else "participant"
-        turns.append(Turn(speaker=match["label"], role=role, start=start, end=end))
-    return turns
+               speakers: Sequence[str] = ()) -> list[Turn]:
+    """The turns of a transcript's text (see `speakers.detect`) with their roles and
+    participants: `interviewer_labels` as configured, `participant` the transcript's id,
+    `speakers` names the file lists as speakers."""
+    found = detect(text, participant, speakers, interviewer_labels)
+    return assign_roles(found.turns, text, participant, configured=interviewer_labels)[0]

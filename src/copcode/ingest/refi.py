@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 import zipfile
-from bisect import bisect_left
 import zlib
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
@@ -176,7 +176,9 @@ def _project(path: Path, root, archive, utf16: bool, budget: list[int]) -> Impor
     _unique_ids(codes)
     users = _users(path, root)
     members = _members(archive) if archive is not None else {}
-    sources, guids, codings = {}, {}, []
+    sources: dict[str, str] = {}
+    guids: dict[str, str] = {}  # source name -> its guid
+    codings = []
     sources_el = _child(root, "Sources")
     for number, source in enumerate(list(sources_el) if sources_el is not None else [], start=1):
         kind, source_guid = _local(source.tag), source.get("guid", "")

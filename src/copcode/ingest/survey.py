@@ -18,14 +18,14 @@ from copcode.model import Transcript, Turn
 MAX_FIELD = 10_000_000
 
 
-def read_survey(project, path: Path, *, id_column: str, text_column: str) -> "SurveyCorpus":
+def read_survey(project, path: Path, *, id_column: str, text_column: str) -> SurveyCorpus:
     """The answers file as a corpus whose transcripts are read as they are iterated. The
     file and its columns are checked now; a problem in a row (no id, a repeated id, a field
     too long) is raised when that row is reached, which stops the run before anything is
     stored."""
     path = Path(path)
-    header = next(_rows(path), (1, []))[1]
-    header = ["" if h is None else str(h) for h in header]
+    cells: list[object] = next(_rows(path), (1, []))[1]
+    header = ["" if h is None else str(h) for h in cells]
     missing = [c for c in (id_column, text_column) if c not in header]
     if missing:
         raise CopcodeError(
@@ -70,7 +70,7 @@ class SurveyCorpus:
             yield Transcript(
                 id=answer_id, participant=answer_id, source=f"{source}#row{number}",
                 sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), text=text,
-                turns=[Turn("answer", "participant", start, end)], attributes=attributes)
+                turns=[Turn("answer", "participant", start, end, answer_id)], attributes=attributes)
         if empty:
             self.warnings.append(f"{source}: {empty} row(s) with an empty {self.text_column} skipped.")
 
@@ -97,9 +97,12 @@ def _rows(path: Path):
         if suffix == ".xlsx":
             from openpyxl import load_workbook
 
+            _check_workbook(path)
             book = load_workbook(path, read_only=True, data_only=True)
             try:
                 for number, row in enumerate(book.active.iter_rows(values_only=True), start=1):
+                    if any(isinstance(cell, str) and len(cell) > MAX_FIELD for cell in row):
+                        raise _too_long(path, number)
                     yield number, row
             finally:
                 book.close()
@@ -111,13 +114,26 @@ def _rows(path: Path):
     except csv.Error as exc:
         if "field larger than field limit" not in str(exc):
             raise _unreadable(path, exc, number) from None
-        raise CopcodeError(f"row {number + 1} has a field longer than {MAX_FIELD:,} characters",
-                           where=str(path),
-                           fix="shorten that answer or split it over several rows.") from None
+        raise _too_long(path, number + 1) from None
     except CopcodeError:
         raise
     except Exception as exc:  # openpyxl and the decoder raise many kinds for a damaged file
         raise _unreadable(path, exc, number) from None
+
+
+def _too_long(path: Path, number: int) -> CopcodeError:
+    return CopcodeError(f"row {number} has a field longer than {MAX_FIELD:,} characters", where=str(path),
+                        fix="shorten that answer or split it over several rows.")
+
+
+def _check_workbook(path: Path) -> None:
+    from copcode.ingest.zipsafe import UnsafeArchive, check_workbook
+
+    try:
+        check_workbook(path)
+    except UnsafeArchive as exc:
+        raise CopcodeError(f"a workbook too large to open safely: {exc}", where=str(path),
+                           fix="check where it came from; save the answers as .csv (CSV UTF-8).") from None
 
 
 def _unreadable(path: Path, exc: Exception, number: int) -> CopcodeError:

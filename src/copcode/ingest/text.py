@@ -41,7 +41,8 @@ def decode(raw: bytes, source: str, warnings: list[str]) -> str:
         raise UnreadableFile("not UTF-8 or Windows-1252 text", where=source, fix=fix) from None
     if any(ord(c) > 127 for c in _STRAY.sub("", text)):
         # some of it is UTF-8 (accents read right), so the rest is what went wrong
-        lines, line, at = [], 1, 0
+        lines: list[int] = []
+        line, at = 1, 0
         for match in strays:
             line += text.count("\n", at, match.start())
             at = match.start()
@@ -76,17 +77,25 @@ def _plain_line_ends(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read(raw: bytes, source: str, warnings: list[str]) -> tuple[str, dict]:
-    """The text after the header, and the header's fields: each a text value (numbers, dates
-    and true/false are written as text; an empty value or `null` is left out), except
-    `speakers`, a list of names."""
-    text = decode(raw, source, warnings)
+def read(raw: bytes, source: str, warnings: list[str]):
+    """The text after the header, and the header's fields (see `split_header`)."""
+    from copcode.ingest.speakers import Body
+
+    text, header = split_header(decode(raw, source, warnings), source)
+    return Body(text, header, "Markdown" if source.lower().endswith(".md") else "text")
+
+
+def split_header(text: str, source: str) -> tuple[str, dict]:
+    """The text after its YAML header between `---` lines, and the header's fields: each a
+    text value (numbers, dates and true/false are written as text; an empty value or `null` is
+    left out), except `speakers`: a list of names, a mapping of names to roles or ids, or
+    "none"."""
     match = _HEADER.match(text)
     if not match:
         return text, {}
     fix = "correct the header between the two `---` lines, or remove it."
     try:
-        header = yamlsafe.load(match.group(1)) or {}
+        header = yamlsafe.load(match.group(1), as_text=True) or {}
     except yamlsafe.YamlProblem as exc:
         where = f"{source}:{exc.line + 1}" if exc.line else source  # the header starts on line 2
         if exc.syntax:
@@ -114,14 +123,10 @@ def _checked(header: dict, header_text: str, source: str) -> dict:
         if not isinstance(key, str):
             raise TranscriptError(f"the header key {key!r} is not a name", where=where(key),
                                   fix="write the header as `name: value` lines, e.g. `group: E`.")
-        if value is None:
+        if value is None or (isinstance(value, str) and value.strip() in ("", "~", "null", "Null", "NULL")):
             continue
         if key == "speakers":
-            names = [value] if isinstance(value, str) else value
-            if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
-                raise TranscriptError("`speakers:` must be a list of speaker names", where=where(key),
-                                      fix="write e.g. `speakers: [Anna, Ben]`.")
-            out[key] = [n.strip() for n in names]
+            out[key] = _speakers(value, where(key))
         elif isinstance(value, (list, dict)):
             kind = "a list" if isinstance(value, list) else "a mapping"
             raise TranscriptError(f"`{key}:` is {kind}; expected a text value", where=where(key),
@@ -132,3 +137,21 @@ def _checked(header: dict, header_text: str, source: str) -> dict:
         else:
             out[key] = str(value).strip()
     return out
+
+
+SPEAKERS_FIX = ("write e.g. `speakers: {Tom: interviewer, Sarah: participant}` (a role or a participant id "
+                "for each name), `speakers: [Anna, Ben]` or `speakers: none`.")
+
+
+def _speakers(value, where: str):
+    """The header's `speakers:`: "none" (a document without speakers), a mapping of names to
+    `interviewer`, `participant` or a participant id, or a list of names that are speakers."""
+    if isinstance(value, str) and value.strip().casefold() == "none":
+        return "none"
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip() for k, v in value.items()):
+            return {k.strip(): v.strip() for k, v in value.items()}
+    elif isinstance(value, list) and all(isinstance(n, str) and n.strip() for n in value):
+        return [n.strip() for n in value]
+    raise TranscriptError("`speakers:` must be a list of speaker names, a mapping of names to roles, or none",
+                          where=where, fix=SPEAKERS_FIX)

@@ -6,6 +6,7 @@ silently: it is named in a warning, or stops the run under --strict."""
 from __future__ import annotations
 
 import io
+import re
 
 from copcode.errors import TranscriptError, UnreadableFile
 from copcode.ingest.text import decode
@@ -13,7 +14,7 @@ from copcode.ingest.text import decode
 _OTHER_BLOCKS = ("NOTE", "STYLE", "REGION")
 
 
-def read(raw: bytes, source: str, warnings: list[str], *, strict: bool = False) -> tuple[str, dict]:
+def read(raw: bytes, source: str, warnings: list[str], *, strict: bool = False):
     import webvtt
     from webvtt.errors import MalformedCaptionError, MalformedFileError
 
@@ -38,23 +39,53 @@ def read(raw: bytes, source: str, warnings: list[str], *, strict: bool = False) 
         if strict:
             raise TranscriptError(what, where=f"{source}:{bad[0][0]}", fix=fix)
         warnings.append(f"{source}:{bad[0][0]}: {what}; left out. {fix[:1].upper()}{fix[1:]}")
+    # webvtt's WebVTT is iterable through __getitem__, which its type hints do not say
+    cues = [(caption.voice, caption.text) for caption in captions]  # type: ignore[attr-defined]
+    return captions_body(cues, "WebVTT captions")
+
+
+def captions_body(cues: list[tuple[str | None, str]], kind: str):
+    """The transcript of caption cues (voice or None, text): consecutive cues of one speaker
+    joined with a space, one `Speaker: words` line per turn, and the turns. A cue without a
+    voice that opens with `Name:` (or `[Name]`, or `>> Name:`) is that speaker's when the name
+    opens two cues or more, or is a known label; otherwise it goes on with the turn before."""
+    from copcode.ingest.speakers import Body, _name_like, fold, is_known
+
+    parsed = []
+    for voice, text in cues:
+        words = " ".join(line.strip() for line in text.splitlines() if line.strip())
+        prefix = None
+        if not voice:
+            match = _PREFIX.match(words)
+            if match and len((match["b"] or match["c"]).split()) <= 4:
+                prefix, rest = (match["b"] or match["c"]).strip(), words[match.end():]
+        parsed.append((voice, prefix, words, rest if prefix else ""))
+    counts: dict[str, int] = {}
+    for _, prefix, _, _ in parsed:
+        if prefix:
+            counts[fold(prefix)] = counts.get(fold(prefix), 0) + 1
     turns: list[list[str]] = []  # [speaker, words...]
-    for caption in captions:
-        words = " ".join(line.strip() for line in caption.text.splitlines() if line.strip())
-        speaker = caption.voice
-        if not speaker and ":" in words:
-            head, rest = words.split(":", 1)
-            if head and len(head) <= 40:
-                speaker, words = head.strip(), rest.strip()
+    for voice, prefix, words, rest in parsed:
+        speaker = voice
+        if prefix and (is_known(prefix, "") or counts[fold(prefix)] >= 2 and _name_like(prefix)):
+            speaker, words = prefix, rest.strip()
         if not words:
             continue
-        if turns and speaker and turns[-1][0] == speaker:
+        if turns and (not speaker or turns[-1][0] == speaker):
             turns[-1].append(words)
         else:
             turns.append([speaker or "", words])
-    lines = [f"{t[0]}: {' '.join(t[1:])}" if t[0] else " ".join(t[1:]) for t in turns]
-    speakers = sorted({t[0] for t in turns if t[0]})
-    return "\n".join(lines) + ("\n" if lines else ""), {"speakers": speakers}
+    lines, spans, at = [], [], 0
+    for speaker, *texts in turns:
+        line = f"{speaker}: {' '.join(texts)}" if speaker else " ".join(texts)
+        if speaker:
+            spans.append((speaker, at + len(speaker) + 2, at + len(line)))
+        lines.append(line)
+        at += len(line) + 1
+    return Body("\n".join(lines) + ("\n" if lines else ""), {}, kind, spans)
+
+
+_PREFIX = re.compile(r"^(?:>>[ \t]*)?(?:\[(?P<b>[^\]\n]{1,40})\]|(?P<c>[^:\n]{1,40}):)[ \t]*")
 
 
 def malformed_cues(text: str) -> list[tuple[int, str]]:

@@ -62,6 +62,18 @@ def check_archive(archive: zipfile.ZipFile, *, max_member: int = MAX_MEMBER, max
                     pass
 
 
+def check_workbook(path) -> None:
+    """Raise UnsafeArchive unless the .xlsx at `path` is within the limits, every member
+    streamed through once (openpyxl and pandas decompress whole members as they read). A file
+    that is not a zip archive is left for the reader to refuse."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        return
+    with archive:
+        check_archive(archive, stream=True)
+
+
 def read_member(archive: zipfile.ZipFile, name: str | zipfile.ZipInfo, *,
                 limit: int = MAX_MEMBER) -> bytes:
     """A member's bytes, read in chunks and never more than `limit`: UnsafeArchive if it
