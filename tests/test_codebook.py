@@ -2,6 +2,7 @@ import pytest
 
 from copcode.codebook import load_codebook
 from copcode.errors import CodebookError, LookupFailed
+
 from conftest import ROOT
 
 DEMO = ROOT / "codebooks" / "cop.yaml"

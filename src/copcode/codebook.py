@@ -41,6 +41,22 @@ def uses_regex(value: Any) -> bool:
     return False
 
 
+# spaCy's Matcher tries every way a pattern's repeated tokens can share out a passage: a few
+# tokens that match any word any number of times ({OP: "*"}) multiply that into minutes and
+# gigabytes. So a token that can repeat without limit must say what it matches, and a pattern
+# may hold at most MAX_REPEATS of them; "?" and bounded counts ("{0,3}") are always fine.
+MAX_REPEATS = 2
+WILDCARD_REFUSED = ("a token with only OP *, + or {n,} matches any words at all and can make a run hang; "
+                    "give it an attribute or a bounded count, e.g. {OP: '{0,3}'}")
+REPEATS_REFUSED = (f"more than {MAX_REPEATS} tokens that repeat without limit (OP *, + or {{n,}}) can make "
+                   "a run hang; use bounded counts, e.g. {OP: '{0,3}'}")
+
+
+def _unbounded(token: dict) -> bool:
+    op = str(token.get("OP", "")).replace(" ", "")
+    return op in ("*", "+") or (op.startswith("{") and op.endswith(",}"))
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -61,6 +77,11 @@ class Pattern(_Model):
     def _known_keys(cls, pattern):
         if uses_regex(pattern):
             raise ValueError(REGEX_REFUSED)
+        repeats = [token for token in pattern if _unbounded(token)]
+        if any(set(token) <= {"OP"} for token in repeats):
+            raise ValueError(WILDCARD_REFUSED)
+        if len(repeats) > MAX_REPEATS:
+            raise ValueError(REPEATS_REFUSED)
         for token in pattern:
             unknown = sorted(set(token) - TOKEN_KEYS)
             if unknown:
@@ -203,7 +224,10 @@ def load_codebook(path: str | Path, display: str | None = None) -> Codebook:
     except ValidationError as exc:
         for error in exc.errors():
             loc = list(error["loc"])
-            problems.append(f"line {_line_of(node, loc)}: {_dotted(loc)}: {_msg(error)}")
+            wanted_text = error["type"] == "string_type" or (  # a plain string is a keyword or example
+                error["type"] in ("model_type", "dict_type") and len(loc) > 1 and loc[-2] in ("keywords", "examples"))
+            problems.append(f"line {_line_of(node, loc)}: {_dotted(loc)}: "
+                            f"{wanted_text and not_text(_node_at(node, loc)) or _msg(error)}")
         problems.sort(key=lambda p: int(p.split(":")[0].removeprefix("line ")))
         raise CodebookError(display, _unique(problems)) from None
     problems = _semantic_problems(codebook, node)
@@ -247,6 +271,45 @@ def _msg(error: dict) -> str:
     if error["type"] == "string_pattern_mismatch":
         return "ids use lower-case letters, digits, - and _ (e.g. shared-language)"
     return error["msg"].removeprefix("Value error, ")
+
+
+_NOT_TEXT = {"int": "a number", "float": "a number", "bool": "a yes/no value", "null": "empty (null)",
+             "timestamp": "a date"}
+
+
+def not_text(node) -> str | None:
+    """For a plain YAML value that YAML reads as something other than text (1990, 3.5, yes,
+    off, null, 2024-01-31) where text belongs: what it is read as and how to quote it."""
+    if not isinstance(node, yaml.ScalarNode) or node.style or not node.tag.startswith("tag:yaml.org,2002:"):
+        return None
+    kind = _NOT_TEXT.get(node.tag.rsplit(":", 1)[1])
+    if kind is None:
+        return None
+    shown = node.value or "~"
+    return f"{shown} is {kind} in YAML, not text; put it in quotes: \"{shown}\""
+
+
+def _node_at(node, loc):
+    """The YAML node that `loc` names exactly, or None."""
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((value for key, value in node.value if key.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return None
+    return node
+
+
+def locator(codebook: Codebook):
+    """A function from a place in the codebook (["themes", 0, "codes", 1, ...]) to its line
+    number, reading the codebook's file once."""
+    try:
+        node, _ = yamlsafe.compose(read_regular_file(Path(codebook.file), limit=yamlsafe.MAX_BYTES)
+                                   .decode("utf-8-sig", errors="replace"))
+    except (OSError, yamlsafe.YamlProblem):
+        node = None
+    return lambda loc: _line_of(node, loc)
 
 
 def _dotted(loc) -> str:

@@ -158,3 +158,128 @@ def _pattern_error(exc: Exception) -> str:
     found = re.findall(r"\[pattern -> (\d+) -> (\w+)(?:[^][]|\[[^]]*\])*\] ([^\n]+)", str(exc))
     clauses = dict.fromkeys(f"token {int(i) + 1} {key}: {msg.strip()}" for i, key, msg in found)
     return "; ".join(list(clauses)[:1] if found else [" ".join(str(exc).split())[:200]])
+
+
+def lemma_form(nlp: Language, phrase: str) -> str:
+    """The phrase as the lemma matcher sees it: each word's lemma, lower-cased lookup."""
+    return " ".join(token.lemma_ for token in nlp.get_pipe("copcode_lemmas")(nlp.make_doc(phrase)))
+
+
+def _lower_form(nlp: Language, phrase: str) -> str:
+    return " ".join(token.lower_ for token in nlp.make_doc(phrase))
+
+
+def cue_warnings(codebook: Codebook, min_score: float = 0.35, nlp: Language | None = None) -> list[str]:
+    """What in a valid codebook probably does not do what its writer meant, each with its line:
+    keywords matched by a lemma that is another word, two keywords of a code that match the same
+    words (a passage with them counts twice), and cue weights that cannot reach `min_score`
+    alone (see suggest.py's score)."""
+    from copcode.codebook import locator
+    from copcode.suggest import CUE_SHARE
+
+    nlp = nlp or build_pipeline(codebook)
+    line = locator(codebook)
+    # a cue alone scores CUE_SHARE * (1 - 0.5 ** weight); the similarity part adds at most 1 - CUE_SHARE
+    alone = _weight_for(min_score / CUE_SHARE)
+    helped = _weight_for((min_score - (1 - CUE_SHARE)) / CUE_SHARE)
+    warnings = []
+    for t, theme in enumerate(codebook.themes):
+        for c, code in enumerate(theme.codes):
+            where = ["themes", t, "codes", c, "cues"]
+            seen: dict[str, tuple[str, bool]] = {}  # the words a keyword matches -> its phrase, exact
+            for k, keyword in enumerate(code.cues.keywords):
+                at = f"line {line(where + ['keywords', k])}: code {code.id}"
+                lower = _lower_form(nlp, keyword.phrase)
+                lemma = lemma_form(nlp, keyword.phrase)
+                if not keyword.exact and lemma != lower:
+                    warnings.append(
+                        f"{at}: keyword \"{keyword.phrase}\" is matched as its lemma \"{lemma}\", with every "
+                        f"word of that lemma; to match it as written use {{phrase: {keyword.phrase}, exact: "
+                        f"true}}, or write \"{lemma}\"")
+                forms = [(lower, True)] if keyword.exact else [(lemma, False)]
+                if keyword.exact and lemma != lower:
+                    forms.append((lemma, False))  # a lemma keyword of that lemma matches it too
+                for form, exact in forms:
+                    other = seen.get(form)
+                    if other is not None and other[0] != keyword.phrase and (not exact or other[1] or form == lower):
+                        warnings.append(
+                            f"{at}: keywords \"{other[0]}\" and \"{keyword.phrase}\" match the same words "
+                            f"(\"{form}\"), so a passage with them counts twice; keep one")
+                        break
+                for form, exact in forms[:1]:
+                    seen.setdefault(form, (keyword.phrase, exact))
+            cues = [("keywords", k, f"keyword \"{kw.phrase}\"", kw.weight) for k, kw in enumerate(code.cues.keywords)]
+            cues += [("patterns", p, f"pattern \"{pattern.key}\"", pattern.weight)
+                     for p, pattern in enumerate(code.cues.patterns)]
+            for kind, index, name, weight in cues:
+                if weight >= alone:
+                    continue
+                at = f"line {line(where + [kind, index])}: code {code.id}"
+                score = CUE_SHARE * (1 - 0.5 ** weight)
+                if weight >= helped:
+                    warnings.append(
+                        f"{at}: {name} (weight {weight:g}) cannot suggest the code alone: it scores "
+                        f"{score:.2f}, below min_score {min_score:g}, and reaches it only with another cue or "
+                        f"in a passage like the code's description; give it weight {_up(alone)} or more "
+                        f"to suggest alone")
+                else:
+                    warnings.append(
+                        f"{at}: {name} (weight {weight:g}) never suggests the code alone, even in a passage "
+                        f"like the code's description (at most {score + 1 - CUE_SHARE:.2f}, below min_score "
+                        f"{min_score:g}); only with another cue; give it weight {_up(alone)} or more to "
+                        f"suggest alone")
+    return warnings
+
+
+def _weight_for(cue_part: float) -> float:
+    """The smallest total weight whose cue part (1 - 0.5 ** weight) reaches `cue_part`."""
+    import math
+
+    if cue_part <= 0:
+        return 0.0
+    if cue_part >= 1:
+        return math.inf
+    return math.log2(1 / (1 - cue_part))
+
+
+def _up(weight: float) -> str:
+    import math
+
+    return "∞" if math.isinf(weight) else f"{math.ceil(weight * 100) / 100:g}"
+
+
+def cue_listing(codebook: Codebook, passages: dict[str, str], code_id: str | None = None,
+                verdicts: dict[tuple[str, str, str], str] | None = None,
+                nlp: Language | None = None) -> list[dict[str, Any]]:
+    """Each cue of the codebook (or of one code) with the form it is matched in, the number of
+    `passages` ({segment id: text}) it matched, and of the decisions on its code for those
+    passages (`verdicts`: {(segment, code, coder): "accepted" | "rejected"}, the coding state)
+    how many there are and how many accepted: {code, kind, cue, matched_as, weight, passages,
+    decided, accepted}."""
+    nlp = nlp or build_pipeline(codebook)
+    if code_id is not None:
+        codebook.code(code_id)  # an unknown code is refused with the codes to choose from
+    cues = compile_cues(codebook)
+    matched: list[list[str]] = [[] for _ in cues]
+    ids = list(passages)
+    for segment, doc in zip(ids, nlp.pipe((passages[i] for i in ids), batch_size=64)):
+        for index in {int(span.id_) for span in doc.spans[SPANS_KEY]}:
+            matched[index].append(segment)
+    by_passage: dict[tuple[str, str], list[str]] = {}
+    for (segment, code, _coder), verdict in (verdicts or {}).items():
+        by_passage.setdefault((segment, code), []).append(verdict)
+    rows = []
+    for cue, segments in zip(cues, matched):
+        if code_id is not None and cue["code"] != code_id:
+            continue
+        if cue["kind"] == "pattern":
+            form = "token pattern"
+        elif cue["kind"] == "exact":
+            form = f"{_lower_form(nlp, cue['phrase'])} (as written)"
+        else:
+            form = lemma_form(nlp, cue["phrase"])
+        decided = [v for segment in segments for v in by_passage.get((segment, cue["code"]), [])]
+        rows.append({"code": cue["code"], "kind": cue["kind"], "cue": cue["key"], "matched_as": form,
+                     "weight": cue["weight"], "passages": len(segments), "decided": len(decided),
+                     "accepted": decided.count("accepted")})
+    return rows

@@ -1,0 +1,251 @@
+"""Learning curve of copcode's suggestions: `python benchmarks/learning.py`.
+
+Prints figures (nothing here is a pass/fail test):
+- the NHS patient comments (../shared/data/patient-feedback: `train.csv` and its
+  `codebook.yaml` as it is): the comments split by document with a fixed seed into a training
+  pool (80%) and a test part (20%); micro and macro F1 on the test part for the cues alone
+  (copcode's own suggestions at min_score 0.35) and for cues + learning (`copcode.learn`)
+  after 50, 100, 200, 500, 1000 and all documents of the pool, with the training time;
+- the demo (the repository's 21 transcripts and tests/gold/): trained on the seven
+  transcripts the cues were tuned on, scored on the other fourteen, unit = segment and code;
+- the time to train on 5,000 decisions and predict 50,000 comments (`--scale`);
+- with `--spacy`, the same curve for spaCy's `textcat_multilabel` (bag of words), for the
+  choice between the two.
+Macro F1 is the mean over the codes that the scored part holds at least once."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+PATIENT = ROOT.parent / "shared" / "data" / "patient-feedback"
+SIZES = [50, 100, 200, 500, 1000]
+SEED = 20261130
+
+
+def f1_figures(truth: list[set[str]], predicted: list[set[str]], codes: list[str]) -> tuple[float, float]:
+    """Micro F1 over every (unit, code) and macro F1 over the codes the truth holds."""
+    tp = fp = fn = 0
+    per_code = []
+    for code in codes:
+        c_tp = sum(code in t and code in p for t, p in zip(truth, predicted))
+        c_fp = sum(code not in t and code in p for t, p in zip(truth, predicted))
+        c_fn = sum(code in t and code not in p for t, p in zip(truth, predicted))
+        tp, fp, fn = tp + c_tp, fp + c_fp, fn + c_fn
+        if c_tp + c_fn:
+            per_code.append(2 * c_tp / (2 * c_tp + c_fp + c_fn))
+    micro = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return micro, sum(per_code) / len(per_code) if per_code else 0.0
+
+
+def cues_alone(scores: list[dict[str, float]], min_score: float) -> list[set[str]]:
+    return [{c for c, v in s.items() if v >= min_score} for s in scores]
+
+
+def patient_data(path: Path, limit: int | None):
+    from copcode.codebook import load_codebook
+
+    codebook = load_codebook(path / "codebook.yaml")
+    by_label = {c.label: c.id for c in codebook.codes}
+    with open(path / "train.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    texts = [row["comment"] for row in rows]
+    labels = [{by_label[name] for name in row["labels"].split(";") if name} for row in rows]
+    import numpy
+
+    order = numpy.random.RandomState(SEED).permutation(len(rows)).tolist()
+    if limit:
+        order = order[:limit]
+    cut = len(order) - len(order) // 5
+    return codebook, texts, labels, order[:cut], order[cut:]
+
+
+def curve(name, codebook, texts, labels, pool, test, sizes, spacy_too, out):
+    """One row per training size: cues alone, cues + learning, training time."""
+    from copcode.learn import cue_scores, train
+
+    codes = [c.id for c in codebook.codes]
+    start = time.perf_counter()
+    scores = cue_scores(codebook, texts)
+    cue_seconds = time.perf_counter() - start
+    truth = [labels[i] for i in test]
+    base = f1_figures(truth, cues_alone([scores[i] for i in test], 0.35), codes)
+    out(f"\n{name}: {len(pool)} documents in the training pool, {len(test)} in the test part; "
+        f"cue scores for all {len(texts)} in {cue_seconds:.1f} s")
+    out("| trained on | cues alone micro / macro | cues + learning micro / macro | codes learned | training s |"
+        + (" spaCy textcat micro / macro | spaCy training s |" if spacy_too else ""))
+    out("| --- | --- | --- | --- | --- |" + (" --- | --- |" if spacy_too else ""))
+    for size in [s for s in sizes if s < len(pool)] + [len(pool)]:
+        rows = pool[:size]
+        start = time.perf_counter()
+        model = train([texts[i] for i in rows], [labels[i] for i in rows], [scores[i] for i in rows], codes)
+        seconds = time.perf_counter() - start
+        predicted = model.decide([texts[i] for i in test], [scores[i] for i in test])
+        learned = f1_figures(truth, predicted, codes)
+        line = (f"| {size if size < len(pool) else f'all ({size})'} | {base[0]:.2f} / {base[1]:.2f} | "
+                f"{learned[0]:.2f} / {learned[1]:.2f} | {len(model.learned_codes)} of {len(codes)} | {seconds:.1f} |")
+        if spacy_too:
+            spacy_f1, spacy_seconds = spacy_textcat(texts, labels, scores, rows, test, codes)
+            line += f" {spacy_f1[0]:.2f} / {spacy_f1[1]:.2f} | {spacy_seconds:.1f} |"
+        out(line)
+
+
+def spacy_textcat(texts, labels, scores, rows, test, codes, epochs: int = 10):
+    """spaCy's textcat_multilabel (bag of word unigrams and bigrams) trained on `rows`, with
+    the same rule as copcode.learn for rare codes (cues alone below MIN_POSITIVES)."""
+    import random
+
+    import spacy
+    from spacy.training import Example
+    from spacy.util import fix_random_seed, minibatch
+
+    from copcode.learn import MIN_POSITIVES
+
+    fix_random_seed(0)
+    start = time.perf_counter()
+    nlp = spacy.blank("en")
+    textcat = nlp.add_pipe("textcat_multilabel", config={"model": {
+        "@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": 2,
+        "no_output_layer": False}})
+    positives = {c: sum(c in labels[i] for i in rows) for c in codes}
+    learned = [c for c in codes if positives[c] >= MIN_POSITIVES]
+    for code in learned:
+        textcat.add_label(code)
+    # spaCy's bag-of-n-grams layer fails on a document without tokens: empty comments are left
+    # out of training, and get no learned code
+    examples = [Example.from_dict(nlp.make_doc(texts[i]), {"cats": {c: float(c in labels[i]) for c in learned}})
+                for i in rows if texts[i].strip()]
+    if learned:
+        optimizer = nlp.initialize(lambda: examples)
+        shuffled = list(examples)
+        rng = random.Random(0)
+        for _ in range(epochs):
+            rng.shuffle(shuffled)
+            for batch in minibatch(shuffled, size=32):
+                nlp.update(batch, sgd=optimizer)
+    seconds = time.perf_counter() - start
+    predicted = []
+    docs = iter(nlp.pipe([texts[i] for i in test if texts[i].strip()]) if learned else [])
+    for i in test:
+        doc = next(docs) if learned and texts[i].strip() else None
+        found = {c for c, v in scores[i].items() if v >= 0.35 and c not in learned}
+        if doc is not None:
+            found |= {c for c, v in doc.cats.items() if v >= 0.5}
+        predicted.append(found)
+    return f1_figures([labels[i] for i in test], predicted, codes), seconds
+
+
+def demo_data():
+    """The demo's segments, their gold codes, and the transcript of each."""
+    from copcode.codebook import load_codebook
+    from copcode.ingest import read_corpus
+    from copcode.project import open_project
+    from copcode.segment import segment_transcript
+
+    from gold import TUNED_ON, gold_passages
+
+    project = open_project(ROOT)
+    codebook = load_codebook(ROOT / "codebooks" / "cop.yaml")
+    passages = gold_passages()
+    texts, labels, owners = [], [], []
+    for transcript in read_corpus(project).transcripts:
+        located = []
+        for passage in passages.get(transcript.id, []):
+            start = transcript.text.index(passage["text"])
+            located.append((start, start + len(passage["text"]), set(passage["codes"])))
+        for segment in segment_transcript(transcript):
+            texts.append(segment.text)
+            labels.append(set().union(*[c for s, e, c in located if s < segment.end and segment.start < e]))
+            owners.append(transcript.id)
+    return codebook, texts, labels, owners, TUNED_ON
+
+
+def demo(out):
+    from copcode.learn import cue_scores, evaluate, train
+
+    codebook, texts, labels, owners, tuned_on = demo_data()
+    codes = [c.id for c in codebook.codes]
+    scores = cue_scores(codebook, texts)
+    rows = [i for i, t in enumerate(owners) if t in tuned_on]
+    test = [i for i, t in enumerate(owners) if t not in tuned_on]
+    truth = [labels[i] for i in test]
+    base = f1_figures(truth, cues_alone([scores[i] for i in test], 0.35), codes)
+    start = time.perf_counter()
+    model = train([texts[i] for i in rows], [labels[i] for i in rows], [scores[i] for i in rows], codes)
+    seconds = time.perf_counter() - start
+    learned = f1_figures(truth, model.decide([texts[i] for i in test], [scores[i] for i in test]), codes)
+    out(f"\nDemo: trained on the 7 transcripts the cues were tuned on ({len(rows)} segments), "
+        f"scored on the other 14 ({len(test)} segments)")
+    out("| | micro F1 | macro F1 | codes learned | training s |")
+    out("| --- | --- | --- | --- | --- |")
+    out(f"| cues alone | {base[0]:.2f} | {base[1]:.2f} | | |")
+    out(f"| cues + learning | {learned[0]:.2f} | {learned[1]:.2f} | {len(model.learned_codes)} of {len(codes)} "
+        f"| {seconds:.1f} |")
+    folds = evaluate(texts, labels, scores, owners, codes, folds=5)
+    micro, macro = folds[-2], folds[-1]
+    out("\nDemo, cross-validated by transcript (5 folds: trained on about 17 transcripts, scored on the rest)")
+    out("| | micro F1 | macro F1 |")
+    out("| --- | --- | --- |")
+    out(f"| cues alone | {micro['cues_f1']:.2f} | {macro['cues_f1']:.2f} |")
+    out(f"| cues + learning | {micro['learning_f1']:.2f} | {macro['learning_f1']:.2f} |")
+
+
+def scale(codebook, texts, labels, comments: int, decisions: int, out):
+    """Train on `decisions` coded comments and predict `comments` (the patient comments
+    repeated); cue scores are what `copcode code` has stored already, so they are computed
+    beforehand and not counted."""
+    from copcode.learn import cue_scores, train
+
+    codes = [c.id for c in codebook.codes]
+    unique = cue_scores(codebook, texts)
+    corpus = [texts[i % len(texts)] for i in range(comments)]
+    scores = [unique[i % len(texts)] for i in range(comments)]
+    start = time.perf_counter()
+    model = train(corpus[:decisions], [labels[i % len(texts)] for i in range(decisions)], scores[:decisions], codes)
+    trained = time.perf_counter() - start
+    model.decide(corpus, scores)
+    total = time.perf_counter() - start
+    out(f"\nScale: train on {decisions:,} coded comments, then predict {comments:,}: "
+        f"{trained:.1f} s training + {total - trained:.1f} s predicting = {total:.1f} s (target: under 10 s)")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patient", type=Path, default=PATIENT, help="the patient-feedback folder")
+    parser.add_argument("--limit", type=int, default=0, help="use only this many comments (0: all)")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--spacy", action="store_true", help="also train spaCy's textcat_multilabel")
+    parser.add_argument("--comments", type=int, default=50_000, help="the scale figure's corpus (0: skip)")
+    parser.add_argument("--decisions", type=int, default=5_000)
+    parser.add_argument("--no-demo", action="store_true")
+    args = parser.parse_args(argv)
+    out = lambda line: print(line, flush=True)  # noqa: E731
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    start = time.perf_counter()
+    # once per process: not counted in each training time
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+
+    out(f"Importing scikit-learn: {time.perf_counter() - start:.1f} s (once per run of copcode code)")
+    codebook, texts, labels, pool, test = patient_data(args.patient, args.limit or None)
+    if args.limit:
+        texts = [texts[i] for i in pool + test]
+        labels = [labels[i] for i in pool + test]
+        pool, test = list(range(len(pool))), list(range(len(pool), len(pool) + len(test)))
+    curve("Patient comments", codebook, texts, labels, pool, test, sizes, args.spacy, out)
+    if not args.no_demo:
+        demo(out)
+    if args.comments:
+        scale(codebook, texts, labels, args.comments, min(args.decisions, args.comments), out)
+
+
+if __name__ == "__main__":
+    main()

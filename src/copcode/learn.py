@@ -1,0 +1,316 @@
+"""Suggestions learned from the coders' decisions, combined with the codebook's cues.
+
+A unit is a passage (a segment, or a survey answer) of a document someone coded, with the set
+of codes it carries; every other code is a negative for it (the absence a coded document
+implies). Per code, a logistic regression reads the TF-IDF weights of the passage's words and
+the cue scores of every code (`cue_scores`: copcode's own suggestions as the store keeps them,
+0 where a code is not suggested). A code is learned when it has at least `min_positives`
+positive units and, cross-validated inside the training units, the model beats the cues' F1
+for it: then it is suggested when its probability reaches the threshold with the best
+cross-validated F1 ("learned"), or when that or its cues say so, whichever of the two did
+better ("either"). Otherwise it is suggested from its cues alone, as without learning.
+
+Everything is deterministic: fixed folds, fixed seeds, and solvers without randomness. Heavy
+imports (scikit-learn, numpy, scipy) happen inside functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+# Below this many positive units a code keeps to its cues: 3 folds need one positive each.
+# On the patient comments 3, 5 and 8 gave figures within 0.03 of each other, 3 the best with
+# 100 coded comments (benchmarks/learning.py); cross-validation guards the rest.
+MIN_POSITIVES = 3
+FOLDS = 3
+# The cue scores are multiplied by this before they join the word features (whose rows have
+# length 1); 0.5, 1 and 3 were measured on the patient comments and the demo, 1 was best or
+# within 0.01 on both.
+CUE_FEATURE_SCALE = 1.0
+STRONGEST = 5
+
+
+@dataclass
+class CodeModel:
+    """How one code is decided: `source` is "learned" (the learned probability reaches
+    `threshold`), "either" (that, or the cue score reaches the model's `min_score`) or "cues"
+    (the cue score reaches `threshold`, as without learning)."""
+
+    code: str
+    source: str
+    threshold: float
+    positives: int
+    cv_f1_learned: float | None = None
+    cv_f1_cues: float | None = None
+    coef: object = None  # the code's weights over the features (numpy), when learned
+    intercept: float = 0.0
+
+
+@dataclass
+class Model:
+    """A trained model: per code, how it is decided. `learned_from` counts the units (and
+    their positives per code) the model was trained on."""
+
+    codes: list[str]
+    per_code: dict[str, CodeModel]
+    vectorizer: object
+    min_score: float
+    learned_from: dict = field(default_factory=dict)
+
+    @property
+    def learned_codes(self) -> list[str]:
+        """The codes decided (wholly or partly) by what was learned."""
+        return [c for c in self.codes if self.per_code[c].source != "cues"]
+
+    def predict(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]]) -> list[dict[str, float]]:
+        """Per text, each code's score in [0, 1]: the learned probability for learned codes,
+        the cue score for the others (0 where the cues do not suggest the code)."""
+        import numpy
+
+        features = self._features(texts, cue_scores)
+        out = [dict() for _ in texts]
+        for code in self.codes:
+            plan = self.per_code[code]
+            if plan.source == "cues":
+                values = [scores.get(code, 0.0) for scores in cue_scores]
+            else:
+                logits = features @ plan.coef + plan.intercept
+                values = 1.0 / (1.0 + numpy.exp(-numpy.asarray(logits).ravel()))
+            for row, value in zip(out, values):
+                row[code] = round(float(value), 4)
+        return out
+
+    def decide(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]]) -> list[set[str]]:
+        """Per text, the codes to suggest: a score reaching the code's threshold, or for a code
+        whose source is "either", also a cue score reaching `min_score`."""
+        decided = []
+        for scores, cues in zip(self.predict(texts, cue_scores), cue_scores):
+            found = set()
+            for code, value in scores.items():
+                plan = self.per_code[code]
+                if (value > 0 and value >= plan.threshold) or \
+                        (plan.source == "either" and cues.get(code, 0.0) >= self.min_score):
+                    found.add(code)
+            decided.append(found)
+        return decided
+
+    def explain(self, code: str, text: str, limit: int = STRONGEST) -> list[str]:
+        """The words of `text` that push it most towards `code`, strongest first; empty for a
+        code decided by its cues."""
+        plan = self.per_code[code]
+        if plan.source == "cues":
+            return []
+        row = self.vectorizer.transform([text]).tocoo()
+        names = self.vectorizer.get_feature_names_out()
+        pushes = [(float(value * plan.coef[col]), str(names[col])) for col, value in zip(row.col, row.data)]
+        return [word for push, word in sorted(pushes, key=lambda p: (-p[0], p[1])) if push > 0][:limit]
+
+    def _features(self, texts, cue_scores):
+        import numpy
+        from scipy import sparse
+
+        words = self.vectorizer.transform(list(texts)) if len(texts) else \
+            sparse.csr_matrix((0, len(self.vectorizer.vocabulary_)))
+        cues = numpy.array([[scores.get(c, 0.0) for c in self.codes] for scores in cue_scores],
+                           dtype=float).reshape(len(texts), len(self.codes))
+        return sparse.hstack([words, sparse.csr_matrix(cues * CUE_FEATURE_SCALE)], format="csr")
+
+
+def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
+          codes: Sequence[str], *, min_score: float = 0.35, min_positives: int = MIN_POSITIVES,
+          folds: int = FOLDS) -> Model:
+    """A model from coded units: `texts[i]` carries the codes `labels[i]` (and none of the
+    others), and `cue_scores[i]` are copcode's cue suggestions for it ({code: score}, as
+    stored at `min_score`). Codes outside `codes` are ignored."""
+    import numpy
+
+    if not (len(texts) == len(labels) == len(cue_scores)):
+        raise ValueError("texts, labels and cue_scores must be as long as each other")
+    codes = list(codes)
+    sets = [set(found) for found in labels]
+    positives = {c: sum(c in s for s in sets) for c in codes}
+    vectorizer = _vectorizer()
+    try:
+        vectorizer.fit(list(texts))
+    except ValueError:  # no word at all (no units, or only punctuation): nothing to learn from words
+        vectorizer.fit(["nothing"])
+    model = Model(codes, {}, vectorizer, min_score,
+                  {"units": len(texts), "positives": positives})
+    features = model._features(texts, cue_scores)
+    for code in codes:
+        y = numpy.array([code in s for s in sets], dtype=int)
+        cue = numpy.array([scores.get(code, 0.0) for scores in cue_scores])
+        cues_f1 = _f1(y, cue >= min_score)
+        plan = CodeModel(code, "cues", min_score, positives[code], cv_f1_cues=round(cues_f1, 4))
+        model.per_code[code] = plan
+        if positives[code] < min_positives or positives[code] == len(y):
+            continue
+        held_out = _cross_validated(features, y, folds)
+        threshold, learned_f1 = _best_threshold(y, held_out)
+        either, either_f1 = _best_threshold(y, held_out, cue >= min_score)
+        plan.cv_f1_learned = round(max(learned_f1, either_f1), 4)
+        # a model must beat the cues, and also suggesting the code everywhere (which a model
+        # that learned nothing does at a low threshold)
+        if max(learned_f1, either_f1) <= max(cues_f1, _f1(y, numpy.ones(len(y)))):
+            continue
+        fitted = _fit(features, y)
+        if either_f1 > learned_f1:
+            plan.source, plan.threshold = "either", either
+        else:
+            plan.source, plan.threshold = "learned", threshold
+        plan.coef, plan.intercept = fitted.coef_.ravel(), float(fitted.intercept_[0])
+    return model
+
+
+def cue_scores(codebook, texts: Sequence[str], min_score: float = 0.35, nlp=None) -> list[dict[str, float]]:
+    """Per text, copcode's cue suggestions for it as {code: score} (only scores reaching
+    `min_score`, as the store keeps them). Texts are scored as one passage each, in memory."""
+    from copcode.model import Segment
+    from copcode.segment import split_sentences
+    from copcode.suggest import Suggester
+
+    if nlp is None:
+        from copcode.nlp import build_pipeline
+
+        nlp = build_pipeline(codebook)
+    segments = [Segment(str(i), "", 0, 0, len(text), text,
+                        tuple(split_sentences(text, 0, len(text))) or ((0, len(text)),))
+                for i, text in enumerate(texts)]
+    out: list[dict[str, float]] = [{} for _ in texts]
+    for found in Suggester(nlp, codebook, min_score)(segments):
+        out[int(found.segment)][found.code] = found.score
+    return out
+
+
+def _vectorizer():
+    """Word unigrams: on the patient comments and the demo, adding bigrams, English stop
+    words or character 2-5-grams changed F1 by at most 0.02 either way, and cost time."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(sublinear_tf=True, strip_accents="unicode")
+
+
+def _classifier():
+    from sklearn.linear_model import LogisticRegression
+
+    # liblinear's dual solver is deterministic and fast when there are about as many features
+    # as units or more (0.2 s a code on 5,000 comments, against 0.5 s primal and 6 s lbfgs);
+    # balanced weights keep a code with few positives from being learned as "never"; C=4 was
+    # within 0.02 of C=1 and C=10.
+    return LogisticRegression(solver="liblinear", dual=True, C=4.0, class_weight="balanced",
+                              max_iter=1000, random_state=0)
+
+
+def _fit(features, y):
+    """The code's classifier fitted; liblinear's "failed to converge" after max_iter is not
+    shown (the library prints nothing, and the weights are usable)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return _classifier().fit(features, y)
+
+
+def _cross_validated(features, y, folds: int):
+    """Held-out probabilities for every unit, from `folds` stratified folds (fixed seed)."""
+    import numpy
+    from sklearn.model_selection import StratifiedKFold
+
+    splits = min(folds, int(y.sum()), int(len(y) - y.sum()))
+    out = numpy.zeros(len(y))
+    if splits < 2:
+        return out
+    for fit_rows, score_rows in StratifiedKFold(splits, shuffle=True, random_state=0).split(features, y):
+        fitted = _fit(features[fit_rows], y[fit_rows])
+        out[score_rows] = fitted.predict_proba(features[score_rows])[:, 1]
+    return out
+
+
+def _best_threshold(y, probabilities, also=None) -> tuple[float, float]:
+    """The threshold (of 0.1, 0.15, ... 0.9) with the best F1, ties to the one nearest 0.5;
+    with `also`, a unit counts as positive when it is either over the threshold or `also`."""
+    import numpy
+
+    also = numpy.zeros(len(y), dtype=bool) if also is None else also
+    best = (0.5, _f1(y, (probabilities >= 0.5) | also))
+    for step in range(2, 19):
+        threshold = step / 20
+        f1 = _f1(y, (probabilities >= threshold) | also)
+        if f1 > best[1] + 1e-9 or (abs(f1 - best[1]) <= 1e-9 and abs(threshold - 0.5) < abs(best[0] - 0.5)):
+            best = (threshold, f1)
+    return best
+
+
+def _f1(y, predicted) -> float:
+    import numpy
+
+    predicted = numpy.asarray(predicted, dtype=bool)
+    truth = numpy.asarray(y, dtype=bool)
+    tp = int((predicted & truth).sum())
+    fp = int((predicted & ~truth).sum())
+    fn = int((~predicted & truth).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
+             groups: Sequence[str], codes: Sequence[str], *, min_score: float = 0.35,
+             folds: int = 5) -> list[dict]:
+    """How good the suggestions are against `labels`, cross-validated by group (transcript):
+    the model never sees the group it is scored on. One row per code, then "micro" and
+    "macro": gold units, and precision, recall and F1 for the cues alone and for cues with
+    learning, plus the cue-score threshold that would have given the best F1 for the code."""
+    import numpy
+    from sklearn.model_selection import GroupKFold
+
+    codes = list(codes)
+    sets = [set(found) for found in labels]
+    cues = [{c for c, v in scores.items() if v >= min_score} for scores in cue_scores]
+    learned: list[set[str]] = [set() for _ in texts]
+    splits = min(folds, len(set(groups)))
+    if splits >= 2:
+        for fit_rows, score_rows in GroupKFold(splits).split(numpy.zeros(len(texts)), groups=list(groups)):
+            model = train([texts[i] for i in fit_rows], [sets[i] for i in fit_rows],
+                          [cue_scores[i] for i in fit_rows], codes, min_score=min_score)
+            for i, found in zip(score_rows, model.decide([texts[i] for i in score_rows],
+                                                         [cue_scores[i] for i in score_rows])):
+                learned[i] = found
+    else:
+        learned = cues
+    rows, totals = [], {"cues": [0, 0, 0], "learning": [0, 0, 0]}
+    for code in codes:
+        row = {"code": code, "gold": sum(code in s for s in sets)}
+        for name, predicted in (("cues", cues), ("learning", learned)):
+            counts = _counts(code, sets, predicted)
+            totals[name] = [a + b for a, b in zip(totals[name], counts)]
+            row.update(_figures(name, *counts))
+        values = numpy.array([scores.get(code, 0.0) for scores in cue_scores])
+        truth = numpy.array([code in s for s in sets])
+        candidates = sorted({round(v, 3) for v in values if v > 0})
+        best = max(candidates, key=lambda t: (_f1(truth, values >= t), -t), default=None)
+        row["best_cue_threshold"] = best
+        rows.append(row)
+    micro = {"code": "micro", "gold": sum(r["gold"] for r in rows), "best_cue_threshold": None}
+    macro = {"code": "macro", "gold": micro["gold"], "best_cue_threshold": None}
+    scored = [r for r in rows if r["gold"]]
+    for name in ("cues", "learning"):
+        micro.update(_figures(name, *totals[name]))
+        for what in ("precision", "recall", "f1"):
+            key = f"{name}_{what}"
+            macro[key] = round(sum(r[key] for r in scored) / len(scored), 3) if scored else 0.0
+    return rows + [micro, macro]
+
+
+def _counts(code, truth, predicted) -> tuple[int, int, int]:
+    tp = sum(code in t and code in p for t, p in zip(truth, predicted))
+    fp = sum(code not in t and code in p for t, p in zip(truth, predicted))
+    fn = sum(code in t and code not in p for t, p in zip(truth, predicted))
+    return tp, fp, fn
+
+
+def _figures(name: str, tp: int, fp: int, fn: int) -> dict:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return {f"{name}_precision": round(precision, 3), f"{name}_recall": round(recall, 3), f"{name}_f1": round(f1, 3)}

@@ -1,0 +1,160 @@
+"""copcode.learn on small synthetic data: what is learned, what stays with the cues, and that
+the same data give the same model. The learning benchmark runs end to end at a tiny size."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from copcode.learn import MIN_POSITIVES, train
+
+ROOT = Path(__file__).resolve().parent.parent
+FOOD = ["meal", "lunch", "dinner", "tasty", "menu", "portion"]
+FILLER = ["the", "ward", "was", "and", "staff", "today", "really", "visit", "my", "mum", "quite", "room"]
+CODES = ["food", "parking", "cues-perfect"]
+
+
+def corpus(seed: int = 0, units: int = 120):
+    """Units: a third about food (no cue for it), two about parking (a cue for it), and a
+    code whose cue marks exactly its units."""
+    rng = random.Random(seed)
+    texts, labels, scores = [], [], []
+    for i in range(units):
+        words = rng.sample(FILLER, 6)
+        codes, cues = set(), {}
+        if i % 3 == 0:
+            words += rng.sample(FOOD, 2)
+            codes.add("food")
+        if i in (5, 50):
+            words += ["car", "park", "full"]
+            codes.add("parking")
+            cues["parking"] = 0.6
+        if i % 5 == 1:
+            codes.add("cues-perfect")
+            cues["cues-perfect"] = 0.5
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(codes)
+        scores.append(cues)
+    return texts, labels, scores
+
+
+@pytest.fixture(scope="module")
+def model():
+    texts, labels, scores = corpus()
+    return train(texts, labels, scores, CODES)
+
+
+def test_a_code_with_many_examples_is_learned(model):
+    plan = model.per_code["food"]
+    assert plan.source == "learned"
+    assert plan.cv_f1_cues == 0.0 and plan.cv_f1_learned > 0.9
+    new = ["the lunch menu was tasty", "my mum liked the dinner portion", "the ward was quiet today"]
+    assert model.decide(new, [{}, {}, {}]) == [{"food"}, {"food"}, set()]
+
+
+def test_a_rare_code_falls_back_to_its_cues(model):
+    plan = model.per_code["parking"]
+    assert plan.positives == 2 < MIN_POSITIVES
+    assert (plan.source, plan.threshold) == ("cues", 0.35)
+    assert model.decide(["no car park spaces", "car park again"], [{"parking": 0.6}, {}]) == [{"parking"}, set()]
+    assert model.predict(["no car park spaces"], [{"parking": 0.6}])[0]["parking"] == 0.6
+    assert model.explain("parking", "no car park spaces") == []
+
+
+def test_a_code_whose_cues_are_already_right_keeps_them(model):
+    plan = model.per_code["cues-perfect"]
+    assert plan.positives == 24 and plan.cv_f1_cues == 1.0
+    assert plan.source == "cues"
+
+
+def test_learned_from_counts_units_and_positives(model):
+    assert model.learned_from == {"units": 120, "positives": {"food": 40, "parking": 2, "cues-perfect": 24}}
+    assert model.learned_codes == ["food"]
+
+
+def test_explain_names_words_from_the_positives(model):
+    words = model.explain("food", "the ward served a tasty lunch and a poor dinner")
+    assert words and set(words) <= {"tasty", "lunch", "dinner", "tasty lunch", "poor dinner", "lunch and"}
+    assert set(words) & {"tasty", "lunch", "dinner"}
+
+
+def test_training_is_deterministic(model):
+    texts, labels, scores = corpus()
+    again = train(texts, labels, scores, CODES)
+    probe = ["lunch was fine", "car park", "the menu", "staff were kind"]
+    cues = [{}, {"parking": 0.6}, {}, {"cues-perfect": 0.5}]
+    assert again.predict(probe, cues) == model.predict(probe, cues)
+    assert (again.per_code["food"].coef == model.per_code["food"].coef).all()
+    assert again.per_code["food"].threshold == model.per_code["food"].threshold
+
+
+def test_codes_without_a_unit_and_mismatched_inputs():
+    texts, labels, scores = corpus(units=30)
+    found = train(texts, labels, scores, CODES + ["never-seen"])
+    assert found.per_code["never-seen"].source == "cues"
+    assert "never-seen" not in found.decide(["the ward was quiet today"], [{}])[0]
+    with pytest.raises(ValueError, match="as long as each other"):
+        train(texts, labels[:-1], scores, CODES)
+
+
+def test_no_units_or_no_words_leave_every_code_to_its_cues():
+    empty = train([], [], [], ["a"])
+    assert empty.learned_from == {"units": 0, "positives": {"a": 0}}
+    assert empty.decide(["x", "y"], [{"a": 0.5}, {"a": 0.2}]) == [{"a"}, set()]
+    assert empty.predict([], []) == []
+    marks = train(["-", ".", "!"] * 3, [{"a"}, set(), set()] * 3, [{}] * 9, ["a"])
+    assert marks.per_code["a"].source == "cues"
+
+
+def test_cue_scores_are_copcode_suggestions_for_each_text():
+    from copcode.codebook import load_codebook
+    from copcode.learn import cue_scores
+
+    codebook = load_codebook(ROOT / "codebooks" / "cop.yaml")
+    found = cue_scores(codebook, ["They used so much jargon and acronyms, it went over my head.", "", "Hello."])
+    assert set(found[0]) == {"shared-language"} and found[0]["shared-language"] >= 0.35
+    assert found[1:] == [{}, {}]
+
+
+def test_evaluate_scores_each_group_with_a_model_that_never_saw_it():
+    from copcode.learn import evaluate
+
+    texts, labels, scores = corpus(units=120)
+    groups = [f"T{i // 20}" for i in range(120)]  # six transcripts of 20 units
+    rows = evaluate(texts, labels, scores, groups, CODES, folds=3)
+    by_code = {row["code"]: row for row in rows}
+    assert [row["code"] for row in rows] == CODES + ["micro", "macro"]
+    assert by_code["food"]["gold"] == 40
+    assert (by_code["food"]["cues_f1"], by_code["food"]["learning_f1"]) == (0.0, 1.0)
+    assert by_code["cues-perfect"]["cues_f1"] == by_code["cues-perfect"]["learning_f1"] == 1.0
+    assert by_code["cues-perfect"]["best_cue_threshold"] == 0.5
+    assert by_code["parking"]["learning_f1"] == by_code["parking"]["cues_f1"] == 1.0
+    assert by_code["micro"]["learning_f1"] == 1.0 and by_code["macro"]["learning_f1"] == 1.0
+    assert evaluate(texts, labels, scores, groups, CODES, folds=3) == rows
+
+
+PATIENT = ROOT.parent / "shared" / "data" / "patient-feedback"
+
+
+@pytest.mark.skipif(not (PATIENT / "train.csv").exists(), reason="the shared patient comments are not beside the repo")
+def test_learning_benchmark_runs_end_to_end_and_prints_the_tables():
+    script = ROOT / "benchmarks" / "learning.py"
+    result = subprocess.run([sys.executable, str(script), "--limit", "300", "--sizes", "50,100",
+                             "--comments", "1000", "--decisions", "200"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    rows = [line for line in lines if line.startswith("| ")]
+    assert rows[0] == ("| trained on | cues alone micro / macro | cues + learning micro / macro | codes learned "
+                       "| training s |")
+    assert [row.split(" | ")[0] for row in rows[2:5]] == ["| 50", "| 100", "| all (240)"]
+    assert rows[5] == "| | micro F1 | macro F1 | codes learned | training s |"
+    assert [row.split(" | ")[0] for row in rows[7:9]] == ["| cues alone", "| cues + learning"]
+    assert rows[9] == "| | micro F1 | macro F1 |"
+    assert [row.split(" | ")[0] for row in rows[11:13]] == ["| cues alone", "| cues + learning"]
+    assert any(line.startswith("Scale: train on 200 coded comments, then predict 1,000: ") for line in lines)
