@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install constraints clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions the tests last passed with (`make
+# constraints` writes it again after an upgrade), so suggestions and test results repeat.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -19,10 +21,15 @@ run: $(STAMP)
 	$(BIN)/copcode quotes --theme territory
 
 test: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+constraints: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable | grep -v '^pip==' > constraints.txt
 
 clean:
 	rm -rf $(VENV) .copcode out

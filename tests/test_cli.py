@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from copcode.cli import app
+
 from conftest import ROOT, write
 
 WIDE = {"COLUMNS": "200"}
@@ -86,7 +87,7 @@ def test_cli_missing_project_folder(tmp_path):
 
 def test_cli_transcript_without_labels_stops_before_anything_is_written(small_project):
     write(small_project / "transcripts" / "E03.txt", "notes without any speakers\n")
-    result = run("code", project=small_project)
+    result = run("code", "--strict", project=small_project)
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: transcripts/E03.txt: no speaker labels found")
     assert not (small_project / ".copcode").exists() and not (small_project / "out").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -81,6 +82,7 @@ def _options(
 ):
     """Global options go before or after the command name."""
     ctx.obj = {"project": project, "debug": debug, "redact": not no_redact}
+    _OPENED.clear()
 
 
 def _version(shown: bool) -> None:
@@ -91,18 +93,31 @@ def _version(shown: bool) -> None:
         raise typer.Exit()
 
 
+_OPENED: dict = {}  # the project this invocation opened, for checking --out files
+
+
 def _project(ctx: typer.Context):
     from copcode.project import open_project
 
-    return open_project(ctx.obj["project"])
+    _OPENED["project"] = project = open_project(ctx.obj["project"])
+    return project
 
 
-def _redactor(ctx: typer.Context, project):
-    """The project's redactor for outputs; with --no-redact one that changes nothing, and a warning."""
+def _checked_out(path: Path) -> Path:
+    """`path` for an --out file, once the command's project said it is not one of its own
+    inputs (a transcript, the codebook, the store)."""
+    if "project" in _OPENED:
+        _OPENED["project"].check_output(path)
+    return path
+
+
+def _redactor(ctx: typer.Context, project, store=None):
+    """The project's redactor for outputs; with --no-redact one that changes nothing, and a warning.
+    Given the command's open store, it reads passages from the command's snapshot."""
     from copcode.privacy import redactor_for
 
     _warn_unredacted(ctx, project)
-    return redactor_for(project, enabled=ctx.obj["redact"])
+    return redactor_for(project, enabled=ctx.obj["redact"], store=store)
 
 
 def _warn_unredacted(ctx: typer.Context, project) -> None:
@@ -111,10 +126,53 @@ def _warn_unredacted(ctx: typer.Context, project) -> None:
                   "are NOT pseudonymised in this output.")
 
 
+@app.command("init")
+def init_command(
+    ctx: typer.Context,
+    folder: Annotated[Optional[Path], typer.Argument(help="The project folder (default: --project, or here).")] = None,
+):
+    """Make a project: settings, transcripts/, a starter codebook.  e.g. copcode init my-study"""
+    from copcode.starter import init_project
+
+    given = folder if folder is not None else ctx.obj["project"]
+    result = init_project(given, given=str(given))
+    for path in result.created:
+        out.print(f"Created {_escape(path)}{'/' if path.is_dir() else ''}")
+    for path in result.kept:
+        out.print(f"Left alone (already there): {_escape(path)}{'/' if path.is_dir() else ''}")
+    out.print(f"Next: put your transcripts in {_escape(given / 'transcripts')}/, then run")
+    for command in result.next_commands:
+        out.print(f"  {_escape(command)}")
+
+
+@app.command("transcripts")
+def transcripts_command(
+    ctx: typer.Context,
+    file: Annotated[Optional[Path], typer.Argument(help="One transcript: show its turns as copcode reads them.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+):
+    """Preview how each transcript is read: speakers, roles, turns.  e.g. copcode transcripts"""
+    import json
+
+    from copcode.preview import preview_lines, preview_transcripts
+
+    if fmt not in ("table", "json"):
+        raise CopcodeError(f"unknown format {fmt!r}", fix="use table or json.")
+    preview = preview_transcripts(_project(ctx), file)
+    if fmt == "json":
+        text = json.dumps(preview.as_dict(), indent=2, ensure_ascii=False)
+        typer.echo(visible(text) if out.is_terminal else text, color=True)
+        return
+    for warning in preview.warnings:
+        err.print(f"[yellow]Warning:[/] {_escape(warning)}")
+    for line in preview_lines(preview):
+        out.print(_escape(line))
+
+
 @app.command("code")
 def code_command(
     ctx: typer.Context,
-    strict: Annotated[bool, typer.Option("--strict", help="Stop at a transcript that cannot be read, instead of skipping it.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop, naming every transcript that cannot be used, instead of skipping them.")] = False,
     workers: Annotated[int, typer.Option(help="Parse in this many processes.")] = 1,
     input_: Annotated[Optional[Path], typer.Option("--input", help="Survey answers (.csv or .xlsx) instead of transcripts/.")] = None,
     id_column: Annotated[str, typer.Option(help="With --input: the column that identifies each answer.")] = "id",
@@ -155,18 +213,24 @@ def quotes_command(
     group: Annotated[Optional[str], typer.Option(help="Only this group, e.g. E.")] = None,
     participant: Annotated[Optional[str], typer.Option(help="Only this participant, e.g. P03.")] = None,
     status: Annotated[str, typer.Option(help="accepted, suggested or all.")] = "all",
-    limit: Annotated[int, typer.Option(help="At most this many quotes (0: all).")] = 10,
-    per_participant: Annotated[int, typer.Option(help="At most N quotes per participant (0: no cap).")] = 2,
+    limit: Annotated[int, typer.Option(help="At most this many quotes, shared fairly among the codes (0: all).")] = 10,
+    per_participant: Annotated[int, typer.Option(help="At most N quotes per participant and code (0: no cap).")] = 2,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json, xlsx or docx.")] = "table",
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
     with_: Annotated[Optional[str], typer.Option("--with", help="Participant attributes to add, e.g. cop,sector.")] = None,
 ):
-    """Show exemplar quotes for a theme, best first.  e.g. copcode quotes --theme territory"""
-    from copcode.tables import exemplar_quotes
+    """Show exemplar quotes for a theme, code by code.  e.g. copcode quotes --theme territory
+
+    Every code of the theme that has passages gets its share of --limit (limit // codes,
+    the first codes in codebook order one more; what a code cannot fill goes to the
+    others), so no code hides behind another. Quotes are listed by code in codebook order;
+    within a code, accepted codings first, then best score, spread over participants and
+    groups. The Word file and the HTML report show the same selection."""
+    from copcode.tables import ProjectView, exemplar_quotes
 
     attributes = [a.strip() for a in with_.split(",") if a.strip()] if with_ else []
     with _opened(ctx) as (project, codebook, store):
-        frame = exemplar_quotes(store, codebook, theme, code=code, group=group,
+        frame = exemplar_quotes(ProjectView(store, codebook), theme, code=code, group=group,
                                 participant=participant, status=status, limit=limit,
                                 per_participant=per_participant, attributes=attributes)
     redactor = _redactor(ctx, project)
@@ -178,10 +242,38 @@ def quotes_command(
         from copcode.export import write_atomic
         from copcode.export.docx import quotes_docx
 
-        write_atomic(out_file, quotes_docx(frame, codebook, f"Exemplar quotes: {title}", attributes))
+        write_atomic(_checked_out(out_file), quotes_docx(frame, codebook, f"Exemplar quotes: {title}", attributes))
         err.print(f"Wrote {len(frame)} quotes to {_escape(out_file)}")
         return
-    _output(frame, fmt, out_file, lambda f: _print_quotes(f, title, attributes))
+    labels = {c.id: c.label for c in codebook.codes}
+    _output(frame, fmt, out_file, lambda f: _print_quotes(f, title, attributes, labels))
+
+
+@app.command("segments")
+def segments_command(
+    ctx: typer.Context,
+    theme: Annotated[Optional[str], typer.Option(help="Only segments with a code of this theme.")] = None,
+    code: Annotated[Optional[str], typer.Option(help="Only segments with this code.")] = None,
+    group: Annotated[Optional[str], typer.Option(help="Only this group, e.g. E.")] = None,
+    participant: Annotated[Optional[str], typer.Option(help="Only this participant, e.g. P03.")] = None,
+    status: Annotated[str, typer.Option(help="Only segments with a code in this status: accepted, suggested, rejected or all.")] = "all",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+):
+    """List every segment, coded or not, with its codes.  e.g. copcode segments --format csv
+
+    One row per segment, in transcript order: transcript, participant, group, speaker,
+    start, end, text, and its codes with their status ("learn: accepted; time: suggested").
+    A segment with no code is listed with empty codes (unless --theme, --code or --status
+    asks for coded ones)."""
+    from copcode.tables import ProjectView, segment_list
+
+    with _opened(ctx) as (project, codebook, store):
+        table = segment_list(ProjectView(store, codebook), theme=theme, code=code, group=group,
+                             participant=participant, status=status)
+    table = _redacted(ctx, project, table)
+    _output(table, fmt, out_file, lambda f: _print_frame(f, "Segments", left=(
+        "segment", "transcript", "participant", "group", "speaker", "text", "codes")))
 
 
 @app.command("matrix")
@@ -200,8 +292,9 @@ def matrix_command(
 
     with _opened(ctx) as (project, codebook, store):
         redactor = _redactor(ctx, project)
-        frame = tables.cooccurrence(store, codebook, status) if cooccurrence else \
-            tables.framework_matrix(store, codebook, by=by, columns=columns, cells=cells, status=status,
+        view = tables.ProjectView(store, codebook)
+        frame = tables.cooccurrence(view, status) if cooccurrence else \
+            tables.framework_matrix(view, by=by, columns=columns, cells=cells, status=status,
                                     redactor=redactor)
     title = "Code co-occurrence (passages)" if cooccurrence else f"Framework matrix: {by} by {columns} ({cells})"
     _output(redactor.redact_frame(frame), fmt, out_file, lambda f: _print_frame(f, title))
@@ -219,8 +312,8 @@ def export_command(
 
     warnings: list[str] = []
     with _opened(ctx) as (project, codebook, store):
-        export_project(store, codebook, fmt, out_file, title=codebook.title or project.root.name,
-                       include_suggestions=suggestions, redactor=_redactor(ctx, project), warnings=warnings)
+        export_project(store, codebook, fmt, _checked_out(out_file), title=codebook.title or project.root.name,
+                       include_suggestions=suggestions, redactor=_redactor(ctx, project, store), warnings=warnings)
     for warning in warnings:
         err.print(f"[yellow]Warning:[/] {_escape(warning)}")
     out.print(f"Wrote {_escape(out_file)}")
@@ -252,15 +345,49 @@ def codebook_check(
     ctx: typer.Context,
     path: Annotated[Optional[Path], typer.Argument(help="The codebook (default: the project's).")] = None,
 ):
-    """Validate a codebook and list every problem with its line.  e.g. copcode codebook check"""
+    """Validate a codebook and list every problem with its line; then warn about cues that may
+    not do what was meant (keywords matched as another word, cues counted twice, weights that
+    cannot suggest alone).  e.g. copcode codebook check"""
     from copcode.codebook import load_codebook
     from copcode.coding import project_codebook
-    from copcode.nlp import build_pipeline, compile_cues
+    from copcode.nlp import build_pipeline, compile_cues, cue_warnings
+    from copcode.project import Settings
 
-    codebook = load_codebook(path) if path else project_codebook(_project(ctx))
-    build_pipeline(codebook)  # spaCy checks the token patterns
+    if path:
+        project = None
+        codebook = load_codebook(path)
+    else:
+        project = _project(ctx)
+        codebook = project_codebook(project)
+    nlp = build_pipeline(codebook)  # spaCy checks the token patterns
     out.print(f"{_escape(codebook.path)}: valid. {len(codebook.themes)} themes, {len(codebook.codes)} codes, "
               f"{len(compile_cues(codebook))} cues.")
+    min_score = project.settings.min_score if project else Settings().min_score
+    for warning in cue_warnings(codebook, min_score, nlp):
+        err.print(f"[yellow]Warning:[/] {_escape(warning)}")
+
+
+@codebook_app.command("cues")
+def codebook_cues(
+    ctx: typer.Context,
+    code: Annotated[Optional[str], typer.Argument(help="Only this code's cues.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+):
+    """Each cue with the form it is matched in (its lemmas, or the words as written for exact
+    keywords), how many passages of the coded project it matches, and of the coders' decisions
+    on its code for those passages, how many there are and how many accepted.
+    e.g. copcode codebook cues"""
+    import pandas as pd
+
+    from copcode.decisions import coding_state
+    from copcode.nlp import cue_listing
+
+    with _opened(ctx) as (project, codebook, store):
+        passages, verdicts = store.segment_texts(), coding_state(store, codebook).states
+    table = _redacted(ctx, project, pd.DataFrame(cue_listing(codebook, passages, code, verdicts), columns=[
+        "code", "kind", "cue", "matched_as", "weight", "passages", "decided", "accepted"]))
+    _output(table, fmt, out_file, lambda f: _print_frame(f, "Cues", left=("code", "kind", "cue", "matched_as")))
 
 
 @app.command("status")
@@ -274,15 +401,19 @@ def status_command(ctx: typer.Context):
     clean = redactor.redact
     run = status.run
     out.print(f"Last coded {_escape(run['at'])} with {_escape(run['codebook'])}." if run else "Not coded yet.")
+    if run and "spacy" in run.keys():  # runs recorded before the versions were kept have none
+        out.print(f"Engine {_escape(run['engine'])}, spaCy {_escape(run['spacy'] or 'unknown')}, "
+                  f"spacy-lookups-data {_escape(run['lookups'] or 'unknown')}.")
     out.print(f"{status.transcripts} transcripts, {status.segments} segments, "
               f"{status.suggestions} suggestions: {status.reviewed} reviewed, {status.pending} pending.")
-    coders = ", ".join(f"{_escape(c)} ({n})" for c, n in status.coders.items()) or "none yet"
+    coders = ", ".join(f"{_escape(redactor.redact_names(c))} ({n})" for c, n in status.coders.items()) or "none yet"
     out.print(f"{status.decisions} decisions; coders (codings decided): {coders}.")
     if status.orphans:
         out.print(f"[bold red]{len(status.orphans)} orphaned decision(s)[/]: their words are no "
                   "longer in the transcript. They are kept in the log; tag the new words to re-code.")
         for d in status.orphans:
-            out.print(f"  #{d.id} {d.verdict} {_escape(d.code)} by {_escape(d.coder)} on {_escape(d.transcript)} {d.start}-{d.end}: "
+            out.print(f"  #{d.id} {d.verdict} {_escape(d.code)} by {_escape(redactor.redact_names(d.coder))} "
+                      f"on {_escape(d.transcript)} {d.start}-{d.end}: "
                       f"“{_escape(' '.join(clean(d.text).split()))}”")
     else:
         out.print("No orphaned decisions.")
@@ -298,7 +429,7 @@ def _decision_command(verdict: str):
     ):
         from copcode.decisions import default_coder, record
 
-        with _opened(ctx) as (project, codebook, store):
+        with _opened(ctx, write=True) as (project, codebook, store):
             decision = record(store, codebook, segment, code, verdict,
                               default_coder() if coder is None else coder, note)
         out.print(f"{_escape(decision.coder)}: {verdict} {_escape(decision.code)} on {_escape(decision.segment)} "
@@ -331,7 +462,7 @@ def review_command(
     from copcode.review import ReviewSession, import_review_sheet, review_queue, review_sheet
 
     coder = default_coder() if coder is None else coder
-    with _opened(ctx) as (project, codebook, store):
+    with _opened(ctx, write=export is None or import_ is not None) as (project, codebook, store):
         if import_ is not None:
             counts = import_review_sheet(store, codebook, import_, coder)
             out.print(f"{_escape(coder)}: {counts['accept']} accepted, {counts['reject']} rejected, "
@@ -368,29 +499,37 @@ def agreement_command(
     names = [c.strip() for c in coders.split(",") if c.strip()]
     with _opened(ctx) as (project, codebook, store):
         table, disagreeing = agreement_report(store, codebook, names)
-    disagreeing = _redacted(ctx, project, disagreeing)
+    redactor = _redactor(ctx, project)
+    shown = [redactor.redact_names(name) for name in names]  # coders' names head columns
+    disagreeing = redactor.redact_frame(disagreeing.rename(columns=dict(zip(names, shown))))
     if disagreements:
         _output(disagreeing, fmt, out_file, lambda f: _print_frame(f, title="Disagreements"))
         return
 
     def show(frame):
-        _print_frame(frame.round(3).astype(object).fillna("-"), title=f"Agreement between {', '.join(names)} "
+        _print_frame(frame.round(3).astype(object).fillna("-"), title=f"Agreement between {', '.join(shown)} "
                      "(unit: a segment and a code)")
         out.print(f"{len(disagreeing)} disagreement(s); list them with --disagreements.")
     _output(table, fmt, out_file, show)
 
 
 @contextmanager
-def _opened(ctx: typer.Context):
-    """The project, its codebook and its store (which must exist), closed afterwards."""
+def _opened(ctx: typer.Context, write: bool = False):
+    """The project, its codebook and its store (which must exist), closed afterwards. A read
+    command (write=False) gets the store read-only, and everything it reads inside comes from
+    one snapshot; a write command gets it writable and makes its own transactions."""
     from copcode.coding import project_codebook
     from copcode.store import open_store
 
     project = _project(ctx)
     codebook = project_codebook(project)
-    store = open_store(project.store_path, create=False)
+    store = open_store(project.store_path, create=False, readonly=not write)
     try:
-        yield project, codebook, store
+        if write:
+            yield project, codebook, store
+        else:
+            with store.snapshot():
+                yield project, codebook, store
     finally:
         store.close()
 
@@ -484,7 +623,7 @@ def privacy_scan(
     from copcode.privacy import redactor_for, scan
 
     with _opened(ctx) as (project, codebook, store):
-        found = scan(store, redactor_for(project))
+        found = scan(store, redactor_for(project, store=store))
     title = ("Possible identifiers (listed and detected ones are pseudonymised in outputs; "
              "confirm the capitalised ones and list them in copcode.yaml)")
     _output(found, fmt, out_file, lambda f: _print_frame(f, title))
@@ -493,10 +632,12 @@ def privacy_scan(
 def _output(frame, fmt: str, path: Optional[Path], show) -> None:
     """`show` the table in the terminal, or write it in `fmt` (with --out and no --format:
     the file's ending) to the file or, for text formats, to standard output alone."""
-    if fmt == "table" and path is None:
+    if fmt != "table":
+        _emit(frame, fmt, path)
+    elif path is None:
         show(frame)
-    else:
-        _emit(frame, fmt if fmt != "table" else path.suffix.lstrip(".").lower(), path)
+    else:  # no --format: the --out file's ending tells it
+        _emit(frame, path.suffix.lstrip(".").lower(), path)
 
 
 def _emit(frame, fmt: str, path: Optional[Path], formats: tuple[str, ...] | None = None) -> None:
@@ -509,46 +650,54 @@ def _emit(frame, fmt: str, path: Optional[Path], formats: tuple[str, ...] | None
     if path is None:
         if fmt not in TEXT_FORMATS:
             raise CopcodeError(f"--format {fmt} needs a file", fix="add --out FILE.")
-        text = render_table(frame, fmt)
-        # piped: the data as it is (color=True: click would strip colour codes from it)
-        typer.echo(visible(text) if out.is_terminal else text, nl=False, color=True)
+        # Standard output may reach a terminal through a pipe (`| head`, `| less -R`): control
+        # characters are shown as symbols there too; `--out FILE` keeps the text byte for byte.
+        typer.echo(visible(render_table(frame, fmt)), nl=False)
     else:
         warnings: list[str] = []
-        write_table(frame, path, fmt, warnings=warnings)
+        write_table(frame, _checked_out(path), fmt, warnings=warnings)
         for warning in warnings:
             err.print(f"[yellow]Warning:[/] {_escape(warning)}")
         err.print(f"Wrote {len(frame)} rows to {_escape(path)}")
 
 
-def _print_frame(frame, title: str) -> None:
+def _print_frame(frame, title: str, left: tuple[str, ...] = ("theme", "code")) -> None:
     from rich.table import Table
 
     table = Table(title=_escape(title), title_justify="left")
     for column in frame.columns:
-        table.add_column(_escape(column), justify="right" if column not in ("theme", "code") else "left")
+        table.add_column(_escape(column), justify="left" if column in left else "right")
     for row in frame.itertuples(index=False):
         table.add_row(*(_escape(str(v)) for v in row))
     out.print(table)
 
 
-def _print_quotes(frame, title: str, attributes: list[str] = ()) -> None:
+def _print_quotes(frame, title: str, attributes: Sequence[str] = (), labels: dict[str, str] | None = None) -> None:
+    """The quotes, a table per code (they come grouped by code) headed by the code's label."""
+    from itertools import groupby
+
     from rich.table import Table
 
-    table = Table(title=_escape(title), title_justify="left", show_lines=True, expand=True)
-    table.add_column("#", justify="right", width=3)
-    table.add_column("quote", ratio=1, min_width=40)
-    table.add_column("code")
-    table.add_column("score", justify="right")
-    table.add_column("status", max_width=20)
-    for i, row in enumerate(frame.to_dict("records"), 1):
-        quote = " ".join(row["quote"].split())
-        label = ", ".join([row["participant"], *[str(row[a]) for a in attributes if row[a]]])
-        table.add_row(str(i), f"“{_escape(quote)}” [bold]({_escape(label)})[/]\n[dim]{_escape(row['segment'])}[/]",
-                      _escape(row["code"]), f"{row['score']:.2f}", _escape(row["status"]))
-    if not len(frame):
+    rows = frame.to_dict("records")
+    if not rows:
         out.print(f"No quotes for {_escape(title)}.")
         return
-    out.print(table)
+    out.print(f"[bold]{_escape(title)}[/]")
+    number = 0
+    for code, same_code in groupby(rows, key=lambda r: r["code"]):
+        label = (labels or {}).get(code, code)
+        table = Table(title=_escape(f"{label} ({code})"), title_justify="left", show_lines=True, expand=True)
+        table.add_column("#", justify="right", width=3)
+        table.add_column("quote", ratio=1, min_width=40)
+        table.add_column("score", justify="right")
+        table.add_column("status", max_width=20)
+        for row in same_code:
+            number += 1
+            quote = " ".join(row["quote"].split())
+            who = ", ".join([row["participant"], *[str(row[a]) for a in attributes if row[a]]])
+            table.add_row(str(number), f"“{_escape(quote)}” [bold]({_escape(who)})[/]\n[dim]{_escape(row['segment'])}[/]",
+                          f"{row['score']:.2f}", _escape(row["status"]))
+        out.print(table)
 
 
 def main() -> None:

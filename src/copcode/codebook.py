@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -263,7 +264,7 @@ def _semantic_problems(codebook: Codebook, node) -> list[str]:
     return problems
 
 
-def _msg(error: dict) -> str:
+def _msg(error: Mapping[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown key (check its spelling; see README, 'The codebook')"
     if error["type"] == "missing":

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # Below this many positive units a code keeps to its cues: 3 folds need one positive each.
 # On the patient comments 3, 5 and 8 gave figures within 0.03 of each other, 3 the best with
@@ -42,7 +43,7 @@ class CodeModel:
     positives: int
     cv_f1_learned: float | None = None
     cv_f1_cues: float | None = None
-    coef: object = None  # the code's weights over the features (numpy), when learned
+    coef: Any = None  # the code's weights over the features (a numpy array), when learned
     intercept: float = 0.0
 
 
@@ -53,7 +54,7 @@ class Model:
 
     codes: list[str]
     per_code: dict[str, CodeModel]
-    vectorizer: object
+    vectorizer: Any  # a fitted sklearn TfidfVectorizer
     min_score: float
     learned_from: dict = field(default_factory=dict)
 
@@ -68,7 +69,7 @@ class Model:
         import numpy
 
         features = self._features(texts, cue_scores)
-        out = [dict() for _ in texts]
+        out: list[dict[str, float]] = [{} for _ in texts]
         for code in self.codes:
             plan = self.per_code[code]
             if plan.source == "cues":
@@ -278,9 +279,10 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
                 learned[i] = found
     else:
         learned = cues
-    rows, totals = [], {"cues": [0, 0, 0], "learning": [0, 0, 0]}
+    rows: list[dict[str, Any]] = []
+    totals = {"cues": [0, 0, 0], "learning": [0, 0, 0]}
     for code in codes:
-        row = {"code": code, "gold": sum(code in s for s in sets)}
+        row: dict[str, Any] = {"code": code, "gold": sum(code in s for s in sets)}
         for name, predicted in (("cues", cues), ("learning", learned)):
             counts = _counts(code, sets, predicted)
             totals[name] = [a + b for a, b in zip(totals[name], counts)]
@@ -291,8 +293,8 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
         best = max(candidates, key=lambda t: (_f1(truth, values >= t), -t), default=None)
         row["best_cue_threshold"] = best
         rows.append(row)
-    micro = {"code": "micro", "gold": sum(r["gold"] for r in rows), "best_cue_threshold": None}
-    macro = {"code": "macro", "gold": micro["gold"], "best_cue_threshold": None}
+    micro: dict[str, Any] = {"code": "micro", "gold": sum(r["gold"] for r in rows), "best_cue_threshold": None}
+    macro: dict[str, Any] = {"code": "macro", "gold": micro["gold"], "best_cue_threshold": None}
     scored = [r for r in rows if r["gold"]]
     for name in ("cues", "learning"):
         micro.update(_figures(name, *totals[name]))

@@ -4,9 +4,8 @@ that matches the codebook's cues and writes them to `doc.spans["cues"]`. Nothing
 from __future__ import annotations
 
 import re
-from typing import Any
-
 from collections import Counter
+from typing import Any
 
 from spacy.attrs import IS_ALPHA, IS_STOP, LEMMA, LENGTH, LOWER
 from spacy.language import Language
@@ -48,7 +47,8 @@ class LookupLemmas:
                 word = strings[lower]
                 lemma = by_hash[lower] = strings.add(self.table.get(word, word))
             lemmas.append(lemma)
-        doc.from_array([LEMMA], numpy.array(lemmas, dtype="uint64").reshape(-1, 1))
+        # thinc's Ints2d alias does not name numpy arrays, which spaCy takes here
+        doc.from_array([LEMMA], numpy.array(lemmas, dtype="uint64").reshape(-1, 1))  # type: ignore[arg-type]
         return doc
 
 
@@ -134,6 +134,7 @@ def build_pipeline(codebook: Codebook) -> Language:
 def pattern_problems(codebook: Codebook) -> list[str]:
     """Token patterns that spaCy's Matcher refuses, each with its place in the codebook."""
     import spacy
+
     from copcode.codebook import REGEX_REFUSED, locate, uses_regex
 
     vocab = spacy.blank("en").vocab
