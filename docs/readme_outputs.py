@@ -129,7 +129,12 @@ def main() -> int:
     new = updated(readme, outputs())
     if "--check" in sys.argv:
         if VOLATILE.sub("<time>", new) != VOLATILE.sub("<time>", readme):
-            print("README.md's outputs are out of date: run docs/readme_outputs.py", file=sys.stderr)
+            import difflib
+
+            diff = difflib.unified_diff(VOLATILE.sub("<time>", readme).splitlines(),
+                                        VOLATILE.sub("<time>", new).splitlines(), "README.md", "now", lineterm="")
+            print("README.md's outputs are out of date: run docs/readme_outputs.py\n" + "\n".join(diff),
+                  file=sys.stderr)
             return 1
         return 0
     README.write_text(new, encoding="utf-8")
