@@ -252,12 +252,9 @@ def write_tables(project: Project, store, codebook: Codebook, redactor) -> tuple
 def _write_csv(path: Path, columns: list[str], redactor, rows) -> Path:
     """Write `rows` (dicts) as a CSV table with `columns`, rendered (and redacted) by the same
     code as every other table, a chunk at a time; the file appears whole or not at all."""
-    import os
-    import tempfile
     from itertools import islice
 
-    from copcode.errors import CopcodeError
-    from copcode.export import render_table
+    from copcode.export import render_table, write_atomic
     from copcode.tables import Table
 
     def chunks():
@@ -274,21 +271,4 @@ def _write_csv(path: Path, columns: list[str], redactor, rows) -> Path:
             if len(chunk) < CHUNK_ROWS:
                 return
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                for text in chunks():
-                    out.write(text)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have made it
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise CopcodeError(f"cannot write the file ({exc.strerror})", where=str(path),
-                           fix="check that the folder exists and is writable.") from None
-    return path
+    return write_atomic(path, chunks())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from copcode.errors import CopcodeError
@@ -64,10 +65,11 @@ def write_table(frame, path: Path, fmt: str, sheet: str = "table", warnings: lis
     raise CopcodeError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(TABLE_FORMATS)}.")
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to a regular file at `path`, whole or not at all. A device, FIFO, folder
-    or symbolic link at `path` is refused, never replaced (as root, `--out /dev/null` would
-    otherwise turn the device into a file)."""
+def write_atomic(path: Path, data: bytes | Iterable[str]) -> Path:
+    """Write `data` (bytes, or pieces of text written as UTF-8 one after the other, so a long
+    table need not be held whole) to a regular file at `path`, whole or not at all. A device,
+    FIFO, folder or symbolic link at `path` is refused, never replaced (as root, `--out
+    /dev/null` would otherwise turn the device into a file)."""
     path = Path(path)
     _check_regular(path)
     try:
@@ -75,7 +77,11 @@ def write_atomic(path: Path, data: bytes) -> Path:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
             with os.fdopen(handle, "wb") as out:
-                out.write(data)
+                if isinstance(data, bytes):
+                    out.write(data)
+                else:
+                    for piece in data:
+                        out.write(piece.encode("utf-8"))
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have made it
