@@ -26,10 +26,16 @@ class Transcript:
     text: str
     turns: list[Turn]
     attributes: dict[str, str] = field(default_factory=dict)
+    # the attributes of each of its speakers whose id is not the transcript's (a focus group's)
+    speaker_attributes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def group(self) -> str:
         return self.attributes.get("group", "")
+
+    def attributes_of(self, participant: str) -> dict[str, str]:
+        """The attributes of one of its participants: the transcript's own for its id."""
+        return self.speaker_attributes.get(participant, self.attributes)
 
 
 @dataclass(frozen=True)

@@ -359,6 +359,15 @@ def checked_ids(project, transcripts):
                     fix=("give that row another id, such as R0007" if "#row" in t.source else
                          "rename the file to a code such as P07.txt, or set `participant: P07` in its header")
                     + "; ids are shown unredacted in every output.")
+        # a focus group's speakers are participants of their own, named after their label
+        for turn in {turn.participant: turn for turn in t.turns if turn.participant}.values():
+            found = _listed_in_id(redactor, turn.participant)
+            if found and turn.participant not in (t.id, t.participant):
+                raise ProjectError(
+                    f"the participant id {turn.participant!r} of the speaker {turn.speaker!r} is a listed "
+                    f"identifier ({found})", where=t.source,
+                    fix=f"map the speaker to an id in the transcript's header, e.g. `speakers: "
+                    f"{{{turn.speaker}: {t.id}-P1}}`; ids are shown unredacted in every output.")
         yield t
 
 

@@ -30,13 +30,17 @@ class ReviewItem:
     evidence: list[dict]
     quote_start: int
     quote_end: int
+    transcript: str = ""
+    question: str = ""  # the interviewer's turn just before the passage's ("" when none)
+    question_start: int = 0  # of the question, in the transcript
 
 
 def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | None = None,
                  code: str | None = None, participant: str | None = None,
                  group: str | None = None, min_score: float = 0.0) -> list[ReviewItem]:
-    """The suggestions this coder has not decided yet, in transcript order, filtered. A coder
-    who stops and comes back starts where they left off."""
+    """The suggestions this coder has not decided yet, in transcript order, filtered, each with
+    the interviewer's question just before its passage (verbatim: the screen redacts it). A
+    coder who stops and comes back starts where they left off."""
     from copcode.tables import ProjectView
 
     view = ProjectView(store, codebook)
@@ -51,7 +55,13 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
                 (group and c.group.casefold() != group.casefold()) or c.score < min_score:
             continue
         items.append(ReviewItem(c.segment, c.code, c.participant, c.group, c.theme, c.score, c.start,
-                                c.text, c.evidence_list(), c.quote_start, c.quote_end))
+                                c.text, c.evidence_list(), c.quote_start, c.quote_end, c.transcript))
+    spans = store.questions({i.segment for i in items})
+    texts = store.transcript_texts({transcript for transcript, _, _ in spans.values()})
+    for item in items:
+        if item.segment in spans:
+            transcript, start, end = spans[item.segment]
+            item.question, item.question_start = texts[transcript][start:end], start
     return items
 
 

@@ -69,12 +69,21 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE runs ADD COLUMN spacy TEXT NOT NULL DEFAULT '';
     ALTER TABLE runs ADD COLUMN lookups TEXT NOT NULL DEFAULT '';
     """),
+    ("the participant of each turn and segment (a focus group's speakers), and their attributes", """
+    ALTER TABLE turns ADD COLUMN participant TEXT NOT NULL DEFAULT '';
+    ALTER TABLE segments ADD COLUMN participant TEXT NOT NULL DEFAULT '';
+    CREATE TABLE participants (
+        id TEXT NOT NULL, transcript TEXT NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
+        attributes TEXT NOT NULL, PRIMARY KEY (transcript, id));
+    """),
 ]
 SCHEMA = len(MIGRATIONS)  # the newest schema this copcode reads and writes
 
 # SQLite's primary result codes (the low byte of an extended code)
 _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
 _READONLY_ROLLBACK = _READONLY | (3 << 8)  # a hot journal that a read-only connection cannot roll back
+
+PARTICIPANTS_KEPT = 4  # the schema from which each segment keeps its own participant
 
 
 class Store:
@@ -83,6 +92,7 @@ class Store:
         self.path = path
         self.readonly = readonly
         self._depth = 0  # open transactions or snapshots; inner ones join the outer one
+        self.schema = SCHEMA  # behind it only when opened read-only (read as it is)
 
     # ---------------------------------------------------------------- transactions, errors
 
@@ -181,12 +191,23 @@ class Store:
 
     # ---------------------------------------------------------------- queries
 
+    def _who(self) -> tuple[str, str]:
+        """For queries that join segments `s` and transcripts `t`: the columns of a segment's
+        participant and their attributes, and the join they need. The speaker's own (a focus
+        group's "FG1-P2"), else (a store coded before they were kept) the transcript's."""
+        if self.schema < PARTICIPANTS_KEPT:
+            return "t.participant AS participant, t.attributes AS attributes", ""
+        return ("COALESCE(NULLIF(s.participant, ''), t.participant) AS participant, "
+                "COALESCE(p.attributes, t.attributes) AS attributes",
+                "LEFT JOIN participants p ON p.transcript = s.transcript AND p.id = s.participant")
+
     def last_run(self) -> sqlite3.Row | None:
         return self._one("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
 
     def count(self, table: str) -> int:
         """The number of rows of one of the store's tables."""
-        if table not in ("transcripts", "turns", "segments", "suggestions", "decisions", "runs", "cache"):
+        if table not in ("transcripts", "turns", "segments", "suggestions", "decisions", "runs", "cache",
+                         "participants"):
             raise ValueError(table)
         return self._all(f"SELECT COUNT(*) FROM {table}")[0][0]
 
@@ -202,7 +223,9 @@ class Store:
 
     def segment_participants(self) -> dict[str, str]:
         """Segment id -> its transcript's participant, of every segment."""
-        return dict(self._iter("SELECT s.id, t.participant FROM segments s JOIN transcripts t ON t.id = s.transcript"))
+        who, people = self._who()
+        return {r["segment"]: r["participant"] for r in self._iter(
+            f"SELECT s.id AS segment, {who} FROM segments s JOIN transcripts t ON t.id = s.transcript {people}")}
 
     def segment_row(self, segment: str) -> sqlite3.Row | None:
         """The segment's id, transcript, start, end and text."""
@@ -239,17 +262,20 @@ class Store:
     def coding_rows(self):
         """Every suggestion with its segment and transcript, ordered by transcript and
         segment start, one row at a time (the corpus need not fit in memory)."""
+        who, people = self._who()
         return self._iter(
             'SELECT g.segment, g.code, g.score, g.quote_start, g.quote_end, s.transcript, '
-            's.start, s."end", s.text, t.participant, t.attributes '
+            f's.start, s."end", s.text, {who} '
             "FROM suggestions g JOIN segments s ON s.id = g.segment JOIN transcripts t ON t.id = s.transcript "
-            'ORDER BY s.transcript, s.start')
+            f'{people} ORDER BY s.transcript, s.start')
 
     def segment_rows(self, segment_ids) -> list[sqlite3.Row]:
-        """The given segments with their transcript's participant and attributes."""
+        """The given segments with their participant and the participant's attributes."""
+        who, people = self._who()
         return list(self._in_batches(
-            'SELECT s.id AS segment, s.transcript, s.start, s."end", s.text, t.participant, t.attributes '
-            "FROM segments s JOIN transcripts t ON t.id = s.transcript WHERE s.id IN ({ids})", segment_ids))
+            f'SELECT s.id AS segment, s.transcript, s.start, s."end", s.text, {who} '
+            f"FROM segments s JOIN transcripts t ON t.id = s.transcript {people} "
+            "WHERE s.id IN ({ids})", segment_ids))
 
     def suggested(self, segment_ids) -> set[tuple[str, str]]:
         """The (segment, code) pairs suggested on the given segments."""
@@ -274,9 +300,24 @@ class Store:
         return dict(self._in_batches("SELECT id, text FROM transcripts WHERE id IN ({ids})", transcript_ids))
 
     def participants(self):
-        """(participant, attributes as JSON) of every transcript, ordered by participant, one
-        row at a time."""
-        return self._iter("SELECT participant, attributes FROM transcripts ORDER BY participant")
+        """(participant, attributes as JSON) of every participant (each speaker of a focus
+        group; the transcript's own in a store coded before they were kept), ordered by
+        participant, one row at a time."""
+        if self.schema < PARTICIPANTS_KEPT:
+            return self._iter("SELECT participant, attributes FROM transcripts ORDER BY participant")
+        return self._iter(
+            "SELECT id AS participant, attributes FROM participants UNION ALL "
+            "SELECT participant, attributes FROM transcripts WHERE id NOT IN (SELECT transcript FROM participants) "
+            "ORDER BY participant")
+
+    def questions(self, segment_ids) -> dict[str, tuple[str, int, int]]:
+        """Segment id -> (transcript, start, end) of the interviewer's turn just before the
+        segment's turn (the nearest earlier one in its transcript), of those that have one."""
+        return {r[0]: (r[1], r[2], r[3]) for r in self._in_batches(
+            'SELECT s.id, s.transcript, q.start, q."end" FROM segments s JOIN turns q '
+            "ON q.transcript = s.transcript AND q.idx = (SELECT MAX(idx) FROM turns "
+            "WHERE transcript = s.transcript AND idx < s.turn AND role = 'interviewer') "
+            "WHERE s.id IN ({ids})", segment_ids)}
 
     def cached(self, keys) -> dict[str, list[dict]]:
         """The cached suggestions of the segments whose keys are given."""
@@ -306,18 +347,20 @@ class Store:
     def suggestion_rows(self):
         """Every suggestion (evidence included) with its segment and transcript, ordered by
         transcript and segment start, one row at a time (the corpus need not fit in memory)."""
+        who, people = self._who()
         return self._iter(
             'SELECT g.segment, g.code, g.score, g.quote_start, g.quote_end, g.evidence, s.transcript, '
-            's.start, s."end", s.text, t.participant, t.attributes '
+            f's.start, s."end", s.text, {who} '
             "FROM suggestions g JOIN segments s ON s.id = g.segment JOIN transcripts t ON t.id = s.transcript "
-            "ORDER BY s.transcript, s.start")
+            f"{people} ORDER BY s.transcript, s.start")
 
     def segment_listing(self):
-        """Every segment with its transcript's participant and attributes and its turn's
-        speaker, ordered by transcript and start, one row at a time."""
+        """Every segment with its participant and their attributes and its turn's speaker,
+        ordered by transcript and start, one row at a time."""
+        who, people = self._who()
         return self._iter(
-            'SELECT s.id AS segment, s.transcript, t.participant, t.attributes, u.speaker, s.start, '
-            's."end", s.text FROM segments s JOIN transcripts t ON t.id = s.transcript '
+            f'SELECT s.id AS segment, s.transcript, {who}, u.speaker, s.start, '
+            f's."end", s.text FROM segments s JOIN transcripts t ON t.id = s.transcript {people} '
             "LEFT JOIN turns u ON u.transcript = s.transcript AND u.idx = s.turn "
             "ORDER BY s.transcript, s.start")
 
@@ -340,8 +383,9 @@ class RunWriter:
 
     _TABLES = {
         "transcripts": "id TEXT PRIMARY KEY, participant, source, sha256, text, attributes",
-        "turns": 'transcript, idx, speaker, role, start, "end"',
-        "segments": 'id, transcript, turn, start, "end", text, sentences',
+        "turns": 'transcript, idx, speaker, role, start, "end", participant',
+        "segments": 'id, transcript, turn, start, "end", text, sentences, participant',
+        "participants": "id, transcript, attributes",
         "suggestions": "segment, code, score, quote_start, quote_end, evidence, engine",
         # no index on the cache keys (hashes: random order, slow to index one by one);
         # `commit` sorts them once
@@ -371,12 +415,18 @@ class RunWriter:
             db.executemany("INSERT INTO temp.run_transcripts VALUES (?, ?, ?, ?, ?, ?)",
                            [(t.id, t.participant, t.source, t.sha256, t.text, json.dumps(t.attributes))
                             for t in transcripts])
-            db.executemany("INSERT INTO temp.run_turns VALUES (?, ?, ?, ?, ?, ?)",
-                           [(t.id, i, turn.speaker, turn.role, turn.start, turn.end)
+            db.executemany("INSERT INTO temp.run_turns VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(t.id, i, turn.speaker, turn.role, turn.start, turn.end, turn.participant)
                             for t in transcripts for i, turn in enumerate(t.turns)])
-            db.executemany("INSERT INTO temp.run_segments VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [(s.id, s.transcript, s.turn, s.start, s.end, s.text, json.dumps(s.sentences))
+            of = {t.id: t for t in transcripts}
+            db.executemany("INSERT INTO temp.run_segments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(s.id, s.transcript, s.turn, s.start, s.end, s.text, json.dumps(s.sentences),
+                             of[s.transcript].turns[s.turn].participant or of[s.transcript].participant)
                             for s in segments])
+            db.executemany("INSERT INTO temp.run_participants VALUES (?, ?, ?)",
+                           [(p, t.id, json.dumps(t.attributes_of(p))) for t in transcripts
+                            for p in dict.fromkeys(turn.participant or t.participant
+                                                   for turn in t.turns if turn.role == "participant")])
             db.executemany("INSERT INTO temp.run_suggestions VALUES (?, ?, ?, ?, ?, ?, ?)",
                            [(s.segment, s.code, s.score, s.quote_start, s.quote_end,
                              json.dumps(s.evidence), s.engine) for s in suggestions])
@@ -405,9 +455,9 @@ class RunWriter:
         with store.transaction() as db:
             db.execute("DELETE FROM cache WHERE key NOT IN (SELECT key FROM temp.run_keys)")
             db.execute("INSERT OR REPLACE INTO cache SELECT key, suggestions FROM temp.run_cache ORDER BY key")
-            for table in ("suggestions", "segments", "turns", "transcripts"):
+            for table in ("suggestions", "segments", "turns", "participants", "transcripts"):
                 db.execute(f"DELETE FROM {table}")
-            for table in ("transcripts", "turns", "segments", "suggestions"):
+            for table in ("transcripts", "participants", "turns", "segments", "suggestions"):
                 columns = ", ".join(c.split()[0] for c in self._TABLES[table].split(", "))
                 db.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM temp.run_{table} ORDER BY rowid")
             db.execute(
@@ -546,6 +596,7 @@ def _migrate(store: Store) -> None:
                           f"reads up to {SCHEMA})", where=str(store.path),
                           fix="upgrade copcode (pip install -U copcode).")
     if store.readonly:
+        store.schema = version
         return
     _leave_wal(store.db)
     if version == SCHEMA:

@@ -259,7 +259,8 @@ def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | 
     `per_participant` quotes from one participant per code (0: no cap) and one quote per
     passage. With `limit` 0 every coding is listed. Each quote is verbatim,
     `text[start:end]` of its transcript. `attributes` adds participant attributes as columns
-    (e.g. ["cop", "sector"])."""
+    (e.g. ["cop", "sector"]); "question" among them adds the words of the interviewer's turn
+    just before the quote's turn (`questions`), verbatim (the caller redacts the table)."""
     candidates = view.current(status)
     theme_id = view.codebook.find_theme(theme).id if theme is not None else None
     code_id = view.codebook.code(code).id if code is not None else None
@@ -271,13 +272,26 @@ def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | 
     if attributes:
         known = view.attributes
         names = set().union(*known.values()) if known else set()
-        unknown = [a for a in attributes if a not in names]
+        unknown = [a for a in attributes if a not in names and a != "question"]
         if unknown:
             raise CopcodeError(f"unknown participant attribute(s): {', '.join(unknown)}",
-                               fix=f"use attributes the participants have: {', '.join(sorted(names)) or 'none'}.")
+                               fix=f"use attributes the participants have, or question: "
+                               f"{', '.join(sorted(names | {'question'}))}.")
         for name in attributes:
-            table[name] = [known.get(p, {}).get(name, "") for p in table["participant"]]
+            if name == "question":
+                asked = questions(view.store, table["segment"])
+                table[name] = [asked.get(s, "") for s in table["segment"]]
+            else:
+                table[name] = [known.get(p, {}).get(name, "") for p in table["participant"]]
     return table
+
+
+def questions(store, segment_ids) -> dict[str, str]:
+    """Segment id -> the words of the interviewer's turn just before the segment's turn in its
+    transcript (the nearest earlier one), verbatim; segments with none are left out."""
+    spans = store.questions(set(segment_ids))
+    texts = store.transcript_texts({transcript for transcript, _, _ in spans.values()})
+    return {s: texts[transcript][start:end] for s, (transcript, start, end) in spans.items()}
 
 
 def pick_quotes(view: ProjectView, codings, limit: int, per_participant: int) -> list[Coding]:
@@ -418,24 +432,32 @@ def segment_list(view: ProjectView, *, theme: str | None = None, code: str | Non
 
 class Tally:
     """The coding summary, counted while coded segments (not rejected) pass by `add`, in
-    transcript (= participant) order, so a count of distinct segments or participants only
-    has to remember the last one it saw."""
+    transcript order, so a count of distinct segments only has to remember the last one it
+    saw; participants (the speakers of a focus group take turns) are kept in sets, one entry
+    per participant, not per segment."""
 
     def __init__(self, codebook: Codebook):
         self.codebook = codebook
         self.last: dict[tuple, str] = {}
         self.counts: dict[tuple, int] = {}
+        self.seen: dict[tuple, set[str]] = {}
 
     def _count(self, key: tuple, value: str) -> None:
         if self.last.get(key) != value:
             self.last[key] = value
             self.counts[key] = self.counts.get(key, 0) + 1
 
+    def _count_once(self, key: tuple, value: str) -> None:
+        seen = self.seen.setdefault(key, set())
+        if value not in seen:
+            seen.add(value)
+            self.counts[key] = len(seen)
+
     def add(self, c: Coding) -> Coding:
         for code in (None, c.code):
             self._count((c.theme, code, "segments"), c.segment)
-            self._count((c.theme, code, "participants"), c.participant)
-            self._count((c.theme, code, "group", c.group), c.participant)
+            self._count_once((c.theme, code, "participants"), c.participant)
+            self._count_once((c.theme, code, "group", c.group), c.participant)
         return c
 
     def summary(self, people: list[tuple[str, str]], groups) -> Table:

@@ -34,9 +34,12 @@ def quotes_docx(frame, codebook, title: str, attributes: list[str] | None = None
                 continue
             document.add_heading(text(code.label), level=2)
             for row in quotes:
+                if row.get("question"):  # --with question: the question the quote answers, above it
+                    document.add_paragraph().add_run(text(" ".join(row["question"].split()))).italic = True
                 paragraph = document.add_paragraph()
                 paragraph.add_run(f"“{text(' '.join(row['quote'].split()))}”")
-                label = ", ".join([row["participant"], *[str(row[a]) for a in attributes or [] if row.get(a)]])
+                label = ", ".join([row["participant"], *[str(row[a]) for a in attributes or []
+                                                         if row.get(a) and a != "question"]])
                 paragraph.add_run(f" ({text(label)})").bold = True
                 status = paragraph.add_run(f"  [{text(row['status'])}, {text(row['segment'])}]")
                 status.font.size = Pt(8)

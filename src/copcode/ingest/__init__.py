@@ -255,7 +255,23 @@ def _read_into(reading: Reading, path: Path, project: Project, participants: dic
         text=text,
         turns=turns,
         attributes=attributes,
+        speaker_attributes=_speaker_attributes(project, turns, participant, attributes, rows),
     )
+
+
+def _speaker_attributes(project: Project, turns: list[Turn], transcript_id: str, attributes: dict[str, str],
+                        rows: dict) -> dict[str, dict[str, str]]:
+    """The attributes of each speaker whose id is not the transcript's (a focus group's): the
+    transcript's, with their own participants.csv row over them; their group is the row's, else
+    the one their id's prefix maps to, else the transcript's."""
+    found = {}
+    for speaker in dict.fromkeys(t.participant for t in turns if t.role == "participant"):
+        if not speaker or speaker == transcript_id:
+            continue
+        own = {k: v for k, v in rows.get(speaker.casefold(), {}).items() if k not in ("transcript", "speaker")}
+        group = own.get("group") or project.group_of(speaker) or attributes.get("group", "")
+        found[speaker] = {**attributes, **own, "group": group}
+    return found
 
 
 def _rows_with_ids(rows: dict, ids: dict[str, str]):

@@ -1,0 +1,238 @@
+"""Focus groups (issue 11, parts 3 and 8): every speaker who is not the interviewer is a
+participant of their own in every output, and the interviewer's question is shown as context."""
+
+import json
+import sqlite3
+
+from typer.testing import CliRunner
+
+from copcode.cli import app
+
+from conftest import write
+
+FG1 = """\
+    ---
+    participant: FG1
+    group: C
+    ---
+    Moderator: What did you learn from the group?
+
+    P1: I learnt so much from the others. Carers know things nobody writes down.
+
+    P2: My workload is huge, I had no time for any of it.
+
+    Moderator: Anything else?
+
+    P2: The training we get is poor, but I learnt to read about it myself.
+    """
+
+
+LATER = """
+    P1: And I learnt who to ring.
+    """
+
+
+def cli(root, *args, input=None):
+    return CliRunner().invoke(app, ["--project", str(root), *args], input=input, env={"COLUMNS": "200"})
+
+
+def coded_focus_group(root):
+    write(root / "transcripts" / "FG1.txt", FG1)
+    result = cli(root, "code")
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def csv_rows(text):
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_segments_carry_each_speakers_participant_id(small_project):
+    root = coded_focus_group(small_project)
+    result = cli(root, "segments", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = [r for r in csv_rows(result.stdout) if r["transcript"] == "FG1"]
+    assert [(r["participant"], r["speaker"], r["group"]) for r in rows] == [
+        ("FG1-P1", "P1", "C"), ("FG1-P2", "P2", "C"), ("FG1-P2", "P2", "C")]
+    # the store keeps them: each segment's and turn's participant, each participant's attributes
+    db = sqlite3.connect(root / ".copcode" / "copcode.db")
+    assert db.execute("SELECT participant FROM segments WHERE transcript = 'FG1' ORDER BY start").fetchall() == [
+        ("FG1-P1",), ("FG1-P2",), ("FG1-P2",)]
+    assert [(p, json.loads(a)["group"]) for p, a in db.execute(
+        "SELECT id, attributes FROM participants WHERE transcript = 'FG1' ORDER BY id")] == [
+        ("FG1-P1", "C"), ("FG1-P2", "C")]
+    db.close()
+
+
+def test_quotes_are_labelled_with_the_speakers_id(small_project):
+    root = coded_focus_group(small_project)
+    result = cli(root, "quotes", "--code", "time", "--format", "csv")
+    rows = csv_rows(result.stdout)
+    assert [(r["participant"], r["quote"]) for r in rows if r["transcript"] == "FG1"] == [
+        ("FG1-P2", "My workload is huge, I had no time for any of it.")]
+    result = cli(root, "quotes", "--code", "learn", "--limit", "0", "--per-participant", "0")
+    assert result.exit_code == 0, result.output
+    assert "FG1-P1" in result.stdout and "FG1-P2" in result.stdout
+
+
+def test_matrix_has_a_row_per_speaker_and_counts_them(small_project):
+    root = coded_focus_group(small_project)
+    result = cli(root, "matrix", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = csv_rows(result.stdout)
+    assert [(r["participant"], r["group"], r["learn"], r["time"]) for r in rows] == [
+        ("E01", "E", "1", "0"), ("FG1-P1", "C", "1", "0"), ("FG1-P2", "C", "1", "1"),
+        ("P02", "P", "1", "1"),
+        ("participants", "", "4 of 4 (C 2/2, E 1/1, P 1/1)", "2 of 4 (C 1/2, E 0/1, P 1/1)")]
+    result = cli(root, "matrix", "--cells", "quotes", "--format", "csv")
+    fg = {r["participant"]: r["time"] for r in csv_rows(result.stdout)}
+    assert fg["FG1-P2"] == "“My workload is huge, I had no time for any of it.” (FG1-P2)"
+    summary = (root / "out" / "coded_segments.csv").read_text(encoding="utf-8")
+    assert "FG1-P1" in summary and "FG1-P2" in summary
+
+
+def test_status_counts_each_speaker_as_a_participant(small_project):
+    from copcode.coding import project_codebook
+    from copcode.project import open_project
+    from copcode.store import open_store
+    from copcode.tables import ProjectView, coding_summary
+
+    root = coded_focus_group(small_project)
+    project = open_project(root)
+    store = open_store(project.store_path, create=False, readonly=True)
+    try:
+        summary = coding_summary(ProjectView(store, project_codebook(project)), ["C"])
+    finally:
+        store.close()
+    rows = {r["code"]: r for r in summary.to_dict()}
+    # P2 speaks twice about learning, apart: still one participant
+    assert rows["learn"]["participants"] == "4 of 4" and rows["learn"]["C"] == "2/2"
+    assert rows["time"]["participants"] == "2 of 4" and rows["time"]["C"] == "1/2"
+
+
+def test_with_question_gives_the_question_before_the_quote(small_project):
+    root = coded_focus_group(small_project)
+    result = cli(root, "quotes", "--limit", "0", "--per-participant", "0", "--with", "question", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    asked = {(r["participant"], r["code"], r["quote"][:12]): r["question"] for r in csv_rows(result.stdout)}
+    assert asked[("FG1-P1", "learn", "I learnt so ")] == "What did you learn from the group?"
+    # P2's first answer follows P1's: the question is still the moderator's last one
+    assert asked[("FG1-P2", "time", "My workload ")] == "What did you learn from the group?"
+    assert asked[("FG1-P2", "learn", "The training")] == "Anything else?"
+    assert asked[("P02", "time", "No. My workl")] == "Did you go to every meeting?"
+
+
+def test_with_question_is_empty_when_nobody_asked(small_project):
+    write(small_project / "transcripts" / "E01.txt", """\
+        E01: I learnt so much from the others before anyone asked.
+
+        Interviewer: What did you learn from the group?
+
+        E01: Not much more.
+        """)
+    result = cli(small_project, "code")
+    assert result.exit_code == 0, result.output
+    result = cli(small_project, "quotes", "--code", "learn", "--with", "question", "--format", "csv")
+    rows = {r["participant"]: r["question"] for r in csv_rows(result.stdout)}
+    assert rows["E01"] == ""
+
+
+def test_with_question_is_pseudonymised(small_project):
+    (small_project / "copcode.yaml").write_text(
+        'privacy:\n  identifiers:\n    "Margaret Okafor": "[name]"\n', encoding="utf-8")
+    write(small_project / "transcripts" / "E01.txt", """\
+        Interviewer: What did you learn from Margaret Okafor?
+
+        E01: I learnt so much from the others.
+        """)
+    assert cli(small_project, "code").exit_code == 0
+    result = cli(small_project, "quotes", "--code", "learn", "--with", "question", "--format", "csv")
+    rows = {r["participant"]: r["question"] for r in csv_rows(result.stdout)}
+    assert rows["E01"] == "What did you learn from [name]?"
+    assert "Okafor" not in result.stdout
+
+
+def test_review_screen_shows_the_question_above_the_passage(small_project):
+    (small_project / "copcode.yaml").write_text(
+        'privacy:\n  identifiers:\n    "Margaret Okafor": "[name]"\n', encoding="utf-8")
+    write(small_project / "transcripts" / "FG1.txt", FG1.replace("Anything else?", "Anything else, Margaret Okafor?"))
+    assert cli(small_project, "code").exit_code == 0
+    result = cli(small_project, "review", "--coder", "ann", "--participant", "FG1-P2", input="sq")
+    assert result.exit_code == 0, result.output
+    screens = result.stdout.split(" of 2 ")
+    assert "What did you learn from the group?" in screens[1]
+    assert screens[1].index("What did you learn") < screens[1].index("My workload is huge")
+    assert "Anything else, [name]?" in screens[2] and "Okafor" not in result.stdout
+
+
+def test_a_listed_name_as_a_focus_group_speaker_is_refused(small_project):
+    (small_project / "copcode.yaml").write_text(
+        'privacy:\n  identifiers:\n    "Margaret Okafor": "[name]"\n', encoding="utf-8")
+    write(small_project / "transcripts" / "FG1.txt", (FG1 + LATER).replace("P1:", "Margaret Okafor:"))
+    result = cli(small_project, "code")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: transcripts/FG1.txt: the participant id 'FG1-Margaret-Okafor' of the speaker "
+        "'Margaret Okafor' is a listed identifier (Margaret Okafor)\n"
+        "  How to fix: map the speaker to an id in the transcript's header, e.g. `speakers: "
+        "{Margaret Okafor: FG1-P1}`; ids are shown unredacted in every output.\n")
+    assert not (small_project / ".copcode" / "copcode.db").exists() or sqlite3.connect(
+        small_project / ".copcode" / "copcode.db").execute("SELECT COUNT(*) FROM segments").fetchone()[0] == 0
+    assert not (small_project / "out").exists()
+
+
+def test_mapping_the_listed_speaker_to_an_id_is_accepted(small_project):
+    (small_project / "copcode.yaml").write_text(
+        'privacy:\n  identifiers:\n    "Margaret Okafor": "[name]"\n', encoding="utf-8")
+    text = (FG1 + LATER).replace("P1:", "Margaret Okafor:").replace("group: C", "group: C\n    speakers: {Margaret Okafor: FG1-MO}")
+    write(small_project / "transcripts" / "FG1.txt", text)
+    result = cli(small_project, "code")
+    assert result.exit_code == 0, result.output
+    result = cli(small_project, "segments", "--participant", "FG1-MO", "--format", "csv")
+    assert [r["participant"] for r in csv_rows(result.stdout)] == ["FG1-MO", "FG1-MO"]
+
+
+def test_a_store_coded_before_participants_were_kept_reads_as_before(small_project):
+    """A store of schema 3 (no participant per segment) is read as it is by read commands,
+    and after the migration (a write command) falls back to the transcript's participant."""
+    from copcode.store import PARTICIPANTS_KEPT
+
+    assert cli(small_project, "code").exit_code == 0
+    commands = [["quotes", "--format", "csv", "--with", "question"], ["matrix", "--format", "csv"],
+                ["segments", "--format", "csv"], ["status"]]
+    before = [cli(small_project, *c).stdout for c in commands]
+    db = sqlite3.connect(small_project / ".copcode" / "copcode.db")
+    db.executescript("DROP TABLE participants; ALTER TABLE segments DROP COLUMN participant; "
+                     "ALTER TABLE turns DROP COLUMN participant; "
+                     f"PRAGMA user_version = {PARTICIPANTS_KEPT - 1};")
+    db.close()
+    assert [cli(small_project, *c).stdout for c in commands] == before
+    segment = csv_rows(before[2])[0]["segment"]
+    assert cli(small_project, "tag", segment, "time").exit_code == 0  # migrates the store
+    db = sqlite3.connect(small_project / ".copcode" / "copcode.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == PARTICIPANTS_KEPT
+    assert db.execute("SELECT DISTINCT participant FROM segments").fetchall() == [("",)]
+    db.close()
+    after = [cli(small_project, *c).stdout for c in commands[1:3]]
+    assert csv_rows(after[1]) != csv_rows(before[2])  # the tag shows
+    assert [r["participant"] for r in csv_rows(after[1])] == [r["participant"] for r in csv_rows(before[2])]
+    assert [r["participant"] for r in csv_rows(after[0])] == [r["participant"] for r in csv_rows(before[1])]
+
+
+def test_with_question_in_the_terminal_and_in_word(small_project, tmp_path):
+    import docx
+
+    root = coded_focus_group(small_project)
+    result = cli(root, "quotes", "--code", "time", "--with", "question")
+    assert result.exit_code == 0, result.output
+    shown = result.stdout
+    assert shown.index("What did you learn from the group?") < shown.index("My workload is huge")
+    assert "(FG1-P2)" in shown  # the question is not part of the label
+    out = tmp_path / "quotes.docx"
+    assert cli(root, "quotes", "--code", "time", "--with", "question", "--out", str(out)).exit_code == 0
+    paragraphs = [p.text for p in docx.Document(str(out)).paragraphs]
+    at = paragraphs.index("What did you learn from the group?")
+    assert paragraphs[at + 1].startswith("“My workload is huge, I had no time for any of it.” (FG1-P2)")
