@@ -173,3 +173,40 @@ def test_case_16_bounded_patterns_still_match(small_project):
     assert cli(small_project, "code").exit_code == 0
     result = cli(small_project, "quotes", "--code", "learn", "--participant", "P02", "--format", "csv")
     assert "I read a lot about it." in result.stdout
+
+
+def test_case_37_a_coder_with_a_comma_can_be_named_in_agreement(coded_small):
+    import json
+
+    project, store, codebook = coded_small
+    e01 = sorted(s for s, t in store.segment_transcripts().items() if t == "E01")[0]
+    for coder in ("Smith, Jane", "ann"):
+        assert cli(project.root, "tag", e01, "learn", "--coder", coder).exit_code == 0
+    result = cli(project.root, "agreement", "--coder", "Smith, Jane", "--coder", "ann", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert {row["code"]: row["units"] for row in json.loads(result.stdout)}["learn"] == 2
+
+
+def test_case_03_the_transcripts_preview_is_pseudonymised(small_project):
+    (small_project / "copcode.yaml").write_text(
+        'privacy:\n  identifiers:\n    Margaret Okafor: "[name]"\n    Ashford: "[town]"\n', encoding="utf-8")
+    (small_project / "transcripts" / "P05.txt").write_text(
+        "Margaret Okafor: How did it start?\nP05: I came from Ashford to see Margaret Okafor.\n"
+        "Margaret Okafor: And then?\nP05: Then I stayed.\n", encoding="utf-8")
+    for args in (["transcripts"], ["transcripts", "--format", "json"],
+                 ["transcripts", str(small_project / "transcripts" / "P05.txt")]):
+        result = cli(small_project, *args)
+        assert result.exit_code == 0, result.output
+        assert "[name]" in result.stdout and "Okafor" not in result.stdout and "Ashford" not in result.stdout
+
+
+def test_caption_speakers_who_speak_once_are_speakers(small_project):
+    from copcode.ingest import read_transcript
+    from copcode.project import open_project
+
+    path = small_project / "transcripts" / "C01.vtt"
+    path.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nChris Ray: How was it?\n\n"
+                    "00:00:05.000 --> 00:00:09.000\nPat Lo: It was helpful to meet the others.\n", encoding="utf-8")
+    transcript = read_transcript(path, open_project(small_project))
+    assert [(t.speaker, t.role, transcript.text[t.start:t.end]) for t in transcript.turns] == [
+        ("Chris Ray", "interviewer", "How was it?"), ("Pat Lo", "participant", "It was helpful to meet the others.")]

@@ -382,6 +382,22 @@ def test_case_34_a_table_that_cannot_be_placed_stores_nothing(coded):
     assert rows(coded) == before and files(coded / "out") == tables
 
 
+def test_case_34_a_table_that_cannot_be_replaced_stores_nothing(coded):
+    """A table open in Excel on Windows, or made immutable here: found before the commit, so
+    out/ is never left half old, half new."""
+    before = rows(coded)
+    target = coded / "out" / "quotes_barriers.csv"
+    tables = files(coded / "out")
+    _edit_a_transcript(coded)
+    with immutable(target):
+        result = cli(coded, "code")
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {target}: cannot replace the file (Operation not permitted); nothing was "
+                             "stored\n  How to fix: close it where it is open (e.g. in Excel) or make it writable, "
+                             "then run `copcode code` again.\n")
+    assert rows(coded) == before and files(coded / "out") == tables
+
+
 def test_store_code_renames_its_tables_after_the_commit(coded):
     _edit_a_transcript(coded)
     result = cli(coded, "code")

@@ -158,10 +158,10 @@ def transcripts_command(
 
     if fmt not in ("table", "json"):
         raise CopcodeError(f"unknown format {fmt!r}", fix="use table or json.")
-    preview = preview_transcripts(_project(ctx), file)
+    project = _project(ctx)
+    preview = preview_transcripts(project, file).redacted(_redactor(ctx, project))
     if fmt == "json":
-        text = json.dumps(preview.as_dict(), indent=2, ensure_ascii=False)
-        typer.echo(visible(text) if out.is_terminal else text, color=True)
+        typer.echo(visible(json.dumps(preview.as_dict(), indent=2, ensure_ascii=False)))
         return
     for warning in preview.warnings:
         err.print(f"[yellow]Warning:[/] {_escape(warning)}")
@@ -217,7 +217,7 @@ def quotes_command(
     per_participant: Annotated[int, typer.Option(help="At most N quotes per participant and code (0: no cap).")] = 2,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json, xlsx or docx.")] = "table",
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
-    with_: Annotated[Optional[str], typer.Option("--with", help="Participant attributes to add, e.g. cop,sector.")] = None,
+    with_: Annotated[Optional[str], typer.Option("--with", help="Participant attributes to add, e.g. cop,sector; `question`: the interviewer's question before each quote.")] = None,
 ):
     """Show exemplar quotes for a theme, code by code.  e.g. copcode quotes --theme territory
 
@@ -488,7 +488,8 @@ def review_command(
 @app.command("agreement")
 def agreement_command(
     ctx: typer.Context,
-    coders: Annotated[str, typer.Option(help="Two coders or more, comma-separated; `suggestions` for the suggestions.")],
+    coders: Annotated[Optional[str], typer.Option(help="Two coders or more, comma-separated; `suggestions` for the suggestions.")] = None,
+    coder: Annotated[Optional[list[str]], typer.Option("--coder", help="One coder, as written (a name with a comma); repeat it.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
     disagreements: Annotated[bool, typer.Option("--disagreements", help="List the disagreements instead.")] = False,
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
@@ -496,7 +497,7 @@ def agreement_command(
     """Agreement between coders per code and overall.  e.g. copcode agreement --coders a,b"""
     from copcode.agreement import agreement_report
 
-    names = [c.strip() for c in coders.split(",") if c.strip()]
+    names = [c.strip() for c in (coders or "").split(",") if c.strip()] + [c.strip() for c in coder or [] if c.strip()]
     with _opened(ctx) as (project, codebook, store):
         table, disagreeing = agreement_report(store, codebook, names)
     redactor = _redactor(ctx, project)
@@ -543,6 +544,8 @@ def _review_loop(session, redactor) -> None:
         out.rule(_escape(f"{session.index + 1} of {len(session.items)}  ·  {item.participant} ({redactor.redact(item.group)})"
                          f"  ·  {item.theme} / {item.code}  ·  score {item.score:.2f}"))
         out.print(f"[bold]{_escape(redactor.redact(code.label))}[/]: {_escape(redactor.redact(code.definition.strip()))}")
+        if item.question:  # the question the passage answers, as context
+            out.print(f"[dim]{_escape(redactor.redact_at(item.question, item.transcript, item.question_start))}[/]")
         out.print(_highlighted(item, redactor))
         cues = sorted({redactor.redact(str(e["cue"])) for e in item.evidence if "cue" in e})
         out.print(f"[dim]evidence: {_escape(', '.join(cues))}[/]" + (f"\n[dim]note: {_escape(note)}[/]" if note else ""))
@@ -694,8 +697,9 @@ def _print_quotes(frame, title: str, attributes: Sequence[str] = (), labels: dic
         for row in same_code:
             number += 1
             quote = " ".join(row["quote"].split())
-            who = ", ".join([row["participant"], *[str(row[a]) for a in attributes if row[a]]])
-            table.add_row(str(number), f"“{_escape(quote)}” [bold]({_escape(who)})[/]\n[dim]{_escape(row['segment'])}[/]",
+            who = ", ".join([row["participant"], *[str(row[a]) for a in attributes if row[a] and a != "question"]])
+            asked = f"[dim]{_escape(' '.join(row['question'].split()))}[/]\n" if row.get("question") else ""
+            table.add_row(str(number), f"{asked}“{_escape(quote)}” [bold]({_escape(who)})[/]\n[dim]{_escape(row['segment'])}[/]",
                           f"{row['score']:.2f}", _escape(row["status"]))
         out.print(table)
 

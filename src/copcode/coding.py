@@ -138,6 +138,15 @@ class _Staging:
                 raise CopcodeError("cannot write the file: a folder or a broken link has its name; "
                                    "nothing was stored", where=str(target),
                                    fix="move it away, then run `copcode code` again.")
+            if target.exists():
+                try:  # opened for appending nothing: fails where the file cannot be replaced
+                    with open(target, "ab"):
+                        pass
+                except OSError as exc:
+                    raise CopcodeError(f"cannot replace the file ({exc.strerror}); nothing was stored",
+                                       where=str(target),
+                                       fix="close it where it is open (e.g. in Excel) or make it writable, "
+                                           "then run `copcode code` again.") from None
 
     def publish(self, written: list[Path]) -> list[Path]:
         """Rename the tables into out/ (after the commit: a failure here is a warning, as the

@@ -20,6 +20,19 @@ class Preview:
     def as_dict(self) -> dict:
         return {"files": self.files, "warnings": self.warnings}
 
+    def redacted(self, redactor) -> Preview:
+        """The preview with every text in it (speakers, excerpts, ids, notes) pseudonymised:
+        it is an output like any other."""
+        def clean(value):
+            if isinstance(value, str):
+                return redactor.redact(value)
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}
+            return value
+        return Preview(clean(self.files), clean(self.warnings))
+
 
 def preview_transcripts(project: Project, file: Path | None = None) -> Preview:
     """Every transcript file of the project (or the one `file`, with its turns) as copcode

@@ -48,7 +48,9 @@ def captions_body(cues: list[tuple[str | None, str]], kind: str):
     """The transcript of caption cues (voice or None, text): consecutive cues of one speaker
     joined with a space, one `Speaker: words` line per turn, and the turns. A cue without a
     voice that opens with `Name:` (or `[Name]`, or `>> Name:`) is that speaker's when the name
-    opens two cues or more, or is a known label; otherwise it goes on with the turn before."""
+    opens two cues or more, is a known label, or when the file names speakers so (half its cues
+    or more open with a name: then a person who speaks once is a speaker too); otherwise it
+    goes on with the turn before."""
     from copcode.ingest.speakers import Body, _name_like, fold, is_known
 
     parsed = []
@@ -64,10 +66,12 @@ def captions_body(cues: list[tuple[str | None, str]], kind: str):
     for _, prefix, _, _ in parsed:
         if prefix:
             counts[fold(prefix)] = counts.get(fold(prefix), 0) + 1
+    named = sum(1 for _, prefix, _, _ in parsed if prefix and _name_like(prefix))
+    convention = named >= max(2, len(parsed) / 2)
     turns: list[list[str]] = []  # [speaker, words...]
     for voice, prefix, words, rest in parsed:
         speaker = voice
-        if prefix and (is_known(prefix, "") or counts[fold(prefix)] >= 2 and _name_like(prefix)):
+        if prefix and (is_known(prefix, "") or (counts[fold(prefix)] >= 2 or convention) and _name_like(prefix)):
             speaker, words = prefix, rest.strip()
         if not words:
             continue
