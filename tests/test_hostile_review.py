@@ -210,3 +210,16 @@ def test_caption_speakers_who_speak_once_are_speakers(small_project):
     transcript = read_transcript(path, open_project(small_project))
     assert [(t.speaker, t.role, transcript.text[t.start:t.end]) for t in transcript.turns] == [
         ("Chris Ray", "interviewer", "How was it?"), ("Pat Lo", "participant", "It was helpful to meet the others.")]
+
+
+def test_a_misspelt_interviewer_label_is_the_interviewer_and_said(small_project):
+    (small_project / "transcripts" / "T01.txt").write_text(
+        "Interviewer: How did it start?\nParticipant: A friend said it was helpful.\n"
+        "Interveiwer: And what was difficult about it?\nParticipant: The waiting list.\n"
+        "Interviewer: Anything else?\nParticipant: No.\n", encoding="utf-8")
+    result = cli(small_project, "code")
+    assert result.exit_code == 0, result.output
+    assert ("Warning: transcripts/T01.txt: 'Interveiwer' is read as the interviewer: it looks like a misspelling "
+            "of 'Interviewer'; correct it, or map it in the header's `speakers:`.") in " ".join(result.stderr.split())
+    segments = cli(small_project, "segments", "--participant", "T01", "--format", "csv").stdout
+    assert "waiting list" in segments and "difficult" not in segments

@@ -86,6 +86,18 @@ def is_interviewer(label: str, words) -> bool:
     return _matches(label, words)
 
 
+def _misspelt_interviewer(label: str) -> str | None:
+    """The long interviewer word a label misspells ("Interveiwer", "Moderater"), if any: a
+    typo must not turn the interviewer's questions into a participant's words."""
+    import difflib
+
+    folded = fold(label)
+    for word in ("Interviewer", "Facilitator", "Moderator"):
+        if folded != fold(word) and difflib.SequenceMatcher(None, folded, fold(word)).ratio() >= 0.8:
+            return word
+    return None
+
+
 def is_known(label: str, participant: str, listed=(), configured=()) -> bool:
     """A label that is a speaker's wherever it stands: listed by the file or its reader,
     configured, a known interviewer, participant or speaker word, or a participant id."""
@@ -93,7 +105,8 @@ def is_known(label: str, participant: str, listed=(), configured=()) -> bool:
     return (folded in {fold(x) for x in listed}
             or _matches(label, [*configured, *INTERVIEWER_WORDS, *PARTICIPANT_WORDS, *SPEAKER_WORDS])
             or folded == fold(participant)
-            or bool(PARTICIPANT_ID.match(label.strip())))
+            or bool(PARTICIPANT_ID.match(label.strip()))
+            or _misspelt_interviewer(label) is not None)
 
 
 def _name_like(label: str) -> bool:
@@ -298,6 +311,10 @@ def assign_roles(turns: list[RawTurn], text: str, transcript_id: str, *, configu
         for s in undecided:
             if is_interviewer(s.label, INTERVIEWER_WORDS):
                 s.role, s.decided = "interviewer", "a known interviewer label"
+            elif (meant := _misspelt_interviewer(s.label)) is not None:
+                s.role, s.decided = "interviewer", f"a misspelling of {meant}"
+                notes.append(f"'{s.label}' is read as the interviewer: it looks like a misspelling of "
+                             f"'{meant}'; correct it, or map it in the header's `speakers:`")
     if not any(s.role == "interviewer" for s in speakers.values()):
         guess = _questioner([s for s in speakers.values() if not s.role
                              and not _is_participant_word(s.label, transcript_id)], list(speakers.values()))
