@@ -223,3 +223,14 @@ def test_a_misspelt_interviewer_label_is_the_interviewer_and_said(small_project)
             "of 'Interviewer'; correct it, or map it in the header's `speakers:`.") in " ".join(result.stderr.split())
     segments = cli(small_project, "segments", "--participant", "T01", "--format", "csv").stdout
     assert "waiting list" in segments and "difficult" not in segments
+
+
+def test_a_line_joined_to_the_turn_before_is_said_by_code(small_project):
+    (small_project / "transcripts" / "FG2.txt").write_text(
+        "Moderator: What do you think?\nAnna: It has been helpful.\nBen: I found it difficult.\n"
+        "Dan: I only want to say one thing.\nModerator: Ben, what would help?\nBen: More staff.\n"
+        "Anna: I agree with Ben.\n", encoding="utf-8")
+    result = cli(small_project, "code")
+    assert result.exit_code == 0, result.output
+    assert ("Warning: transcripts/FG2.txt: line 4 (Dan:) joined to the turn before: the label opens only one turn; "
+            "if it is a speaker, check its spelling.") in " ".join(result.stderr.split())

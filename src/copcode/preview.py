@@ -89,7 +89,7 @@ def _entry(reading, *, with_turns: bool) -> dict:
             for s in reading.speakers
         ],
         "outside": None,
-        "notes": [*reading.decisions, *reading.notes],
+        "notes": list(dict.fromkeys([*reading.decisions, *reading.notes])),
     }
     if reading.problem is not None:
         p = reading.problem

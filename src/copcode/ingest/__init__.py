@@ -13,12 +13,14 @@ from pathlib import Path
 from copcode.errors import ProjectError, TranscriptError, UnreadableFile
 from copcode.ingest.speakers import (
     _TIMELINE,
+    NOT_SPEAKERS,
     PARTICIPANT_ID,
     Body,
     RawTurn,
     Speaker,
     assign_roles,
     detect,
+    fold,
     is_interviewer,
     is_known,
 )
@@ -212,6 +214,7 @@ def _read_into(reading: Reading, path: Path, project: Project, participants: dic
     configured = project.settings.interviewer_labels
     text = body.text
     raw_turns: list[RawTurn]
+    said: list[str] = []  # notes on how the file was read that `copcode code` repeats
     if document:
         raw_turns, reading.convention = [], ""
     elif body.turns is not None:
@@ -225,6 +228,8 @@ def _read_into(reading: Reading, path: Path, project: Project, participants: dic
         found = detect(text, participant, [*listed, *mapping], configured, body.label_lines)
         raw_turns, reading.convention = found.turns, found.convention
         reading.notes += _joined_notes(found.joined, text)
+        # a name joined to a turn may be a speaker's words filed under another's: `code` says it too
+        said = _joined_notes([j for j in found.joined if fold(j[1]) not in NOT_SPEAKERS], text)
     if not raw_turns:
         if not (document or project.settings.speakers == "none"):
             raise TranscriptError("no speaker labels found, so no participant turns can be told apart",
@@ -236,8 +241,9 @@ def _read_into(reading: Reading, path: Path, project: Project, participants: dic
     else:
         csv_ids = {row["speaker"].casefold(): original for original, row in _rows_with_ids(rows, ids)
                    if row.get("transcript", "").casefold() == participant.casefold() and row.get("speaker")}
-        turns, reading.speakers, reading.decisions = assign_roles(
+        turns, reading.speakers, decided = assign_roles(
             raw_turns, text, participant, configured=configured, mapping=mapping, csv_ids=csv_ids)
+        reading.decisions = decided + said
         reading.notes += _speaker_notes(reading.speakers)
     reading.outside = _outside(text, turns, raw_turns[0].line if raw_turns else None)
     if not any(turn.role == "participant" for turn in turns):
