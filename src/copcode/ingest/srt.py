@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-from copcode.errors import TranscriptError, UnreadableFile
+from copcode.errors import UnreadableFile
 from copcode.ingest.text import decode
-from copcode.ingest.vtt import captions_body
+from copcode.ingest.vtt import captions_body, report_bad_cues
 
 
 def read(raw: bytes, source: str, warnings: list[str], *, strict: bool = False):
@@ -19,14 +19,9 @@ def read(raw: bytes, source: str, warnings: list[str], *, strict: bool = False):
         raise UnreadableFile("a SubRip (.srt) file with no cues", where=source,
                              fix="export the captions again as .srt, or save the transcript as .txt with "
                              "speaker labels.")
-    if bad:
-        lines = ", ".join(str(n) for n, _ in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        what = (f"{len(bad)} block{'s' * (len(bad) > 1)} that {'are' if len(bad) > 1 else 'is'} not a cue "
-                f"(line{'s' * (len(bad) > 1)} {lines}; first: {bad[0][1][:60]!r})")
-        fix = "give each cue its number, then a line `00:01:02,500 --> 00:01:05,000`, then the words."
-        if strict:
-            raise TranscriptError(what, where=f"{source}:{bad[0][0]}", fix=fix)
-        warnings.append(f"{source}:{bad[0][0]}: {what}; left out. {fix[:1].upper()}{fix[1:]}")
+    report_bad_cues(bad, "block{s} that {are} not a cue",
+                    "give each cue its number, then a line `00:01:02,500 --> 00:01:05,000`, then the words.",
+                    source, warnings, strict)
     return captions_body([(None, cue) for cue in cues], "SubRip captions")
 
 

@@ -31,17 +31,28 @@ def read(raw: bytes, source: str, warnings: list[str], *, strict: bool = False):
         raise UnreadableFile("a WebVTT file with no cues", where=source,
                              fix="export the transcript again; the file holds no captions.")
     bad = malformed_cues(text)
-    if bad:
-        lines = ", ".join(str(n) for n, _ in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        what = (f"{len(bad)} cue{'s' * (len(bad) > 1)} without a valid timing line "
-                f"(line{'s' * (len(bad) > 1)} {lines}; first: {bad[0][1][:60]!r})")
-        fix = "write each timing line as `00:01:02.500 --> 00:01:05.000`, or export the transcript again."
-        if strict:
-            raise TranscriptError(what, where=f"{source}:{bad[0][0]}", fix=fix)
-        warnings.append(f"{source}:{bad[0][0]}: {what}; left out. {fix[:1].upper()}{fix[1:]}")
+    report_bad_cues(bad, "cue{s} without a valid timing line",
+                    "write each timing line as `00:01:02.500 --> 00:01:05.000`, or export the transcript again.",
+                    source, warnings, strict)
     # webvtt's WebVTT is iterable through __getitem__, which its type hints do not say
     cues = [(caption.voice, caption.text) for caption in captions]  # type: ignore[attr-defined]
     return captions_body(cues, "WebVTT captions")
+
+
+def report_bad_cues(bad: list[tuple[int, str]], kind: str, fix: str, source: str, warnings: list[str],
+                    strict: bool) -> None:
+    """Name the blocks of a caption file that are not cues, (line, first line) each: an error
+    under --strict, else a warning (the good cues are read). `kind` says what they are, with
+    {s} for the plural and {are} for is/are."""
+    if not bad:
+        return
+    many = len(bad) > 1
+    lines = ", ".join(str(n) for n, _ in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    what = (f"{len(bad)} {kind.format(s='s' * many, are='are' if many else 'is')} "
+            f"(line{'s' * many} {lines}; first: {bad[0][1][:60]!r})")
+    if strict:
+        raise TranscriptError(what, where=f"{source}:{bad[0][0]}", fix=fix)
+    warnings.append(f"{source}:{bad[0][0]}: {what}; left out. {fix[:1].upper()}{fix[1:]}")
 
 
 def captions_body(cues: list[tuple[str | None, str]], kind: str):
