@@ -79,3 +79,50 @@ if __name__ == "__main__":
     for title, subset in [("All 21 transcripts", None), ("Held out (14)", held_out),
                           ("Tuned on (7)", TUNED_ON)]:
         print(f"{title}\n{precision_recall(db, codes, subset).to_string(index=False)}\n")
+
+
+def code_from_gold(root: Path, transcripts: list[str], coder: str = "gold") -> int:
+    """As a coder who codes `transcripts` by the gold: every gold code of a segment accepted
+    (when suggested) or tagged, every other suggestion there rejected; the decisions recorded."""
+    import sqlite3
+
+    from copcode.coding import project_codebook
+    from copcode.decisions import record_many
+    from copcode.project import open_project
+    from copcode.store import open_store
+
+    project = open_project(root)
+    with sqlite3.connect(project.store_path) as db:
+        gold = gold_codes_by_segment(db)
+        segments = db.execute("SELECT id, transcript FROM segments ORDER BY rowid").fetchall()
+        suggested: dict[str, set[str]] = defaultdict(set)
+        for segment, code in db.execute("SELECT segment, code FROM suggestions"):
+            suggested[segment].add(code)
+    rows = []
+    for segment, transcript in segments:
+        if transcript in transcripts:
+            rows += [(segment, c, "accept" if c in suggested[segment] else "tag", "") for c in sorted(gold[segment])]
+            rows += [(segment, c, "reject", "") for c in sorted(suggested[segment] - gold[segment])]
+    store = open_store(project.store_path, create=False)
+    try:
+        with store.transaction():
+            record_many(store, project_codebook(project), rows, coder)
+    finally:
+        store.close()
+    return len(rows)
+
+
+def micro_f1(db, transcripts: list[str]) -> float:
+    """Micro F1 of the stored suggestions against the gold on `transcripts` (unit: a segment
+    and a code)."""
+    gold = gold_codes_by_segment(db)
+    tp = fp = fn = 0
+    suggested: dict[str, set[str]] = defaultdict(set)
+    for segment, code in db.execute("SELECT segment, code FROM suggestions"):
+        suggested[segment].add(code)
+    for segment, transcript in db.execute("SELECT id, transcript FROM segments"):
+        if transcript in transcripts:
+            tp += len(gold[segment] & suggested[segment])
+            fp += len(suggested[segment] - gold[segment])
+            fn += len(gold[segment] - suggested[segment])
+    return 2 * tp / (2 * tp + fp + fn)

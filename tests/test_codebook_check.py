@@ -219,3 +219,30 @@ def test_cues_needs_a_coded_project(small_project):
     result = run("codebook", "cues", project=small_project)
     assert result.exit_code == 1
     assert "copcode code" in result.stderr
+
+
+def test_many_warnings_show_the_first_ten_and_say_how_to_see_all(tmp_path):
+    keywords = "\n".join(f"            - {word}" for word in
+                         ["answered", "teams", "parking", "waited", "nurses", "doctors", "visits",
+                          "meals", "rooms", "beds", "calls", "letters"])
+    path = tmp_path / "many.yaml"
+    path.write_text(textwrap.dedent("""\
+        name: many
+        themes:
+          - id: care
+            label: Care
+            codes:
+              - id: words
+                label: Words
+                definition: Anything.
+                cues:
+                  keywords:
+        """) + keywords + "\n", encoding="utf-8")
+    shown = run("codebook", "check", str(path))
+    assert shown.exit_code == 0
+    lines = shown.output.splitlines()
+    assert len([line for line in lines if line.startswith("Warning:")]) == 10
+    assert lines[-1] == "12 warnings in all; these are the first 10. `copcode codebook check --all` lists every one."
+    every = run("codebook", "check", str(path), "--all")
+    assert len([line for line in every.output.splitlines() if line.startswith("Warning:")]) == 12
+    assert "warnings in all" not in every.output

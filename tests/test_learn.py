@@ -73,8 +73,21 @@ def test_a_code_whose_cues_are_already_right_keeps_them(model):
 
 
 def test_learned_from_counts_units_and_positives(model):
-    assert model.learned_from == {"units": 120, "positives": {"food": 40, "parking": 2, "cues-perfect": 24}}
+    assert model.learned_from == {"units": 120, "positives": {"food": 40, "parking": 2, "cues-perfect": 24},
+                                  "known": {"food": 120, "parking": 120, "cues-perfect": 120}}
     assert model.learned_codes == ["food"]
+
+
+def test_known_limits_what_a_unit_teaches():
+    """A unit teaches only the codes its `known` holds: here the food units say nothing of
+    parking, so parking learns from the others alone."""
+    texts, labels, scores = corpus()
+    known = [{"food"} if "food" in found else set(CODES) for found in labels]
+    model = train(texts, labels, scores, CODES, known=known)
+    assert model.learned_from["known"] == {"food": 120, "parking": 80, "cues-perfect": 80}
+    assert model.learned_from["positives"]["food"] == 40
+    with pytest.raises(ValueError):
+        train(texts, labels, scores, CODES, known=known[:-1])
 
 
 def test_explain_names_words_from_the_positives(model):
@@ -104,7 +117,7 @@ def test_codes_without_a_unit_and_mismatched_inputs():
 
 def test_no_units_or_no_words_leave_every_code_to_its_cues():
     empty = train([], [], [], ["a"])
-    assert empty.learned_from == {"units": 0, "positives": {"a": 0}}
+    assert empty.learned_from == {"units": 0, "positives": {"a": 0}, "known": {"a": 0}}
     assert empty.decide(["x", "y"], [{"a": 0.5}, {"a": 0.2}]) == [{"a"}, set()]
     assert empty.predict([], []) == []
     marks = train(["-", ".", "!"] * 3, [{"a"}, set(), set()] * 3, [{}] * 9, ["a"])

@@ -27,6 +27,7 @@ class CodingResult:
     warnings: list[str] = field(default_factory=list)
     parsed: int = 0  # segments run through spaCy; the others came from the cache
     skipped: list = field(default_factory=list)  # TranscriptError of each file skipped
+    learning: object = None  # learn.Learning when the decisions were learned from, else None
 
 
 def project_codebook(project: Project) -> Codebook:
@@ -36,7 +37,7 @@ def project_codebook(project: Project) -> Codebook:
 
 def code_project(project: Project, on_progress: Callable[[int, int | None], None] | None = None, *,
                  strict: bool = False, redact: bool = True, workers: int = 1,
-                 corpus=None) -> CodingResult:
+                 corpus=None, learning: bool = True) -> CodingResult:
     """Code every transcript of the project and write out/coded_segments.csv and one
     out/quotes_<theme>.csv per theme. Nothing is stored unless all of it succeeds.
     Unreadable files are skipped with a warning, or stop the run when `strict`. The tables
@@ -46,7 +47,9 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
     `workers` > 1 parses in that many processes. `corpus` replaces the transcripts folder
     (survey answers, see ingest.survey); its transcripts may be an iterator, read once.
     `on_progress(done, total)` is told the segments parsed so far (total: None, as the corpus
-    is streamed)."""
+    is streamed). Unless `learning` is False (or the settings say `learning: false`), the
+    coders' decisions are learned from (learn.learn_suggestions) and the suggestions of the
+    codes learned come from the model and the cues together."""
     from copcode import ENGINE_VERSION
     from copcode.errors import CopcodeError
     from copcode.ingest import read_corpus
@@ -77,6 +80,8 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
             with _Staging(project) as staging:
                 with store.transaction():
                     run.commit(store, codebook, ENGINE_VERSION)
+                    learned = _learn(store, codebook, project.settings) \
+                        if learning and project.settings.learning else None
                     try:
                         written, summary = write_tables(staging.project, store, codebook, redactor)
                     except CopcodeError as exc:
@@ -87,9 +92,19 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
             run.close()
     finally:
         store.close()
-    return CodingResult(run.counts["transcripts"], run.counts["segments"], run.counts["suggestions"],
+    suggestions = run.counts["suggestions"] if learned is None else learned.total
+    return CodingResult(run.counts["transcripts"], run.counts["segments"], suggestions,
                         summary, written, corpus.warnings + staging.warnings, parsed=parsed,
-                        skipped=getattr(corpus, "skipped", []))
+                        skipped=getattr(corpus, "skipped", []), learning=learned)
+
+
+def _learn(store, codebook: Codebook, settings):
+    """The decisions learned from, when there are any (learn.learn_suggestions)."""
+    if not store.count("decisions"):
+        return None  # scikit-learn is not even loaded
+    from copcode.learn import learn_suggestions
+
+    return learn_suggestions(store, codebook, settings.min_score, settings.learn_from)
 
 
 class _Staging:

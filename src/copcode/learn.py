@@ -106,6 +106,32 @@ class Model:
         pushes = [(float(value * plan.coef[col]), str(names[col])) for col, value in zip(row.col, row.data)]
         return [word for push, word in sorted(pushes, key=lambda p: (-p[0], p[1])) if push > 0][:limit]
 
+    def suggest(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]],
+                limit: int = STRONGEST) -> list[dict[str, tuple[float, list[str]]]]:
+        """Per text, for each learned code `decide` suggests: (its score, the words of the text
+        that push it most towards the code, strongest first). The score is the learned
+        probability, or for an "either" code suggested by its cues alone, the cue score.
+        One pass over the texts: `explain` for every suggestion at once."""
+        import numpy
+
+        features = self._features(texts, cue_scores)
+        words = features[:, :len(self.vectorizer.vocabulary_)].tocsr()
+        names = self.vectorizer.get_feature_names_out()
+        out: list[dict[str, tuple[float, list[str]]]] = [{} for _ in texts]
+        for code in self.learned_codes:
+            plan = self.per_code[code]
+            probability = 1.0 / (1.0 + numpy.exp(-(numpy.asarray(features @ plan.coef).ravel() + plan.intercept)))
+            cue = numpy.array([scores.get(code, 0.0) for scores in cue_scores])
+            learned = probability >= plan.threshold
+            chosen = learned | ((cue >= self.min_score) if plan.source == "either" else False)
+            pushes = words[numpy.flatnonzero(chosen)].multiply(plan.coef[:words.shape[1]]).tocsr()
+            for n, i in enumerate(numpy.flatnonzero(chosen)):
+                row = pushes.getrow(n)
+                strongest = sorted((( -float(v), str(names[c])) for c, v in zip(row.indices, row.data) if v > 0))
+                score = float(probability[i]) if learned[i] else float(cue[i])
+                out[i][code] = (round(score, 4), [word for _, word in strongest[:limit]])
+        return out
+
     def _features(self, texts, cue_scores):
         import numpy
         from scipy import sparse
@@ -119,28 +145,35 @@ class Model:
 
 def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
           codes: Sequence[str], *, min_score: float = 0.35, min_positives: int = MIN_POSITIVES,
-          folds: int = FOLDS) -> Model:
+          folds: int = FOLDS, known: Sequence[Iterable[str]] | None = None) -> Model:
     """A model from coded units: `texts[i]` carries the codes `labels[i]` (and none of the
     others), and `cue_scores[i]` are copcode's cue suggestions for it ({code: score}, as
-    stored at `min_score`). Codes outside `codes` are ignored."""
+    stored at `min_score`). With `known`, a code teaches only from the units whose
+    `known[i]` holds it (a unit says nothing of a theme its coder did not code). Codes
+    outside `codes` are ignored."""
     import numpy
 
-    if not (len(texts) == len(labels) == len(cue_scores)):
-        raise ValueError("texts, labels and cue_scores must be as long as each other")
+    if not (len(texts) == len(labels) == len(cue_scores)) or (known is not None and len(known) != len(texts)):
+        raise ValueError("texts, labels, cue_scores and known must be as long as each other")
     codes = list(codes)
     sets = [set(found) for found in labels]
-    positives = {c: sum(c in s for s in sets) for c in codes}
+    knows = [set(k) for k in known] if known is not None else None
+    rows_of = {c: numpy.array([i for i, k in enumerate(knows) if c in k], dtype=int) if knows is not None
+               else numpy.arange(len(sets)) for c in codes}
+    positives = {c: sum(c in sets[i] for i in rows_of[c]) for c in codes}
     vectorizer = _vectorizer()
     try:
         vectorizer.fit(list(texts))
     except ValueError:  # no word at all (no units, or only punctuation): nothing to learn from words
         vectorizer.fit(["nothing"])
     model = Model(codes, {}, vectorizer, min_score,
-                  {"units": len(texts), "positives": positives})
-    features = model._features(texts, cue_scores)
+                  {"units": len(texts), "positives": positives, "known": {c: len(rows_of[c]) for c in codes}})
+    all_features = model._features(texts, cue_scores)
     for code in codes:
-        y = numpy.array([code in s for s in sets], dtype=int)
-        cue = numpy.array([scores.get(code, 0.0) for scores in cue_scores])
+        rows = rows_of[code]
+        features = all_features[rows]
+        y = numpy.array([code in sets[i] for i in rows], dtype=int)
+        cue = numpy.array([cue_scores[int(i)].get(code, 0.0) for i in rows])
         cues_f1 = _f1(y, cue >= min_score)
         plan = CodeModel(code, "cues", min_score, positives[code], cv_f1_cues=round(cues_f1, 4))
         model.per_code[code] = plan
@@ -257,23 +290,26 @@ def _f1(y, predicted) -> float:
 
 def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
              groups: Sequence[str], codes: Sequence[str], *, min_score: float = 0.35,
-             folds: int = 5) -> list[dict]:
+             folds: int = 5, known: Sequence[Iterable[str]] | None = None) -> list[dict]:
     """How good the suggestions are against `labels`, cross-validated by group (transcript):
     the model never sees the group it is scored on. One row per code, then "micro" and
     "macro": gold units, and precision, recall and F1 for the cues alone and for cues with
-    learning, plus the cue-score threshold that would have given the best F1 for the code."""
+    learning, plus the cue-score threshold that would have given the best F1 for the code.
+    With `known`, a code is scored (and learned) only on the units whose `known[i]` holds it."""
     import numpy
     from sklearn.model_selection import GroupKFold
 
     codes = list(codes)
     sets = [set(found) for found in labels]
+    knows = [set(k) for k in known] if known is not None else [set(codes)] * len(texts)
     cues = [{c for c, v in scores.items() if v >= min_score} for scores in cue_scores]
     learned: list[set[str]] = [set() for _ in texts]
     splits = min(folds, len(set(groups)))
     if splits >= 2:
         for fit_rows, score_rows in GroupKFold(splits).split(numpy.zeros(len(texts)), groups=list(groups)):
             model = train([texts[i] for i in fit_rows], [sets[i] for i in fit_rows],
-                          [cue_scores[i] for i in fit_rows], codes, min_score=min_score)
+                          [cue_scores[i] for i in fit_rows], codes, min_score=min_score,
+                          known=[knows[i] for i in fit_rows])
             for i, found in zip(score_rows, model.decide([texts[i] for i in score_rows],
                                                          [cue_scores[i] for i in score_rows])):
                 learned[i] = found
@@ -282,13 +318,14 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
     rows: list[dict[str, Any]] = []
     totals = {"cues": [0, 0, 0], "learning": [0, 0, 0]}
     for code in codes:
-        row: dict[str, Any] = {"code": code, "gold": sum(code in s for s in sets)}
+        scored_rows = [i for i, k in enumerate(knows) if code in k]
+        row: dict[str, Any] = {"code": code, "gold": sum(code in sets[i] for i in scored_rows)}
         for name, predicted in (("cues", cues), ("learning", learned)):
-            counts = _counts(code, sets, predicted)
+            counts = _counts(code, [sets[i] for i in scored_rows], [predicted[i] for i in scored_rows])
             totals[name] = [a + b for a, b in zip(totals[name], counts)]
             row.update(_figures(name, *counts))
-        values = numpy.array([scores.get(code, 0.0) for scores in cue_scores])
-        truth = numpy.array([code in s for s in sets])
+        values = numpy.array([cue_scores[i].get(code, 0.0) for i in scored_rows])
+        truth = numpy.array([code in sets[i] for i in scored_rows])
         candidates = sorted({round(v, 3) for v in values if v > 0})
         best = max(candidates, key=lambda t: (_f1(truth, values >= t), -t), default=None)
         row["best_cue_threshold"] = best
@@ -316,3 +353,187 @@ def _figures(name: str, tp: int, fp: int, fn: int) -> dict:
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
     return {f"{name}_precision": round(precision, 3), f"{name}_recall": round(recall, 3), f"{name}_f1": round(f1, 3)}
+
+
+# ---------------------------------------------------------------- from the project's store
+
+@dataclass
+class Decided:
+    """The units a model learns from: the segments of the transcripts the coders coded (for a
+    theme: any decision on a code of that theme, as agreement counts them), each with the
+    codes accepted or tagged on it (`labels`) and the codes it says something about
+    (`known`): those of the themes coded there, except a code suggested on the segment that
+    none of these coders has decided (pending: not yet an absence), unless a coder marked the
+    whole document as coded (`copcode import FILE.csv`)."""
+
+    segments: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    labels: list[set[str]] = field(default_factory=list)
+    known: list[set[str]] = field(default_factory=list)
+    transcripts: list[str] = field(default_factory=list)
+    decisions: dict[str, int] = field(default_factory=dict)  # coder -> their decisions here
+
+
+def decided_units(store, codebook, coders: Sequence[str] = (), state=None) -> Decided:
+    """The units of `coders`' decisions (everyone's when empty); `state` is
+    decisions.coding_state when the caller has it."""
+    from copcode.decisions import coding_state
+
+    state = state or coding_state(store, codebook)
+    wanted = set(coders)
+    codes_of = {theme.id: {code.id for code in theme.all_codes} for theme in codebook.themes}
+    themes_of: dict[str, set[str]] = {}  # transcript -> its themes coded by these coders
+    for coder, pairs in state.covered.items():
+        if not wanted or coder in wanted:
+            for transcript, theme in pairs:
+                themes_of.setdefault(transcript, set()).add(theme)
+    accepted: dict[str, set[str]] = {}
+    decided: set[tuple[str, str]] = set()
+    decisions: dict[str, int] = {}
+    for (segment, code, coder), verdict in state.states.items():
+        if not wanted or coder in wanted:
+            decisions[coder] = decisions.get(coder, 0) + 1
+            decided.add((segment, code))
+            if verdict == "accepted":
+                accepted.setdefault(segment, set()).add(code)
+    # a document marked as coded in full (an imported coding) has no pending suggestion: what
+    # its coder did not code there is absent
+    whole = {transcript for coder, transcript in store.coded() if not wanted or coder in wanted}
+    pending: dict[str, set[str]] = {}
+    for segment, code in store.suggestion_pairs():
+        if (segment, code) not in decided:
+            pending.setdefault(segment, set()).add(code)
+    units = Decided(decisions=dict(sorted(decisions.items())))
+    for row in store.segments_of(sorted(themes_of)):
+        if row["transcript"] in whole:
+            pending.pop(row["id"], None)
+        units.segments.append(row["id"])
+        units.texts.append(row["text"])
+        units.labels.append(accepted.get(row["id"], set()))
+        known = set().union(*(codes_of.get(theme, set()) for theme in themes_of[row["transcript"]]))
+        units.known.append(known - pending.get(row["id"], set()))
+        units.transcripts.append(row["transcript"])
+    return units
+
+
+@dataclass
+class Learning:
+    """What `copcode code` learned: from how many decisions of which coders, on how many
+    transcripts and passages; the codes now suggested from it (the others keep to their
+    cues), and how many learned suggestions were written."""
+
+    decisions: dict[str, int]
+    transcripts: int
+    units: int
+    learned: list[str]
+    suggestions: int = 0  # learned suggestions written
+    total: int = 0  # every suggestion of the run, learned or not
+
+
+def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] = ()) -> Learning:
+    """Inside the caller's transaction (after the run's cue suggestions are in the store):
+    train on the decisions of `coders` (everyone's when empty) and replace the suggestions of
+    every learned code with the model's. A learned suggestion keeps the cues' quote and
+    evidence where its cues matched too, and adds {"kind": "learned", "words", "passages",
+    "positives", "threshold"}: the strongest words, the passages it learned from (and how many
+    carried the code), and the probability it needed."""
+    import json
+
+    from copcode.suggest import ENGINE_VERSION
+
+    units = decided_units(store, codebook, coders)
+    report = Learning(units.decisions, len(set(units.transcripts)), len(units.segments), [],
+                      total=store.count("suggestions"))
+    if not units.segments:
+        return report
+    cues = stored_cue_scores(store, codebook, min_score)
+    codes = [code.id for code in codebook.codes]
+    model = train(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], codes,
+                  min_score=min_score, known=units.known)
+    report.learned = model.learned_codes
+    if not report.learned:
+        return report
+    texts = store.segment_texts()
+    ids = list(texts)
+    found = model.suggest([texts[i] for i in ids], [cues.get(i, {}) for i in ids])
+    earlier = store.suggestions_of_codes(report.learned)
+    placed = store.segment_sentences({i for i, per in zip(ids, found) if any((i, c) not in earlier for c in per)})
+    rows = []
+    for segment, per in zip(ids, found):
+        for code, (score, words) in per.items():
+            plan = model.per_code[code]
+            cue = earlier.get((segment, code))
+            evidence = json.loads(cue["evidence"]) if cue else []
+            evidence.append({"kind": "learned", "words": words, "passages": model.learned_from["known"][code],
+                             "positives": plan.positives, "threshold": plan.threshold})
+            start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], words)
+            rows.append((segment, code, score, start, end, json.dumps(evidence), ENGINE_VERSION))
+    report.total = store.replace_suggestions(report.learned, rows)
+    report.suggestions = len(rows)
+    return report
+
+
+def stored_cue_scores(store, codebook, min_score: float) -> dict[str, dict[str, float]]:
+    """Segment id -> {code: score} of its cue suggestions, as the last run cached them (the
+    store's suggestions may be learned ones)."""
+    from copcode.suggest import cache_key
+
+    texts = store.segment_texts()
+    keys = {segment: cache_key(codebook, min_score, text) for segment, text in texts.items()}
+    cached = store.cached(set(keys.values()))
+    return {segment: {found["code"]: found["score"] for found in cached.get(key, [])}
+            for segment, key in keys.items()}
+
+
+def _quote(segment: tuple[int, int, str, list], words: list[str]) -> tuple[int, int]:
+    """The sentence of the segment that holds most of `words` (the first of equals; the whole
+    segment when it has no sentences)."""
+    import re
+
+    start, end, text, sentences = segment
+    wanted = set(words)
+
+    def holds(span) -> int:
+        return len(wanted & {w.lower() for w in re.findall(r"\w+", text[span[0] - start:span[1] - start])})
+
+    best = max(sentences, key=holds, default=None)
+    return (best[0], best[1]) if best else (start, end)
+
+
+EVALUATION_COLUMNS = ["code", "gold", "cues_precision", "cues_recall", "cues_f1", "learning_precision",
+                      "learning_recall", "learning_f1", "best_cue_threshold"]
+
+
+@dataclass
+class Evaluation:
+    """`evaluate` against the decisions of `units` (a tables.Table of EVALUATION_COLUMNS),
+    with the number of folds it was cross-validated in (0: fewer than two coded transcripts,
+    so nothing was learned)."""
+
+    table: Any
+    units: Decided
+    folds: int
+
+
+def evaluate_project(store, codebook, min_score: float, coders: Sequence[str] = (), folds: int = 5) -> Evaluation:
+    """How good the suggestions are against `coders`' decisions (everyone's when empty),
+    cross-validated by transcript; CopcodeError when no transcript is coded yet."""
+    from copcode.errors import CopcodeError
+    from copcode.tables import Table
+
+    run = store.last_run()
+    if run is not None and run["codebook_sha256"] != codebook.sha256:
+        raise CopcodeError("the codebook has changed since the transcripts were last coded",
+                           where=codebook.path, fix="run `copcode code` first, then `copcode evaluate`.")
+    units = decided_units(store, codebook, coders)
+    if not units.segments:
+        who = f" by {', '.join(coders)}" if coders else ""
+        raise CopcodeError(f"no coded transcript{who} to evaluate the suggestions against",
+                           fix="code some passages first (copcode review, copcode tag), or import a coding "
+                               "(copcode import FILE.csv --coder NAME).")
+    cues = stored_cue_scores(store, codebook, min_score)
+    groups = sorted(set(units.transcripts))
+    rows = evaluate(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], units.transcripts,
+                    [code.id for code in codebook.codes], min_score=min_score, folds=folds, known=units.known)
+    table = Table(EVALUATION_COLUMNS, [{c: r[c] for c in EVALUATION_COLUMNS} for r in rows])
+    return Evaluation(table, units, min(folds, len(groups)) if len(groups) >= 2 else 0)

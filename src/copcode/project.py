@@ -18,7 +18,7 @@ DEFAULT_GROUPS = {
     "R": "Researcher / academic",
 }
 SETTINGS_KEYS = {"transcripts", "codebook", "groups", "interviewer_labels", "max_segment_words",
-                 "min_score", "privacy", "speakers"}
+                 "min_score", "privacy", "speakers", "learning", "learn_from"}
 
 
 class NotAFile(OSError):
@@ -85,6 +85,8 @@ class Settings:
     min_score: float = 0.35
     privacy: dict | None = None  # see privacy.py
     speakers: str | None = None  # "none": a file without speaker labels is one participant's document
+    learning: bool = True  # `copcode code` learns from the coders' decisions (learn.py)
+    learn_from: list[str] = field(default_factory=list)  # the coders learned from; empty: everyone
 
 
 @dataclass
@@ -247,6 +249,9 @@ def _setting_problems(raw: dict):
         "min_score": (lambda v: is_number(v) and 0 < v <= 1, "must be a number above 0 and at most 1"),
         "privacy": (lambda v: isinstance(v, dict) and isinstance(v.get("detect", []), list),
                     "must hold `identifiers:` and, optionally, a list `detect:`"),
+        "learning": (lambda v: isinstance(v, bool), "must be true or false"),
+        "learn_from": (lambda v: isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v),
+                       "must be a list of coders' names, e.g. [ann, ben]"),
         "speakers": (lambda v: isinstance(v, str) and v.strip().casefold() == "none",
                      "must be `none` (files without speaker labels are documents) or left out"),
     }

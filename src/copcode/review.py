@@ -15,6 +15,7 @@ from copcode.store import Store
 SHEET_COLUMNS = ["segment", "participant", "group", "theme", "code", "label", "score", "quote",
                  "text", "decision", "other_code", "note"]
 SHEET_DECISIONS = ("accept", "reject", "")
+ORDERS = ("transcript", "uncertain")
 
 
 @dataclass
@@ -37,10 +38,15 @@ class ReviewItem:
 
 def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | None = None,
                  code: str | None = None, participant: str | None = None,
-                 group: str | None = None, min_score: float = 0.0) -> list[ReviewItem]:
-    """The suggestions this coder has not decided yet, in transcript order, filtered, each with
-    the interviewer's question just before its passage (verbatim: the screen redacts it). A
-    coder who stops and comes back starts where they left off."""
+                 group: str | None = None, min_score: float = 0.0, order: str = "transcript",
+                 cue_threshold: float = 0.35) -> list[ReviewItem]:
+    """The suggestions this coder has not decided yet, filtered, each with the interviewer's
+    question just before its passage (verbatim: the screen redacts it). A coder who stops and
+    comes back starts where they left off. `order`: "transcript" (in transcript order) or
+    "uncertain": those nearest the score they needed first (a learned suggestion's
+    threshold, else `cue_threshold`), so that each decision teaches the model the most."""
+    if order not in ORDERS:
+        raise CopcodeError(f"unknown order {order!r}", fix=f"use one of: {', '.join(ORDERS)}.")
     from copcode.tables import ProjectView
 
     view = ProjectView(store, codebook)
@@ -62,7 +68,14 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
         if item.segment in spans:
             transcript, start, end = spans[item.segment]
             item.question, item.question_start = texts[transcript][start:end], start
+    if order == "uncertain":
+        items.sort(key=lambda i: abs(i.score - _needed(i.evidence, cue_threshold)))  # stable: ties keep their order
     return items
+
+
+def _needed(evidence: list[dict], cue_threshold: float) -> float:
+    """The score a suggestion needed: its learned threshold, else the cues'."""
+    return next((e["threshold"] for e in evidence if e.get("kind") == "learned"), cue_threshold)
 
 
 @dataclass
