@@ -214,6 +214,7 @@ def test_import_tolerates_other_tools_variants(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "Wrote codebooks/nvivo.yaml", "Added 1 transcripts and 1 codings.",
+        "Offsets read as UTF-16 code units (--utf16).",
         "Not imported: source 'photo': a PictureSource is not text; left out"]
     project = open_project(fresh)
     store = open_store(project.store_path, create=False)

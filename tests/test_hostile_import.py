@@ -290,18 +290,20 @@ def test_case_13_an_invalid_imported_codebook_cites_the_code_element(fresh, tmp_
 
 # all or nothing
 
+ONLY_QUESTIONS = "Interviewer: Just one question?\nInterviewer: And another one?\n"
+
+
 def test_import_is_all_or_nothing_when_a_source_cannot_be_coded(imported, tmp_path):
     """The codebook, transcripts and participants.csv are written and the project is coded
-    before the text without speaker labels is found: all of it is undone."""
+    before the text with only the interviewer's turns is found: all of it is undone."""
     (imported / "codebooks" / "first.yaml").rename(tmp_path / "first.yaml")  # so a codebook is written
     sources = text_source("E03", E01_TEXT.replace("E01", "E03"), "We learnt", LEARN) + \
-        text_source("E04", "No labels at all here.\nJust words.\n", "Just", TRUST)
+        text_source("E04", ONLY_QUESTIONS, "Just", TRUST)
     cases = '<Cases><Case guid="c3" name="E03"/></Cases>'
     path = qdpx(tmp_path, project_xml(sources=sources, cases=cases), "second.qdpx")
-    refused(imported, path, f"{path}: TextSource 'E04': no speaker labels found, so no participant turns can be "
-            "told apart\n  How to fix: start each turn on a new line with its speaker, e.g. \"Interviewer: ...\" "
-            "and \"E04: ...\"; if it is a document without speakers (field notes, an answer), add "
-            "`speakers: none` to its header or to copcode.yaml.")
+    refused(imported, path, f"{path}: TextSource 'E04': every turn is the interviewer's; there is nothing to code"
+            "\n  How to fix: label the participant's turns, e.g. \"E04: ...\", or name their speaker in the "
+            "header: `speakers: {Name: participant}`.")
 
 
 def test_import_is_all_or_nothing_when_out_cannot_be_written(imported, tmp_path):
@@ -317,7 +319,7 @@ def test_import_is_all_or_nothing_when_out_cannot_be_written(imported, tmp_path)
 
 
 def test_import_into_a_fresh_folder_that_fails_leaves_it_empty(fresh, tmp_path):
-    sources = text_source("E04", "No labels at all here.\nJust words.\n", "Just", TRUST)
+    sources = text_source("E04", ONLY_QUESTIONS, "Just", TRUST)
     path = qdpx(tmp_path, project_xml(sources=sources))
     result = cli(fresh, "import", str(path))
     assert result.exit_code == 1, result.output

@@ -5,17 +5,21 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from copcode import yamlsafe
 from copcode.errors import CodebookError, LookupFailed
 from copcode.project import NotAFile, read_regular_file
 
 ID = r"^[a-z0-9][a-z0-9_-]*$"
+# Codes may hold codes (`codes:` under a code). A codebook comes from other people, and a tree
+# deeper than this is a mistake (or a file made to be expensive), not a way of thinking.
+MAX_CODE_DEPTH = 20
 TOKEN_KEYS = {
     "ORTH", "TEXT", "LOWER", "LEMMA", "NORM", "POS", "TAG", "SHAPE", "LENGTH", "OP",
     "IS_ALPHA", "IS_ASCII", "IS_DIGIT", "IS_LOWER", "IS_UPPER", "IS_TITLE", "IS_PUNCT",
@@ -128,6 +132,13 @@ class Code(_Model):
     examples: list[Example] = []  # in YAML a plain string is a quote
     cues: Cues = Cues()
     renamed_from: list[str] = []  # earlier ids of this code: their decisions count under this one
+    codes: list[Code] = []  # the codes it holds: the same schema, to MAX_CODE_DEPTH levels
+    _parent: str | None = PrivateAttr(None)
+
+    @property
+    def parent(self) -> str | None:
+        """The id of the code that holds this one; None for a code directly under a theme."""
+        return self._parent
 
     @field_validator("examples", mode="before")
     @classmethod
@@ -143,7 +154,40 @@ class Theme(_Model):
     label: str = Field(min_length=1)
     aliases: list[str] = []
     description: str = ""
-    codes: list[Code] = Field(min_length=1)
+    codes: list[Code] = Field(min_length=1)  # the codes directly under the theme
+
+    @property
+    def all_codes(self) -> list[Code]:
+        """Every code under the theme at any depth, parents before their children, in
+        document order."""
+        return [code for _, code, _, _ in walk(self.codes)]
+
+
+def walk(codes: list[Code], where: tuple = ()):
+    """(place, code, depth, parent id) for every code of `codes` and below, parents before
+    their children, in document order; `place` continues `where` (["themes", 0] gives
+    ["themes", 0, "codes", 1, "codes", 0], a code's place in the YAML), depth 1 is `codes`
+    themselves. Iterative: no recursion, whatever the depth."""
+    stack: list[tuple[list, Code, int, str | None]] = [
+        ([*where, "codes", i], code, 1, None) for i, code in reversed(list(enumerate(codes)))]
+    while stack:
+        place, code, depth, parent = stack.pop()
+        yield place, code, depth, parent
+        stack.extend(([*place, "codes", i], child, depth + 1, code.id)
+                     for i, child in reversed(list(enumerate(code.codes))))
+
+
+@dataclass(frozen=True)
+class _Tree:
+    """The codebook's codes indexed once: the flat list and, per id, its theme, parent, depth
+    and children."""
+    codes: list[Code]
+    places: list[tuple[list, Code]]
+    theme: dict[str, Theme]
+    parent: dict[str, str | None]
+    depth: dict[str, int]
+    children: dict[str, list[Code]]
+    by_id: dict[str, Code]
 
 
 class Codebook(_Model):
@@ -154,10 +198,75 @@ class Codebook(_Model):
     path: str = ""  # where it was read from, as shown to the user; set by load_codebook
     file: str = ""  # the same file's absolute path
     sha256: str = ""
+    _tree: tuple | None = PrivateAttr(None)  # (the themes list it was built from, _Tree)
+
+    @model_validator(mode="after")
+    def _link(self):
+        self._index()  # sets every code's parent
+        return self
+
+    def _index(self) -> _Tree:
+        # Kept until `themes` is another list: a copy made with model_copy(update={"themes":
+        # ...}) (privacy.redact_codebook) indexes its own codes, never the original's.
+        if self._tree is not None and self._tree[0] is self.themes:
+            return self._tree[1]
+        tree = _Tree([], [], {}, {}, {}, {}, {})
+        for t, theme in enumerate(self.themes):
+            for place, code, depth, parent in walk(theme.codes, ("themes", t)):
+                code._parent = parent
+                tree.codes.append(code)
+                tree.places.append((place, code))
+                if code.id in tree.by_id:
+                    continue  # a duplicate id: load_codebook reports it; the first one counts
+                tree.by_id[code.id] = code
+                tree.theme[code.id] = theme
+                tree.parent[code.id] = parent
+                tree.depth[code.id] = depth
+                tree.children[code.id] = list(code.codes)
+        self._tree = (self.themes, tree)
+        return tree
 
     @property
     def codes(self) -> list[Code]:
-        return [code for theme in self.themes for code in theme.codes]
+        """Every code at every depth, parents before their children, in document order."""
+        return list(self._index().codes)
+
+    def places(self) -> list[tuple[list, Code]]:
+        """Every code with its place in the YAML (["themes", 0, "codes", 2, "codes", 0]), in
+        the order of `codes`, for messages that name a line."""
+        return list(self._index().places)
+
+    @property
+    def nested(self) -> bool:
+        """Whether any code holds codes."""
+        return any(self._index().children.values())
+
+    def children(self, code_id: str) -> list[Code]:
+        """The codes directly inside the code, in document order."""
+        return list(self._index().children[self.code(code_id).id])
+
+    def ancestors(self, code_id: str) -> list[Code]:
+        """The codes that hold the code, its parent first, up to the one directly under its theme."""
+        tree = self._index()
+        found, parent = [], tree.parent[self.code(code_id).id]
+        while parent is not None:
+            found.append(tree.by_id[parent])
+            parent = tree.parent[parent]
+        return found
+
+    def depth(self, code_id: str) -> int:
+        """1 for a code directly under its theme, 2 for a code inside such a code, and so on."""
+        return self._index().depth[self.code(code_id).id]
+
+    def at_level(self, code_id: str, level: int) -> str:
+        """The code's id, or, when it is deeper than `level`, the id of its ancestor at that
+        depth: where `--level` counts its codings."""
+        tree = self._index()
+        found = self.code(code_id).id
+        parent = tree.parent[found]
+        while tree.depth[found] > level and parent is not None:
+            found, parent = parent, tree.parent[parent]
+        return found
 
     @property
     def renamed(self) -> dict[str, str]:
@@ -165,9 +274,9 @@ class Codebook(_Model):
         return {old: code.id for code in self.codes for old in code.renamed_from}
 
     def code(self, code_id: str) -> Code:
-        for code in self.codes:
-            if code.id == code_id:
-                return code
+        found = self._index().by_id.get(code_id)
+        if found is not None:
+            return found
         raise LookupFailed(
             f"unknown code {code_id!r}",
             where=self.path,
@@ -175,7 +284,8 @@ class Codebook(_Model):
         )
 
     def theme_of(self, code_id: str) -> Theme:
-        return next(t for t in self.themes if any(c.id == code_id for c in t.codes))
+        """The theme the code is under, at whatever depth."""
+        return self._index().theme[self.code(code_id).id]
 
     def find_theme(self, query: str) -> Theme:
         """A theme by its id, an alias, its label, or a word of its label that names it alone."""
@@ -219,7 +329,7 @@ def load_codebook(path: str | Path, display: str | None = None) -> Codebook:
         raise CodebookError(display, [str(exc)]) from None
     if not isinstance(data, dict):
         raise CodebookError(display, ["line 1: a codebook is a mapping with `name` and `themes`"])
-    problems: list[str] = []
+    problems: list[str] = _depth_problems(data, node)
     try:
         codebook = Codebook.model_validate(data)
     except ValidationError as exc:
@@ -231,7 +341,7 @@ def load_codebook(path: str | Path, display: str | None = None) -> Codebook:
                             f"{wanted_text and not_text(_node_at(node, loc)) or _msg(error)}")
         problems.sort(key=lambda p: int(p.split(":")[0].removeprefix("line ")))
         raise CodebookError(display, _unique(problems)) from None
-    problems = _semantic_problems(codebook, node)
+    problems += _semantic_problems(codebook, node)
     if problems:
         raise CodebookError(display, problems)
     codebook.path = display
@@ -240,15 +350,37 @@ def load_codebook(path: str | Path, display: str | None = None) -> Codebook:
     return codebook
 
 
+def _depth_problems(data: dict, node) -> list[str]:
+    """A code deeper than MAX_CODE_DEPTH levels below its theme, the first of each branch,
+    found in the YAML's data before it is validated (and without recursion)."""
+    problems = []
+    themes = data.get("themes")
+    stack = [(["themes", t], theme, 0) for t, theme in enumerate(themes)] if isinstance(themes, list) else []
+    stack.reverse()
+    while stack:
+        place, item, depth = stack.pop()
+        if not isinstance(item, dict):
+            continue
+        if depth > MAX_CODE_DEPTH:
+            name = f"code {item['id']}" if isinstance(item.get("id"), str) else "a code"
+            problems.append(f"line {_line_of(node, place)}: {name} is nested {depth} levels deep under its theme; "
+                            f"codes may nest at most {MAX_CODE_DEPTH} levels: move it up")
+            continue
+        codes = item.get("codes")
+        if isinstance(codes, list):
+            stack.extend(([*place, "codes", i], child, depth + 1) for i, child in reversed(list(enumerate(codes))))
+    return problems
+
+
 def _semantic_problems(codebook: Codebook, node) -> list[str]:
     problems = []
     seen: dict[str, list] = {}
     for t, theme in enumerate(codebook.themes):
         seen.setdefault(f"theme {theme.id}", []).append(["themes", t, "id"])
-        for c, code in enumerate(theme.codes):
-            seen.setdefault(f"code {code.id}", []).append(["themes", t, "codes", c, "id"])
+        for place, code, _, _ in walk(theme.codes, ("themes", t)):
+            seen.setdefault(f"code {code.id}", []).append([*place, "id"])
             for r, old in enumerate(code.renamed_from):
-                seen.setdefault(f"code {old}", []).append(["themes", t, "codes", c, "renamed_from", r])
+                seen.setdefault(f"code {old}", []).append([*place, "renamed_from", r])
     for what, locs in seen.items():
         for loc in locs[1:]:
             problems.append(f"line {_line_of(node, loc)}: {_dotted(loc)}: duplicate {what} "

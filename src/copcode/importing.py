@@ -1,8 +1,11 @@
-"""`copcode import`: codes, transcripts and codings from a REFI-QDA file into this project.
+"""`copcode import`: codes, transcripts and codings from a REFI-QDA file or a Taguette project
+into this project.
 
 All or nothing: everything is read and checked before anything is written; if a later step
 fails (coding the project, recording the codings), every file written or rewritten
-(transcripts, the codebook, participants.csv, out/) and the store are put back as they were."""
+(transcripts, the codebook, participants.csv, out/) and the store are put back as they were.
+Every coding in the file is accounted for: recorded, already recorded, merged with another on
+the same segment and code, or left out with the reason."""
 
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ class ImportResult:
     codings: int  # codings recorded by this import
     problems: list[str] = field(default_factory=list)
     already: int = 0  # codings in the file that were recorded before (by an earlier import)
+    merged: list[str] = field(default_factory=list)  # codings recorded as one: same segment, code and coder
+    notes: list[str] = field(default_factory=list)  # how the file was read: offsets, documents
 
 
 @dataclass
@@ -36,22 +41,34 @@ class _Plan:
     codebook: tuple[Path, str] | None  # (where, YAML text) when the project has no codebook
     code_ids: dict[str, str]  # code guid in the file -> code id in the project's codebook
     sources: dict[str, Path]  # source name -> its transcript file (new or already there)
-    new_sources: dict[str, str]  # source name -> text, for the transcripts to write
+    new_sources: dict[str, str]  # source name -> the transcript file's text, to write
     participants: str | None  # participants.csv text, when the project has none
     problems: list[str]
+    documents: list[str] = field(default_factory=list)  # new sources without speakers: `speakers: none`
 
 
-def import_refi(project: Project, path: Path, *, utf16: bool = False) -> ImportResult:
-    """Bring a .qdpx (or .qdc) into the project: its codebook when the project has none, its
-    text sources as transcripts (an existing transcript must hold the same text), its cases
-    as participants.csv when there is none; then code the project and record every coding as
-    a `tag` by its user on the segment it overlaps most, unless that coder already has a
-    decision on that segment and code. What cannot be mapped is listed in `problems`, never
-    silently dropped. If anything fails, the project and its store are left as they were."""
+def import_refi(project: Project, path: Path, *, utf16: bool | None = None) -> ImportResult:
+    """Bring a .qdpx (or .qdc), or a Taguette project (.sqlite3), into the project: its
+    codebook when the project has none, its text sources as transcripts (an existing
+    transcript must hold the same text; a source without speaker labels as a document,
+    `speakers: none`), its cases as participants.csv when there is none; then code the project
+    and record every coding as a `tag` by its user (its note the coding's notes, else "imported")
+    on the segment it overlaps most, unless that
+    coder already has a decision on that segment and code. Codings of one coder and code that
+    fall on one segment are recorded once, and listed in `merged`. What cannot be mapped is
+    listed in `problems`, never silently dropped. `utf16`: see `read_qdpx`. If anything
+    fails, the project and its store are left as they were."""
     from copcode.ingest.refi import read_qdpx
+    from copcode.ingest.taguette import is_sqlite, read_taguette
 
     path = Path(path)
-    imported = read_qdpx(path, utf16=utf16)
+    if is_sqlite(path):
+        if utf16 is not None:
+            raise CopcodeError("--utf16 is for REFI-QDA files; a Taguette project's offsets are always "
+                               "UTF-8 bytes", where=str(path), fix="leave out --utf16.")
+        imported = read_taguette(path)
+    else:
+        imported = read_qdpx(path, utf16=utf16)
     plan = _plan(project, path, imported)
     undo = _Undo(project)
     try:
@@ -95,13 +112,15 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
     folder = project.transcripts_dir
     sources: dict[str, Path] = {}
     new_sources: dict[str, str] = {}
+    documents: list[str] = []
+    kind = imported.source_kind
     names: dict[str, str] = {}  # folded file id -> the source that becomes that file
     for name, text in imported.sources.items():
         file_id = _safe_name(name)  # a source's name is not a safe path
         other = names.setdefault(file_id.casefold(), name)
         if other != name:
             raise CopcodeError(
-                f"TextSources {other!r} and {name!r} would both become transcripts/{file_id}.txt",
+                f"{kind}s {other!r} and {name!r} would both become transcripts/{file_id}.txt",
                 where=str(path), fix="give the sources names that differ in letters or digits, "
                 "not only in spaces, punctuation or case, and export again.")
         present = [p for p in folder.iterdir() if p.stem.casefold() == file_id.casefold()
@@ -109,13 +128,16 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
         if present:
             if read_transcript(present[0], project).text != text:
                 raise CopcodeError(
-                    f"TextSource {name!r} differs from the transcript already here, "
+                    f"{kind} {name!r} differs from the transcript already here, "
                     f"{project.relative(present[0])}",
                     where=str(path), fix="import into a fresh project folder, or remove that transcript.")
             sources[name] = present[0]
             continue
         sources[name] = folder / f"{file_id}.txt"
-        new_sources[name] = text
+        document = _without_speakers(project, file_id, text)
+        new_sources[name] = _transcript_file(path, kind, name, text, document)
+        if document:
+            documents.append(name)
 
     participants = None
     if imported.cases:
@@ -125,7 +147,44 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
                             "is already here; left out")
         else:
             participants = _participants_csv(path, imported.cases)
-    return _Plan(codebook, code_ids, sources, new_sources, participants, problems)
+    return _Plan(codebook, code_ids, sources, new_sources, participants, problems, documents)
+
+
+def _without_speakers(project: Project, file_id: str, text: str) -> bool:
+    """Whether `copcode code` would find no speaker labels in the text (as a .txt without a
+    header, named `file_id`), so that it must come in as a document."""
+    from copcode.ingest.speakers import detect
+
+    if project.settings.speakers == "none":
+        return False  # every file is a document already
+    return not detect(text, file_id, (), project.settings.interviewer_labels).turns
+
+
+HEADERS = ("", "---\n\n---\n")  # an empty header keeps a text that starts like one from being read as one
+
+
+def _transcript_file(path: Path, kind: str, name: str, text: str, document: bool) -> str:
+    """The transcript file to write for a source: its text, after a header saying
+    `speakers: none` for a document; checked to read back as exactly that text, so that the
+    codings' offsets hold."""
+    from copcode.errors import TranscriptError
+    from copcode.ingest.text import read
+
+    problem = ""
+    for header in ("---\nspeakers: none\n---\n",) if document else HEADERS:
+        try:
+            body = read((header + text).encode("utf-8"), name, [])
+        except UnicodeEncodeError:
+            problem = "it holds characters that are not Unicode text"
+            break
+        except TranscriptError as exc:
+            problem = exc.what
+            break
+        if body.text == text and (body.header.get("speakers") == "none") == document:
+            return header + text
+    raise CopcodeError(f"{kind} {name!r} cannot be written as a transcript that reads back the same"
+                       + (f" ({problem})" if problem else ""), where=str(path),
+                       fix="check the source's text in the other program, and export again.")
 
 
 def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> ImportResult:
@@ -134,13 +193,18 @@ def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> 
     from copcode.store import open_store
 
     codebook_written = undo.write(*plan.codebook) if plan.codebook else None
+    notes = [note[:1].upper() + note[1:] + "." for note in imported.notes]
+    notes += [f"{imported.source_kind} {name!r} has no speaker labels: it comes in as a document "
+              f"({project.relative(plan.sources[name])}, `speakers: none`), the whole text one participant's, "
+              "each paragraph a segment." for name in plan.documents]
     if not imported.sources:  # a codebook (.qdc) alone
-        return ImportResult(codebook_written, [], 0, plan.problems)
+        return ImportResult(codebook_written, [], 0, plan.problems, notes=notes)
     written = [undo.write(plan.sources[name], text) for name, text in plan.new_sources.items()]
     if plan.participants is not None:
         undo.write(project.root / "participants.csv", plan.participants)
 
     undo.save_store_and_out()
+    kind = imported.source_kind
     try:
         coded = code_project(project)
     except CopcodeError as exc:
@@ -148,7 +212,7 @@ def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> 
         source = next((n for n in plan.new_sources if project.relative(plan.sources[n]) == exc.where), None)
         if source is None:
             raise
-        raise CopcodeError(f"TextSource {source!r}: {exc.what}", where=str(path), fix=exc.fix) from None
+        raise CopcodeError(f"{kind} {source!r}: {exc.what}", where=str(path), fix=exc.fix) from None
     # what `copcode code` says about the transcripts this import wrote (one skipped as
     # unreadable, say); its notes on the project's other files are not about the import
     mine = tuple(f"{project.relative(plan.sources[n])}:" for n in plan.new_sources)
@@ -156,42 +220,84 @@ def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> 
     for problem in coded.skipped:  # a source that cannot be coded: the import is undone
         source = new_files.get((problem.where or "").split(":")[0])
         if source is not None:
-            raise CopcodeError(f"TextSource {source!r}: {problem.what}", where=str(path), fix=problem.fix)
+            raise CopcodeError(f"{kind} {source!r}: {problem.what}", where=str(path), fix=problem.fix)
     problems = plan.problems + [w for w in coded.warnings if w.startswith(mine)]
     codebook = project_codebook(project)
     store = open_store(project.store_path, create=False)
     try:
         segments = store.segment_spans()
         state = coding_state(store, codebook).states
-        rows: dict[str, dict[tuple, None]] = {}
-        already = set()
+        # (segment, code, coder) -> the spans of the file's codings recorded as that one decision
+        new: dict[tuple[str, tuple[str, int, int], str, str], list[tuple[int, int]]] = {}
+        already = 0
+        said: dict[tuple[str, str, str], dict[str, None]] = {}  # (segment, code, coder) -> the codings' notes, in order
+        outside: dict[tuple[str, int, int], int] = {}  # (source, start, end) -> codings in no participant's turn
         codable = {code.guid for code in _leaves(imported.codes)}
         unknown: dict[str, int] = {}
-        for source, start, end, code_guid, user in imported.codings:
+        across = 0
+        for source, start, end, code_guid, user, note in imported.codings:
             if code_guid not in codable:
                 unknown[code_guid] = unknown.get(code_guid, 0) + 1
             if code_guid not in plan.code_ids or source not in plan.sources:
                 continue  # said already: the code is not in the codebook, or the source left out
-            def overlap(span, start=start, end=end):
-                return min(end, span[2]) - max(start, span[1])
-
-            best = max(segments.get(plan.sources[source].stem, []), key=overlap, default=None)
-            if best is None or overlap(best) <= 0:
-                problems.append(f"source {source!r} {start}-{end}: not in a participant's turn; left out")
+            # the selection is kept on every participant segment it falls on, as its part there
+            parts = [(segment, (max(start, segment[1]), min(end, segment[2])))
+                     for segment in segments.get(plan.sources[source].stem, [])
+                     if min(end, segment[2]) > max(start, segment[1])]
+            if not parts:
+                outside[(source, start, end)] = outside.get((source, start, end), 0) + 1
                 continue
             code_id = plan.code_ids[code_guid]
-            if (best[0], code_id, user) in state:
-                already.add((best[0], code_id, user))
+            fresh = [(segment, part) for segment, part in parts if (segment[0], code_id, user) not in state]
+            if not fresh:
+                already += 1
                 continue
-            rows.setdefault(user, {})[(best[0], code_id, "tag", "imported")] = None
+            across += len(parts) > 1
+            for segment, part in fresh:
+                new.setdefault((source, segment, code_id, user), []).append(part)
+                if note:
+                    said.setdefault((segment[0], code_id, user), {})[note] = None
+        problems += [f"{_noun(kind)} {source!r} {start}-{end}: not in a participant's turn; left out"
+                     + (f" ({n} codings)" if n > 1 else "") for (source, start, end), n in outside.items()]
         problems += [f"{n} coding(s) refer to code guid {g}, not a codable code in the file; left out"
                      for g, n in unknown.items()]
+        merged = [_merged(kind, source, segment, code_id, user, spans)
+                  for (source, segment, code_id, user), spans in new.items() if len(spans) > 1]
+        if across:
+            notes.append(f"{across} coding(s) cover several segments: each is kept on every segment it "
+                         "covers, with its part as the exact span.")
+        rows: dict[str, list[tuple]] = {}
+        for (_, segment, code_id, user), spans in new.items():
+            # codings merged on one segment keep the words from the first start to the last end
+            span = (min(s for s, _ in spans), max(e for _, e in spans))
+            note = "\n\n".join(said.get((segment[0], code_id, user), ())) or "imported"  # the codings' notes, else copcode's
+            rows.setdefault(user, []).append((segment[0], code_id, "tag", note, span))
         with store.transaction():
             for user, decisions in rows.items():
-                record_many(store, codebook, list(decisions), user)
+                record_many(store, codebook, decisions, user)
     finally:
         store.close()
-    return ImportResult(codebook_written, written, sum(map(len, rows.values())), problems, len(already))
+    if rows:
+        # out/ and the suggestions learned from decisions were made before these were recorded:
+        # coded again (every passage from the cache), they show them, and an import of the same
+        # file again finds the project as it leaves it
+        code_project(project)
+    return ImportResult(codebook_written, written, len(new), problems, already, merged, notes)
+
+
+def _noun(kind: str) -> str:
+    """How a message names a source inside a sentence: "source" (a TextSource), "document"."""
+    return "source" if kind == "TextSource" else kind.lower()
+
+
+def _merged(kind: str, source: str, segment: tuple[str, int, int], code_id: str, user: str,
+            spans: list[tuple[int, int]]) -> str:
+    """Which codings were recorded as one decision, and where: the segment and each coding's
+    characters in the transcript's text (not the words: nothing printed here is redacted)."""
+    at = [f"{start}-{end}" for start, end in sorted(spans)]
+    return (f"{_noun(kind)} {source!r}: {len(spans)} codings of {code_id!r} by {user} fall on one segment, "
+            f"{segment[0]} (characters {segment[1]}-{segment[2]}), at {', '.join(at[:-1])} and {at[-1]}: "
+            "recorded once.")
 
 
 class _Undo:
@@ -282,6 +388,7 @@ def _safe_name(name: str) -> str:
 
 
 def _leaves(codes):
+    """Every codable code of the tree, at any depth, parents before their children."""
     from copcode.ingest.refi import walk
 
     return [code for code in walk(codes) if code.codable]
@@ -308,13 +415,21 @@ def _participants_csv(path: Path, cases: dict[str, dict[str, str]]) -> str:
 
 
 def _codebook_yaml(path: Path, codes, problems: list[str]) -> tuple[str, set[str]]:
-    """The codebook to write and the ids of its codes, checked first: top-level codes with children become themes
-    (holding every codable code below them); lone top-level codes go under 'imported'. A
-    problem is reported against the Code element it comes from, not the YAML to be."""
+    """The codebook to write and the ids of its codes, checked first. The file's top-level codes
+    that hold codes become themes, the codes inside them the theme's code tree, nested as in the
+    file; a top-level code that is codable itself is also the first code of its theme (the same
+    id and label), so that its codings have a code to go to. Lone top-level codes go under
+    'imported'. A code that cannot be coded and holds no codable code is left out, and said; codes
+    deeper than a codebook may nest are put beside their ancestor at the deepest level, and said.
+    A problem is reported against the Code element it comes from, not the YAML to be."""
     from copcode import yamlsafe
-    from copcode.ingest.refi import ImportedCode, describe
+    from copcode.codebook import MAX_CODE_DEPTH
+    from copcode.ingest.refi import ImportedCode, describe, walk
 
-    origin: dict[tuple[str | int, ...], ImportedCode] = {}  # ("themes", i) or ("themes", i, "codes", j) -> the code
+    origin: dict[tuple[str | int, ...], ImportedCode] = {}  # a place in the YAML ("themes", 0, "codes", 1) -> the code
+    useful: dict[int, bool] = {}  # id(code) -> it is codable or holds a codable code
+    for code in reversed(list(walk(codes))):  # children before their parents
+        useful[id(code)] = code.codable or any(useful[id(child)] for child in code.children)
 
     def code_entry(code):
         entry = {"id": code.id, "label": code.label}
@@ -328,20 +443,48 @@ def _codebook_yaml(path: Path, codes, problems: list[str]) -> tuple[str, set[str
         return {"id": entry.pop("id"), "label": entry.pop("label"),
                 "definition": "\n\n".join(definition) or code.label, **entry}
 
+    def tree(top, place: tuple, own: list) -> list[dict[str, Any]]:
+        """The entries of the codes inside `top` (after `own`), nested as in the file; no recursion."""
+        entries = own
+        stack = [(child, entries, place, 1) for child in reversed(top.children)]
+        while stack:
+            code, siblings, where, depth = stack.pop()
+            if not useful[id(code)]:
+                problems.append(f"{describe(code)}: no codable code inside it; left out of the codebook")
+                continue
+            at = (*where, "codes", len(siblings))
+            origin[at] = code
+            entry = code_entry(code)
+            siblings.append(entry)
+            inside = [child for child in code.children if useful[id(child)]]
+            if inside and depth >= MAX_CODE_DEPTH:  # deeper than a codebook nests: flattened at this level
+                if depth == MAX_CODE_DEPTH:
+                    deeper = sum(1 for c in walk(inside) if useful[id(c)])
+                    problems.append(f"{describe(code)}: the {deeper} codes inside it would be nested deeper than "
+                                    f"{MAX_CODE_DEPTH} levels; they are put beside it, at level {MAX_CODE_DEPTH}")
+                stack.extend((child, siblings, where, depth + 1) for child in reversed(code.children))
+            elif code.children:
+                if inside:
+                    entry["codes"] = []
+                stack.extend((child, entry.get("codes", []), at, depth + 1) for child in reversed(code.children))
+        return entries
+
     themes: list[dict[str, Any]] = []
     for code in codes:
         if not code.children:
             continue
-        inside = _leaves(code.children)
-        if not inside:
+        if not useful[id(code)]:
             problems.append(f"{describe(code)}: no codable code inside it; left out of the codebook")
             continue
-        origin[("themes", len(themes))] = code
-        for j, child in enumerate(inside):
-            origin[("themes", len(themes), "codes", j)] = child
+        place = ("themes", len(themes))
+        origin[place] = code
+        own = []
+        if code.codable:
+            origin[(*place, "codes", 0)] = code
+            own.append(code_entry(code))
         themes.append({"id": code.id, "label": code.label,
                        **({"description": code.description} if code.description else {}),
-                       "codes": [code_entry(child) for child in inside]})
+                       "codes": tree(code, place, own)})
     lone = [c for c in codes if not c.children and c.codable]
     if lone:
         taken = {t["id"] for t in themes}
@@ -352,7 +495,7 @@ def _codebook_yaml(path: Path, codes, problems: list[str]) -> tuple[str, set[str
         themes.append({"id": theme_id, "label": "Imported codes", "codes": [code_entry(c) for c in lone]})
     name = path.stem.strip() or "imported"
     data = {"name": name, "themes": themes}
-    ids = {code["id"] for theme in themes for code in theme["codes"]}
+    ids = {origin[place].id for place in origin if len(place) > 2}
     too_big = CopcodeError(
         f"it holds {len(ids)} codes, more than a codebook may hold (at most {MAX_CODES} codes "
         f"in {yamlsafe.MAX_BYTES // (1024 * 1024)} MiB)", where=str(path),
@@ -366,7 +509,6 @@ def _codebook_yaml(path: Path, codes, problems: list[str]) -> tuple[str, set[str
     if len(text.encode("utf-8")) > yamlsafe.MAX_BYTES:
         raise too_big
     return text, ids
-
 
 MAX_CODES = 5000  # far more than a qualitative codebook holds; what a 2 MiB codebook file can hold
 FIELDS = {"label": "its name", "definition": "its description", "description": "its description",
@@ -390,7 +532,7 @@ def _check_codebook(path: Path, data: dict, origin: dict) -> None:
     problems = []
     for error in errors:
         loc = tuple(error["loc"])
-        key = next((loc[:n] for n in (4, 2) if loc[:n] in origin), None)
+        key = next((loc[:n] for n in range(len(loc), 1, -1) if loc[:n] in origin), None)
         element = describe(origin[key]) if key else "the codebook"
         rest = loc[len(key):] if key else loc
         what = FIELDS.get(str(rest[0]), str(rest[0])) if rest else "it"

@@ -139,18 +139,17 @@ def pattern_problems(codebook: Codebook) -> list[str]:
 
     vocab = spacy.blank("en").vocab
     problems = []
-    for t, theme in enumerate(codebook.themes):
-        for c, code in enumerate(theme.codes):
-            for p, pattern in enumerate(code.cues.patterns):
-                loc = ["themes", t, "codes", c, "cues", "patterns", p]
-                if uses_regex(pattern.pattern):  # load_codebook refuses it too; never reach spaCy
-                    problems.append(f"{locate(codebook.file, loc)}: {REGEX_REFUSED}")
-                    continue
-                try:
-                    Matcher(vocab, validate=True).add("check", [pattern.pattern])
-                except Exception as exc:  # spaCy raises MatchPatternError or ValueError
-                    problems.append(f"{locate(codebook.file, loc)}: not a valid spaCy token "
-                                    f"pattern: {_pattern_error(exc)}")
+    for place, code in codebook.places():
+        for p, pattern in enumerate(code.cues.patterns):
+            loc = [*place, "cues", "patterns", p]
+            if uses_regex(pattern.pattern):  # load_codebook refuses it too; never reach spaCy
+                problems.append(f"{locate(codebook.file, loc)}: {REGEX_REFUSED}")
+                continue
+            try:
+                Matcher(vocab, validate=True).add("check", [pattern.pattern])
+            except Exception as exc:  # spaCy raises MatchPatternError or ValueError
+                problems.append(f"{locate(codebook.file, loc)}: not a valid spaCy token "
+                                f"pattern: {_pattern_error(exc)}")
     return problems
 
 
@@ -184,51 +183,50 @@ def cue_warnings(codebook: Codebook, min_score: float = 0.35, nlp: Language | No
     alone = _weight_for(min_score / CUE_SHARE)
     helped = _weight_for((min_score - (1 - CUE_SHARE)) / CUE_SHARE)
     warnings = []
-    for t, theme in enumerate(codebook.themes):
-        for c, code in enumerate(theme.codes):
-            where = ["themes", t, "codes", c, "cues"]
-            seen: dict[str, tuple[str, bool]] = {}  # the words a keyword matches -> its phrase, exact
-            for k, keyword in enumerate(code.cues.keywords):
-                at = f"line {line(where + ['keywords', k])}: code {code.id}"
-                lower = _lower_form(nlp, keyword.phrase)
-                lemma = lemma_form(nlp, keyword.phrase)
-                if not keyword.exact and lemma != lower:
+    for place, code in codebook.places():
+        where = [*place, "cues"]
+        seen: dict[str, tuple[str, bool]] = {}  # the words a keyword matches -> its phrase, exact
+        for k, keyword in enumerate(code.cues.keywords):
+            at = f"line {line(where + ['keywords', k])}: code {code.id}"
+            lower = _lower_form(nlp, keyword.phrase)
+            lemma = lemma_form(nlp, keyword.phrase)
+            if not keyword.exact and lemma != lower:
+                warnings.append(
+                    f"{at}: keyword \"{keyword.phrase}\" is matched as its lemma \"{lemma}\", with every "
+                    f"word of that lemma; to match it as written use {{phrase: {keyword.phrase}, exact: "
+                    f"true}}, or write \"{lemma}\"")
+            forms = [(lower, True)] if keyword.exact else [(lemma, False)]
+            if keyword.exact and lemma != lower:
+                forms.append((lemma, False))  # a lemma keyword of that lemma matches it too
+            for form, exact in forms:
+                other = seen.get(form)
+                if other is not None and other[0] != keyword.phrase and (not exact or other[1] or form == lower):
                     warnings.append(
-                        f"{at}: keyword \"{keyword.phrase}\" is matched as its lemma \"{lemma}\", with every "
-                        f"word of that lemma; to match it as written use {{phrase: {keyword.phrase}, exact: "
-                        f"true}}, or write \"{lemma}\"")
-                forms = [(lower, True)] if keyword.exact else [(lemma, False)]
-                if keyword.exact and lemma != lower:
-                    forms.append((lemma, False))  # a lemma keyword of that lemma matches it too
-                for form, exact in forms:
-                    other = seen.get(form)
-                    if other is not None and other[0] != keyword.phrase and (not exact or other[1] or form == lower):
-                        warnings.append(
-                            f"{at}: keywords \"{other[0]}\" and \"{keyword.phrase}\" match the same words "
-                            f"(\"{form}\"), so a passage with them counts twice; keep one")
-                        break
-                for form, exact in forms[:1]:
-                    seen.setdefault(form, (keyword.phrase, exact))
-            cues = [("keywords", k, f"keyword \"{kw.phrase}\"", kw.weight) for k, kw in enumerate(code.cues.keywords)]
-            cues += [("patterns", p, f"pattern \"{pattern.key}\"", pattern.weight)
-                     for p, pattern in enumerate(code.cues.patterns)]
-            for kind, index, name, weight in cues:
-                if weight >= alone:
-                    continue
-                at = f"line {line(where + [kind, index])}: code {code.id}"
-                score = CUE_SHARE * (1 - 0.5 ** weight)
-                if weight >= helped:
-                    warnings.append(
-                        f"{at}: {name} (weight {weight:g}) cannot suggest the code alone: it scores "
-                        f"{score:.2f}, below min_score {min_score:g}, and reaches it only with another cue or "
-                        f"in a passage like the code's description; give it weight {_up(alone)} or more "
-                        f"to suggest alone")
-                else:
-                    warnings.append(
-                        f"{at}: {name} (weight {weight:g}) never suggests the code alone, even in a passage "
-                        f"like the code's description (at most {score + 1 - CUE_SHARE:.2f}, below min_score "
-                        f"{min_score:g}); only with another cue; give it weight {_up(alone)} or more to "
-                        f"suggest alone")
+                        f"{at}: keywords \"{other[0]}\" and \"{keyword.phrase}\" match the same words "
+                        f"(\"{form}\"), so a passage with them counts twice; keep one")
+                    break
+            for form, exact in forms[:1]:
+                seen.setdefault(form, (keyword.phrase, exact))
+        cues = [("keywords", k, f"keyword \"{kw.phrase}\"", kw.weight) for k, kw in enumerate(code.cues.keywords)]
+        cues += [("patterns", p, f"pattern \"{pattern.key}\"", pattern.weight)
+                 for p, pattern in enumerate(code.cues.patterns)]
+        for kind, index, name, weight in cues:
+            if weight >= alone:
+                continue
+            at = f"line {line(where + [kind, index])}: code {code.id}"
+            score = CUE_SHARE * (1 - 0.5 ** weight)
+            if weight >= helped:
+                warnings.append(
+                    f"{at}: {name} (weight {weight:g}) cannot suggest the code alone: it scores "
+                    f"{score:.2f}, below min_score {min_score:g}, and reaches it only with another cue or "
+                    f"in a passage like the code's description; give it weight {_up(alone)} or more "
+                    f"to suggest alone")
+            else:
+                warnings.append(
+                    f"{at}: {name} (weight {weight:g}) never suggests the code alone, even in a passage "
+                    f"like the code's description (at most {score + 1 - CUE_SHARE:.2f}, below min_score "
+                    f"{min_score:g}); only with another cue; give it weight {_up(alone)} or more to "
+                    f"suggest alone")
     return warnings
 
 

@@ -31,7 +31,7 @@ from numbers import Integral
 from copcode.errors import ProjectError
 
 DETECTORS = ("email", "phone", "postcode", "nhs_number", "date")
-ID_COLUMNS = {"segment", "transcript", "participant", "group", "theme", "code", "status", "kind",
+ID_COLUMNS = {"segment", "transcript", "participant", "group", "theme", "code", "parent", "status", "kind",
               "decision", "other_code", "verdict", "coder", "at"}
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
@@ -303,10 +303,10 @@ class Redactor:
             return codebook
         r = self.redact
 
-        def code(c):
+        def code(c):  # and the codes inside it: a tree is at most MAX_CODE_DEPTH deep
             return c.model_copy(update={
                 "label": r(c.label), "definition": r(c.definition), "include": r(c.include),
-                "exclude": r(c.exclude),
+                "exclude": r(c.exclude), "codes": [code(child) for child in c.codes],
                 "examples": [e.model_copy(update={"quote": r(e.quote)}) for e in c.examples]})
         themes = [t.model_copy(update={"label": r(t.label), "description": r(t.description),
                                        "codes": [code(c) for c in t.codes]}) for t in codebook.themes]

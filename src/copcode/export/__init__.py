@@ -164,9 +164,9 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
 def codebook_table(codebook):
     import pandas as pd
 
-    return pd.DataFrame([{"theme": t.id, "theme_label": t.label, "code": c.id, "label": c.label,
-                          "definition": c.definition.strip(), "include": c.include.strip(),
-                          "exclude": c.exclude.strip()} for t in codebook.themes for c in t.codes])
+    return pd.DataFrame([{"theme": t.id, "theme_label": t.label, "code": c.id, "parent": c.parent or "",
+                          "label": c.label, "definition": c.definition.strip(), "include": c.include.strip(),
+                          "exclude": c.exclude.strip()} for t in codebook.themes for c in t.all_codes])
 
 
 def decisions_table(store):

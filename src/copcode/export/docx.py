@@ -28,11 +28,12 @@ def quotes_docx(frame, codebook, title: str, attributes: list[str] | None = None
         if not in_theme:
             continue
         document.add_heading(text(theme.label), level=1)
-        for code in theme.codes:
+        for code in theme.all_codes:
             quotes = [row for row in in_theme if row["code"] == code.id]
             if not quotes:
                 continue
-            document.add_heading(text(code.label), level=2)
+            # a code inside a code gets the next heading level (Word has nine)
+            document.add_heading(text(code.label), level=min(1 + codebook.depth(code.id), 9))
             for row in quotes:
                 if row.get("question"):  # --with question: the question the quote answers, above it
                     document.add_paragraph().add_run(text(" ".join(row["question"].split()))).italic = True

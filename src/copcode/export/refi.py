@@ -1,10 +1,11 @@
 """REFI-QDA 1.0: `.qdpx` projects and `.qdc` codebooks that NVivo, ATLAS.ti, MAXQDA and
 QualCoder open.
 
-Export: themes are codes that hold the codebook's codes; each transcript is a text source
+Export: themes are codes that hold the codebook's code tree; each transcript is a text source
 (`sources/<guid>.txt`, its plain text); each accepted coding is a plain-text selection of the
 quote with one coding per coder who accepted it (suggestions only when asked, under their
-own user); participants are cases with their attributes as text variables. Offsets are code
+own user); a coder's note on their accept or tag is a `<Note>` that their coding refers to
+(`<NoteRef>`); participants are cases with their attributes as text variables. Offsets are code
 points, end-exclusive. GUIDs are derived from names, so exporting twice gives the same ids.
 
 Reading such files written by other tools is `copcode.ingest.refi`."""
@@ -17,12 +18,15 @@ import uuid
 import xml.etree.ElementTree as ET
 import zipfile
 
+from copcode.safetext import visible
+
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 _GUIDS = uuid.UUID("8a3f0a52-6f1e-4f57-9b61-2f6c0de0c0de")
 COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
 SUGGESTIONS_USER = "copcode suggestions"
 ID_LINE = re.compile(r"^copcode id: ([a-z0-9][a-z0-9_-]*)$", re.MULTILINE)
+IMPORTED_NOTE = "imported"  # the note `copcode import` gives a coding that had none: not the coder's
 
 
 def guid(kind: str, name: str) -> str:
@@ -30,19 +34,36 @@ def guid(kind: str, name: str) -> str:
 
 
 def _codes_xml(parent: ET.Element, codebook, ns: str) -> None:
+    """The themes as codes that cannot be coded, holding the codebook's code tree as nested
+    codes (built without recursion). A theme that holds a code of its own id and label (what
+    `copcode import` makes of a codable code with codes inside) is written as that one codable
+    code, as the other program had it, so that a round trip gives the same ids."""
     codes = ET.SubElement(parent, f"{{{ns}}}Codes")
     for index, theme in enumerate(codebook.themes):
         colour = COLOURS[index % len(COLOURS)]
-        theme_el = ET.SubElement(codes, f"{{{ns}}}Code", guid=guid("theme", theme.id), name=theme.label,
-                                 isCodable="false", color=colour)
+        own = next((c for c in theme.codes if c.id == theme.id and c.label == theme.label and not c.codes
+                    and theme.description.strip() in ("", _description(c))), None)
+        if own is not None and not theme.description.strip() and _description(own) != own.label:
+            own = None  # the theme has no description of its own and the code has one: keep both
+        theme_el = ET.SubElement(codes, f"{{{ns}}}Code", guid=guid("code", own.id) if own else guid("theme", theme.id),
+                                 name=theme.label, isCodable="true" if own else "false", color=colour)
         ET.SubElement(theme_el, f"{{{ns}}}Description").text = \
             f"{theme.description.strip()}\n\ncopcode id: {theme.id}".strip()
-        for code in theme.codes:
-            code_el = ET.SubElement(theme_el, f"{{{ns}}}Code", guid=guid("code", code.id),
+        stack = [(theme_el, code) for code in reversed(theme.codes) if code is not own]
+        while stack:
+            holder, code = stack.pop()
+            code_el = ET.SubElement(holder, f"{{{ns}}}Code", guid=guid("code", code.id),
                                     name=code.label, isCodable="true", color=colour)
-            parts = [code.definition.strip(), f"Include: {code.include.strip()}" if code.include else "",
-                     f"Exclude: {code.exclude.strip()}" if code.exclude else "", f"copcode id: {code.id}"]
-            ET.SubElement(code_el, f"{{{ns}}}Description").text = "\n\n".join(p for p in parts if p)
+            ET.SubElement(code_el, f"{{{ns}}}Description").text = \
+                "\n\n".join(p for p in (_description(code), f"copcode id: {code.id}") if p)
+            stack.extend((code_el, child) for child in reversed(code.codes))
+
+
+def _description(code) -> str:
+    """A code's definition with its include and exclude notes, as a Description says them."""
+    parts = [code.definition.strip(), f"Include: {code.include.strip()}" if code.include else "",
+             f"Exclude: {code.exclude.strip()}" if code.exclude else ""]
+    return "\n\n".join(p for p in parts if p)
 
 
 def codebook_xml(codebook, redactor) -> bytes:
@@ -59,8 +80,11 @@ def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False
     sources/). Each coder who accepted a coding is one user, whatever their name holds (the
     coders are a list, never split from a text). Every text goes through `redactor`
     (privacy.Redactor; `privacy.IDENTITY` to change nothing): sources are pseudonymised with
-    selections moved to match; codebook, names, variables and values too."""
+    selections moved to match; codebook, names, variables, values and notes too. A coder's
+    note on their current accept or tag of a coding becomes a `<Note>` by that user, which
+    their `<Coding>` refers to."""
     store, codebook = view.store, view.codebook
+    decided_notes = view.state.notes  # (segment, code, coder) -> the note of their accept or tag
     ns = PROJECT_NS
     ET.register_namespace("", ns)
     transcripts = store.transcript_rows()
@@ -76,8 +100,9 @@ def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False
             continue
         for coder in coders:
             users.setdefault(coder, guid("user", coder))
+        notes = {coder: decided_notes.get((coding.segment, coding.code, coder), "") for coder in coders}
         selections.setdefault(coding.transcript, []).append(
-            (coding.quote_start, coding.quote_end, coding.code, coders))
+            (coding.quote_start, coding.quote_end, coding.code, coders, coding.segment, notes))
 
     root = ET.Element(f"{{{ns}}}Project", name=redactor.redact(name), origin="copcode",
                       creatingUserGUID=users["copcode"])
@@ -108,29 +133,47 @@ def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False
 
     sources_el = ET.SubElement(root, f"{{{ns}}}Sources")
     files = {}
+    notes_el = ET.Element(f"{{{ns}}}Notes")  # after Sources, as the schema orders them
     for t in transcripts:
         source_guid = guid("source", t["id"])
         source = ET.SubElement(sources_el, f"{{{ns}}}TextSource", guid=source_guid,
                                name=redactor.redact_names(t["id"]), plainTextPath=f"internal://{source_guid}.txt")
         text, moved = redactor.redact_mapped(t["text"])
         files[f"sources/{source_guid}.txt"] = text.encode("utf-8")
-        for old_start, old_end, code, coders in sorted(selections.get(t["id"], [])):
+        for old_start, old_end, code, coders, segment, notes in sorted(selections.get(t["id"], []),
+                                                                        key=lambda s: s[:3]):
             start, end = moved(old_start), moved(old_end)
             selection = ET.SubElement(source, f"{{{ns}}}PlainTextSelection",
                                       guid=guid("selection", f"{t['id']}:{start}:{end}:{code}"),
-                                      name=text[start:end][:60], startPosition=str(start),
+                                      name=_xml_text(text[start:end][:60]), startPosition=str(start),
                                       endPosition=str(end))
             for coder in coders:
-                coding = ET.SubElement(selection, f"{{{ns}}}Coding",
-                                       guid=guid("coding", f"{t['id']}:{start}:{end}:{code}:{coder}"),
+                coding_guid = guid("coding", f"{t['id']}:{start}:{end}:{code}:{coder}")
+                coding = ET.SubElement(selection, f"{{{ns}}}Coding", guid=coding_guid,
                                        creatingUser=users[coder])
                 ET.SubElement(coding, f"{{{ns}}}CodeRef", targetGUID=guid("code", code))
+                note = notes[coder]
+                if note.strip() and note != IMPORTED_NOTE:
+                    note_guid = guid("note", coding_guid)
+                    ET.SubElement(coding, f"{{{ns}}}NoteRef", targetGUID=note_guid)
+                    note_el = ET.SubElement(notes_el, f"{{{ns}}}Note", guid=note_guid, creatingUser=users[coder],
+                                            name=f"Note by {redactor.redact_names(coder)} on "
+                                                 f"{redactor.redact_names(segment)} / {code}")
+                    ET.SubElement(note_el, f"{{{ns}}}PlainTextContent").text = _xml_text(redactor.redact(note))
+    if len(notes_el):
+        root.append(notes_el)
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("project.qde", _serialise(root))
         for path, data in files.items():
             zf.writestr(path, data)
     return archive.getvalue()
+
+
+def _xml_text(text: str) -> str:
+    """`text` with the control characters XML 1.0 cannot hold (ESC, NUL) and direction
+    overrides shown as visible symbols (`safetext.visible`), so that the file stays readable."""
+    return visible(text, keep="\t\n\r")
 
 
 def _serialise(root: ET.Element) -> bytes:

@@ -1,9 +1,11 @@
 """Reading REFI-QDA files (.qdpx, .qde, .qdc) written by NVivo, ATLAS.ti, MAXQDA, QualCoder or
-copcode: codes, text sources, codings and cases, for `copcode import`.
+copcode: codes, text sources, codings (with the notes that refer to them) and cases, for
+`copcode import`.
 
 It tolerates what other tools write: any namespace (ATLAS.ti and NVivo for Mac use variants),
-a capitalised `Sources/` folder, text inline in `PlainTextContent`, and UTF-16 offsets
-(`utf16=True`, as NVivo writes them).
+a capitalised `Sources/` folder, text inline in `PlainTextContent`, and offsets in UTF-16 code
+units (as NVivo writes them), detected from the selections' text where the file gives it, else
+from the exporting software, or as `utf16` says.
 
 It trusts nothing else: the XML is parsed by defusedxml (no entity expansion, no external
 entities), the archive's members are size-checked before they are decompressed and read with
@@ -35,6 +37,9 @@ MiB = 1024 * 1024
 MAX_XML = 64 * MiB  # project.qde, or a bare .qde / .qdc
 MAX_SOURCE = 16 * MiB  # one text source (a transcript of 16 MiB is about 2.5 million words)
 MAX_TOTAL = 256 * MiB  # everything read from one archive
+# Characters of notes one import carries onto codings. Each decision keeps its own copy, so a
+# file whose thousands of codings refer to one long note must not multiply it into the store.
+MAX_NOTES = 16 * MiB
 READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 METHODS = {9: "Deflate64", 10: "PKWARE DCL Implode", 93: "Zstandard", 95: "XZ", 98: "PPMd",
            99: "WinZip AES encryption"}
@@ -55,10 +60,12 @@ class ImportedCode:
 class ImportedProject:
     codes: list[ImportedCode]
     sources: dict[str, str]  # name -> plain text
-    codings: list[tuple[str, int, int, str, str]]  # source name, start, end, code guid, user name
+    codings: list[tuple[str, int, int, str, str, str]]  # source name, start, end, code guid, user name, note ("": none)
     cases: dict[str, dict[str, str]]  # case name -> variable values
     problems: list[str]
     source_guids: dict[str, str] = field(default_factory=dict)  # source name -> its guid
+    source_kind: str = "TextSource"  # how messages name a source: "TextSource", "Document" (Taguette)
+    notes: list[str] = field(default_factory=list)  # how the file was read (its offsets' unit)
 
 
 def walk(codes: list[ImportedCode]):
@@ -93,9 +100,11 @@ def _refuse(path: Path, what: str, fix: str) -> CopcodeError:
     return CopcodeError(what, where=str(path), fix=fix)
 
 
-def read_qdpx(path: Path, *, utf16: bool = False) -> ImportedProject:
-    """Codes, sources and codings of a .qdpx (or a bare .qde / .qdc); CopcodeError for a file
-    that cannot be read safely or whose elements are ambiguous."""
+def read_qdpx(path: Path, *, utf16: bool | None = None) -> ImportedProject:
+    """Codes, sources and codings of a .qdpx (or a bare .qde / .qdc), every offset as an index
+    into the source's text with line ends made "\\n"; CopcodeError for a file that cannot be
+    read safely or whose elements are ambiguous. `utf16` None: detect whether offsets count
+    UTF-16 code units (see `_offset_reading`); True or False: as told."""
     path = Path(path)
     archive = None
     budget = [MAX_TOTAL]  # what is left to read from the archive, in bytes
@@ -168,17 +177,28 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, budget: l
     return data
 
 
-def _project(path: Path, root, archive, utf16: bool, budget: list[int]) -> ImportedProject:
+@dataclass
+class _Selection:
+    start: int  # as the file writes them
+    end: int
+    name: str  # the selection's name: NVivo and copcode write its text (or the start of it) there
+    codings: list[tuple[str, str, str]]  # (code guid, user name, note: the text of its NoteRefs, "" for none)
+
+
+def _project(path: Path, root, archive, utf16: bool | None, budget: list[int]) -> ImportedProject:
     problems: list[str] = []
     codebook_el = root if _local(root.tag) == "CodeBook" else _child(root, "CodeBook")
     codes = _read_codes(_child(codebook_el, "Codes"))
-    _check_codes(path, codes)
-    _unique_ids(codes)
+    check_codes(path, codes)
+    unique_ids(codes)
     users = _users(path, root)
     members = _members(archive) if archive is not None else {}
-    sources: dict[str, str] = {}
+    notes, note_elements = _notes(root, archive, members, budget, path)
+    used: set[str] = set()  # the guids of the notes that codings refer to
+    unknown_notes = 0  # NoteRefs of codings to no Note in the file
+    raw_texts: dict[str, str] = {}  # source name -> its text as stored (offsets count its "\r\n")
+    selections: dict[str, list[_Selection]] = {}
     guids: dict[str, str] = {}  # source name -> its guid
-    codings = []
     sources_el = _child(root, "Sources")
     for number, source in enumerate(list(sources_el) if sources_el is not None else [], start=1):
         kind, source_guid = _local(source.tag), source.get("guid", "")
@@ -188,40 +208,163 @@ def _project(path: Path, root, archive, utf16: bool, budget: list[int]) -> Impor
                           "name the source in the other program (its name becomes the participant id) "
                           "and export again.")
         if kind != "TextSource":
-            problems.append(f"source {name or source_guid!r}: a {kind} is not text; left out")
+            problems.append(f"source {name or source_guid!r}: a {kind} is not text; left out{_with(source)}")
             continue
-        if name in sources:
+        if name in guids:
             raise _refuse(path, f"two TextSources are named {name!r} (guids {guids[name]} and {source_guid})",
                           "give each source its own name in the other program and export again.")
         guids[name] = source_guid
         raw = _source_text(source, archive, members, budget, path)
         if raw is None:
-            problems.append(f"source {name!r}: its text is missing from the archive or not UTF-8; left out")
+            problems.append(f"source {name!r}: its text is missing from the archive or not UTF-8; "
+                            f"left out{_with(source)}")
             continue
-        # copcode reads line ends as "\n": offsets into the raw text move back by each "\r\n"
-        sources[name] = raw.replace("\r\n", "\n").replace("\r", "\n")
-        # where the "\r\n" and the characters outside the BMP are, found once: a source may
-        # carry thousands of selections, and counting from the start for each is quadratic
-        crlf = [m.start() for m in re.finditer("\r\n", raw)]
-        astral = [m.start() for m in re.finditer("[\U00010000-\U0010FFFF]", raw)] if utf16 else []
+        raw_texts[name] = raw
+        found = selections[name] = []
         for selection in _children(source, "PlainTextSelection"):
             try:
                 start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
             except (TypeError, ValueError):
-                problems.append(f"source {name!r}: a selection without valid positions; left out")
+                problems.append(f"source {name!r}: a selection without valid positions; left out{_with(selection)}")
                 continue
-            if utf16:
-                start, end = _from_utf16(raw, start, astral), _from_utf16(raw, end, astral)
-            start, end = start - bisect_left(crlf, start - 1), end - bisect_left(crlf, end - 1)
+            codings = []
             for coding in _children(selection, "Coding"):
                 ref = _child(coding, "CodeRef")
                 if ref is None:
                     problems.append(f"source {name!r} {start}-{end}: a coding without a code; left out")
                     continue
-                user = users.get(coding.get("creatingUser"), "imported")
-                codings.append((name, start, end, ref.get("targetGUID"), user))
+                refs = [note_ref.get("targetGUID") or "" for note_ref in _children(coding, "NoteRef")]
+                used.update(refs)
+                unknown_notes += sum(1 for r in refs if r not in notes)
+                note = "\n\n".join(text for r in dict.fromkeys(refs) if (text := notes.get(r)) and text.strip())
+                codings.append((ref.get("targetGUID"), users.get(coding.get("creatingUser"), "imported"), note))
+            found.append(_Selection(start, end, selection.get("name") or "", codings))
+    utf16, offsets = _offset_reading(raw_texts, selections, utf16, root.get("origin") or "")
+    sources: dict[str, str] = {}
+    codings_out = []
+    carried, too_much = 0, 0  # characters of notes carried; codings whose notes are past MAX_NOTES
+    for name, raw in raw_texts.items():
+        # copcode reads line ends as "\n": offsets into the raw text move back by each "\r\n"
+        sources[name] = raw.replace("\r\n", "\n").replace("\r", "\n")
+        # where the "\r\n" and the characters outside the BMP are, found once: a source may
+        # carry thousands of selections, and counting from the start for each is quadratic
+        crlf = [m.start() for m in re.finditer("\r\n", raw)]
+        astral = _astral(raw) if utf16 else []
+        for selection in selections[name]:
+            start, end = selection.start, selection.end
+            units = len(raw) + len(astral)  # the text's length as the file counts it
+            if not 0 <= start < end <= units:
+                what = "an empty selection" if 0 <= end <= start <= units else \
+                    f"a selection outside its text ({units} {_unit(utf16)})"
+                problems.append(f"source {name!r} {start}-{end}: {what}; left out{_counted(len(selection.codings))}")
+                continue
+            if utf16:
+                start, end = _from_utf16(raw, start, astral), _from_utf16(raw, end, astral)
+            start, end = start - bisect_left(crlf, start - 1), end - bisect_left(crlf, end - 1)
+            for code, user, note in selection.codings:
+                if note and carried + len(note) > MAX_NOTES:
+                    too_much, note = too_much + 1, ""
+                carried += len(note)
+                codings_out.append((name, start, end, code, user, note))
+    if unknown_notes:
+        problems.append(f"{unknown_notes} note reference(s) of codings name no Note in the file; "
+                        "those notes are left out")
+    unreadable = sum(1 for note_guid in used if note_guid in notes and notes[note_guid] is None)
+    if unreadable:
+        problems.append(f"{unreadable} note(s) on codings have no plain text (inline or in sources/) "
+                        "that copcode can read; left out")
+    if too_much:
+        problems.append(f"the notes of {too_much} coding(s): together the notes of the file's codings are "
+                        f"more than {MAX_NOTES // MiB} MiB; those codings are recorded without them")
+    seen: set[str] = set()
+    memos = 0  # Notes no coding refers to (memos on sources, codes, the project), and repeated guids
+    for note_guid in note_elements:
+        memos += note_guid not in used or note_guid in seen
+        seen.add(note_guid)
+    if memos:
+        problems.append(f"{memos} memo{'s' * (memos != 1)} on sources/codes {'are' if memos != 1 else 'is'} "
+                        "not carried over")
     cases = _cases(path, root)
-    return ImportedProject(codes, sources, codings, cases, problems, guids)
+    return ImportedProject(codes, sources, codings_out, cases, problems, guids, notes=[offsets] if offsets else [])
+
+
+def _notes(root, archive, members, budget: list[int], path: Path) -> tuple[dict[str, str | None], list[str]]:
+    """The project's Notes (memos): guid -> its plain text, inline or in the archive, line ends
+    made "\n" (None: it has none that can be read, e.g. only rich text), the first Note of
+    each guid; and every Note element's guid, in order."""
+    notes: dict[str, str | None] = {}
+    elements = []
+    for note in _children(_child(root, "Notes"), "Note"):
+        note_guid = note.get("guid") or ""
+        elements.append(note_guid)
+        if note_guid not in notes:
+            text = _source_text(note, archive, members, budget, path)
+            notes[note_guid] = None if text is None else text.replace("\r\n", "\n").replace("\r", "\n")
+    return notes, elements
+
+
+def _with(element) -> str:
+    """ " with its 3 codings", for what is left out: the Coding elements inside `element`."""
+    return _counted(sum(1 for child in element.iter() if _local(child.tag) == "Coding"))
+
+
+def _counted(codings: int) -> str:
+    return f" with its {codings} coding{'s' * (codings != 1)}" if codings else ""
+
+
+def _astral(text: str) -> list[int]:
+    """The indices of the characters outside the BMP (two UTF-16 code units each)."""
+    return [m.start() for m in re.finditer("[\U00010000-\U0010FFFF]", text)]
+
+
+def _offset_reading(raw_texts: dict[str, str], selections: dict[str, list[_Selection]], utf16: bool | None,
+                    origin: str) -> tuple[bool, str]:
+    """Whether the offsets count UTF-16 code units (True) or characters, and what to tell the
+    user about it ("" when the two readings give the same spans, so the question does not
+    arise). As `utf16` says when it is given; else by the selections' names, where NVivo and
+    copcode write the selected text: the reading under which more names match the text they
+    select wins; else by the exporting software (NVivo counts UTF-16 units; the others
+    characters)."""
+    votes = {True: 0, False: 0}
+    differ = False
+    for name, raw in raw_texts.items():
+        astral = _astral(raw)
+        if not astral:
+            continue  # no character outside the BMP: both readings are the same
+        for selection in selections[name]:
+            if not 0 <= selection.start < selection.end <= len(raw) + len(astral):
+                continue  # said when the codings are read
+            as_units = (_from_utf16(raw, selection.start, astral), _from_utf16(raw, selection.end, astral))
+            as_characters = (selection.start, selection.end)
+            if as_units == as_characters:
+                continue
+            differ = True
+            told = _fold(selection.name).removesuffix("...").removesuffix("\u2026").strip()
+            if told:
+                for reading, (start, end) in ((True, as_units), (False, as_characters)):
+                    # only as much of the text as the name can match: the work stays within the
+                    # names' length, however many long selections the file holds
+                    votes[reading] += _fold(raw[start:min(end, start + 4 * len(told) + 64)]).startswith(told)
+    if utf16 is not None:
+        return utf16, (f"offsets read as {_unit(utf16)} (--{'' if utf16 else 'no-'}utf16)" if differ else "")
+    if votes[True] != votes[False]:
+        utf16 = votes[True] > votes[False]
+        return utf16, f"offsets read as {_unit(utf16)} (detected from the selection text)"
+    utf16 = "nvivo" in origin.casefold()
+    if not differ:
+        return utf16, ""
+    why = f"detected from the exporting software, {origin.strip()}" if utf16 else \
+        "the REFI-QDA reading; nothing in the file says UTF-16"
+    return utf16, f"offsets read as {_unit(utf16)} ({why})"
+
+
+def _unit(utf16: bool) -> str:
+    return "UTF-16 code units" if utf16 else "Unicode characters"
+
+
+def _fold(text: str) -> str:
+    """White space folded: a name in an XML attribute may have its line ends made spaces."""
+    return " ".join(text.split())
 
 
 def _which(element_guid: str, number: int, parent: str) -> str:
@@ -245,13 +388,18 @@ def _code(element) -> ImportedCode:
     text = (description.text or "") if description is not None else ""
     found = ID_LINE.search(text)
     name = element.get("name", "")
-    code_id = found.group(1) if found else (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "code")
+    code_id = found.group(1) if found else id_from(name)
     body = ID_LINE.sub("", text).strip()
     return ImportedCode(code_id, name, body, [], element.get("guid", ""),
                         element.get("isCodable", "true") == "true")
 
 
-def _check_codes(path: Path, codes: list[ImportedCode]) -> None:
+def id_from(name: str) -> str:
+    """A code id from a code's name: "Shared language" -> "shared-language"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "code"
+
+
+def check_codes(path: Path, codes: list[ImportedCode]) -> None:
     """Two codes with one guid would file one's codings under the other."""
     seen: dict[str, ImportedCode] = {}
     for code in walk(codes):
@@ -261,7 +409,7 @@ def _check_codes(path: Path, codes: list[ImportedCode]) -> None:
         seen.setdefault(code.guid, code)
 
 
-def _unique_ids(codes: list[ImportedCode]) -> None:
+def unique_ids(codes: list[ImportedCode]) -> None:
     """Two codes whose names make the same id ("Shared language", "Shared  Language") get
     "-2", "-3"."""
     seen: set[str] = set()

@@ -1,0 +1,178 @@
+"""Exact spans: a decision may carry the words the coder chose inside its segment (`copcode tag
+--quote/--span`); quotes, tables and exports use them; a span follows its words when the
+transcript changes; imported selections keep theirs, across segments too; and a span survives
+copcode -> .qdpx -> copcode."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from copcode.cli import app
+
+WIDE = {"COLUMNS": "1000"}
+SEGMENT = "E01-e7f6b7"  # "Well, I've got COPD, ... Before that I drove lorries for thirty-odd years, all over. ..."
+WORDS = "I drove lorries for thirty-odd years"
+
+
+def cli(root, *args):
+    return CliRunner().invoke(app, ["--project", str(root), *args], env=WIDE)
+
+
+def rows(output: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(output)))
+
+
+def db_rows(root, sql):
+    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+        return db.execute(sql).fetchall()
+
+
+@pytest.fixture
+def demo(coded_demo, tmp_path):
+    root = tmp_path / "demo"
+    shutil.copytree(coded_demo, root)
+    return root
+
+
+def test_tag_with_a_quote_records_the_exact_words(demo):
+    result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", "I drove lorries\n  for thirty-odd years")
+    assert result.exit_code == 0, result.output
+    text = db_rows(demo, "SELECT text FROM transcripts WHERE id = 'E01'")[0][0]
+    start = text.index(WORDS)
+    assert result.output == (f"ann: tag inclusive-learning on {SEGMENT} ({start}-{start + len(WORDS)}: “{WORDS}”) "
+                             "(decision 1).\n")
+    assert db_rows(demo, "SELECT span_start, span_end FROM decisions") == [(start, start + len(WORDS))]
+    quotes = rows(cli(demo, "quotes", "--code", "inclusive-learning", "--participant", "E01", "--status", "accepted",
+                      "--format", "csv").output)
+    assert [(q["segment"], q["start"], q["end"], q["quote"], q["status"]) for q in quotes] == [
+        (SEGMENT, str(start), str(start + len(WORDS)), WORDS, "accepted by ann")]
+    assert cli(demo, "code").exit_code == 0
+    with open(demo / "out" / "quotes_coproducing.csv", encoding="utf-8") as f:
+        coded = [r for r in csv.DictReader(f) if r["segment"] == SEGMENT and r["code"] == "inclusive-learning"]
+    assert [(r["start"], r["end"], r["quote"], r["status"]) for r in coded] == [
+        (str(start), str(start + len(WORDS)), WORDS, "accepted by ann")]
+
+
+def test_tag_with_a_span_counts_in_the_segments_text(demo):
+    segment = rows(cli(demo, "segments", "--participant", "E01", "--format", "csv").output)[1]
+    assert segment["segment"] == SEGMENT
+    at = segment["text"].index(WORDS)
+    result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--span", f"{at}:{at + len(WORDS)}")
+    assert result.exit_code == 0, result.output
+    assert f"“{WORDS}”" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--quote", "nothing like it"], f"Error: the quote is not in segment {SEGMENT}: 'nothing like it' How to fix: "
+                                     "copy the words exactly as `copcode segments` shows the segment's text."),
+    (["--quote", "  "], "Error: the quote is empty How to fix: give the exact words, e.g. --quote \"in English, please\"."),
+    (["--quote", "the"], f"Error: the quote is 3 times in segment {SEGMENT} (at 244:247, 255:258, 433:436) How to fix: give "
+                         "more words, or the span of the one you mean with --span START:END."),
+    (["--span", "5:2"], f"Error: --span '5:2' is not START:END inside segment {SEGMENT} (its text is 494 characters "
+                        "long) How to fix: give offsets into the segment's text, end exclusive, e.g. --span 0:42."),
+    (["--span", "0:495"], f"Error: --span '0:495' is not START:END inside segment {SEGMENT} (its text is 494 "
+                          "characters long) How to fix: give offsets into the segment's text, end exclusive, e.g. "
+                          "--span 0:42."),
+    (["--quote", "drove", "--span", "0:3"], "Error: give --quote or --span, not both How to fix: keep one of them."),
+])
+def test_a_span_that_cannot_be_placed_records_nothing(demo, args, message):
+    result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", *args)
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == message
+    assert db_rows(demo, "SELECT count(*) FROM decisions") == [(0,)]
+
+
+def quote_of(root, segment_prefix="E01-"):
+    found = rows(cli(root, "quotes", "--code", "inclusive-learning", "--participant", "E01", "--status", "accepted",
+                     "--format", "csv").output)
+    return [(q["segment"].startswith(segment_prefix), q["quote"]) for q in found]
+
+
+def test_a_span_follows_its_words_when_the_transcript_changes(demo):
+    assert cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", WORDS).exit_code == 0
+    path = demo / "transcripts" / "E01.txt"
+    text = path.read_text(encoding="utf-8")
+    # text added before the segment: the segment keeps its id and words, at another place
+    assert "\nE01: Well, I've got COPD" in text
+    path.write_text(text.replace("\nE01: Well, I've got COPD", "\nE01: Hello again.\n\nE01: Well, I've got COPD", 1),
+                    encoding="utf-8")
+    assert cli(demo, "code").exit_code == 0
+    assert quote_of(demo) == [(True, WORDS)]
+    # the segment's other words edited: the segment changes id; the span's words are found in it
+    path.write_text(path.read_text(encoding="utf-8").replace("quite bad now", "quite bad these days"), encoding="utf-8")
+    assert cli(demo, "code").exit_code == 0
+    assert quote_of(demo) == [(True, WORDS)]
+    # the span's own words edited: the coding stays, on the whole segment
+    path.write_text(path.read_text(encoding="utf-8").replace("thirty-odd years", "thirty years or so"), encoding="utf-8")
+    assert cli(demo, "code").exit_code == 0
+    [(same, quote)] = quote_of(demo)
+    assert same and quote.startswith("Well, I've got COPD") and "thirty years or so" in quote
+
+
+def test_a_quoted_tag_comes_back_from_a_qdpx_with_the_same_words(demo, tmp_path):
+    assert cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", WORDS).exit_code == 0
+    study = tmp_path / "study.qdpx"
+    assert cli(demo, "export", "--format", "qdpx", "--out", str(study)).exit_code == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli(empty, "import", str(study))
+    assert result.exit_code == 0, result.output
+    quotes = rows(cli(empty, "quotes", "--code", "inclusive-learning", "--status", "accepted", "--format",
+                      "csv").output)
+    assert [(q["participant"], q["quote"], q["status"]) for q in quotes] == [("E01", WORDS, "accepted by ann")]
+
+
+def test_an_imported_selection_across_segments_is_kept_on_each_with_its_part(small_project, tmp_path):
+    """A selection from the middle of one segment to the middle of the next is recorded on
+    both, each with the words of its part."""
+    import zipfile
+
+    text = ("Interviewer: What did you learn?\nE09: We learnt a lot from the carers. Nobody writes it down.\n"
+            "Interviewer: And then?\nE09: Then the training started. It was poor.\n")
+    selected = "Nobody writes it down.\nInterviewer: And then?\nE09: Then the training"
+    start = text.index(selected)
+    ns = "urn:QDA-XML:project:1.0"
+    xml = (f'<?xml version="1.0" encoding="utf-8"?><Project xmlns="{ns}" name="x" origin="test">'
+           '<Users><User guid="00000000-0000-0000-0000-0000000000a1" name="ann"/></Users>'
+           '<CodeBook><Codes><Code guid="00000000-0000-0000-0000-0000000000c1" name="Learning" isCodable="false">'
+           '<Description>copcode id: learning</Description>'
+           '<Code guid="00000000-0000-0000-0000-0000000000c2" name="Learning" isCodable="true">'
+           '<Description>Members say what they learned.\n\ncopcode id: learn</Description></Code></Code></Codes>'
+           '</CodeBook><Sources><TextSource guid="00000000-0000-0000-0000-0000000000d1" name="E09" '
+           'plainTextPath="internal://00000000-0000-0000-0000-0000000000d1.txt">'
+           f'<PlainTextSelection guid="00000000-0000-0000-0000-0000000000e1" startPosition="{start}" '
+           f'endPosition="{start + len(selected)}"><Coding guid="00000000-0000-0000-0000-0000000000f1" '
+           'creatingUser="00000000-0000-0000-0000-0000000000a1"><CodeRef targetGUID="00000000-0000-0000-0000-'
+           '0000000000c2"/></Coding></PlainTextSelection></TextSource></Sources></Project>')
+    path = tmp_path / "across.qdpx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("project.qde", xml)
+        zf.writestr("sources/00000000-0000-0000-0000-0000000000d1.txt", text)
+    result = cli(small_project, "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert ("1 coding(s) cover several segments: each is kept on every segment it covers, with its part as the "
+            "exact span.") in result.output
+    quotes = rows(cli(small_project, "quotes", "--code", "learn", "--participant", "E09", "--status", "accepted",
+                      "--format", "csv").output)
+    assert [q["quote"] for q in quotes] == ["Nobody writes it down.", "Then the training"]
+
+
+def test_a_store_from_before_spans_reads_as_before_and_migrates(demo):
+    from copcode.store import SPANS_KEPT
+
+    assert cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann").exit_code == 0
+    before = cli(demo, "quotes", "--code", "inclusive-learning", "--format", "csv").output
+    with sqlite3.connect(demo / ".copcode" / "copcode.db") as db:
+        db.executescript("ALTER TABLE decisions DROP COLUMN span_start; ALTER TABLE decisions DROP COLUMN span_end; "
+                         f"PRAGMA user_version = {SPANS_KEPT - 1};")
+    assert cli(demo, "quotes", "--code", "inclusive-learning", "--format", "csv").output == before
+    assert db_rows(demo, "PRAGMA user_version") == [(SPANS_KEPT - 1,)]  # read as it is
+    result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "bob", "--quote", WORDS)
+    assert result.exit_code == 0, result.output
+    assert db_rows(demo, "SELECT coder, span_start IS NULL FROM decisions") == [("ann", 1), ("bob", 0)]
