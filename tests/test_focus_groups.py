@@ -198,14 +198,15 @@ def test_mapping_the_listed_speaker_to_an_id_is_accepted(small_project):
 def test_a_store_coded_before_participants_were_kept_reads_as_before(small_project):
     """A store of schema 3 (no participant per segment) is read as it is by read commands,
     and after the migration (a write command) falls back to the transcript's participant."""
-    from copcode.store import PARTICIPANTS_KEPT
+    from copcode.store import PARTICIPANTS_KEPT, SCHEMA
 
     assert cli(small_project, "code").exit_code == 0
     commands = [["quotes", "--format", "csv", "--with", "question"], ["matrix", "--format", "csv"],
                 ["segments", "--format", "csv"], ["status"]]
     before = [cli(small_project, *c).stdout for c in commands]
     db = sqlite3.connect(small_project / ".copcode" / "copcode.db")
-    db.executescript("DROP TABLE participants; ALTER TABLE segments DROP COLUMN participant; "
+    db.executescript("DROP TABLE participants; DROP TABLE coded; ALTER TABLE decisions DROP COLUMN span_start; "
+                     "ALTER TABLE decisions DROP COLUMN span_end; ALTER TABLE segments DROP COLUMN participant; "
                      "ALTER TABLE turns DROP COLUMN participant; "
                      f"PRAGMA user_version = {PARTICIPANTS_KEPT - 1};")
     db.close()
@@ -213,7 +214,7 @@ def test_a_store_coded_before_participants_were_kept_reads_as_before(small_proje
     segment = csv_rows(before[2])[0]["segment"]
     assert cli(small_project, "tag", segment, "time").exit_code == 0  # migrates the store
     db = sqlite3.connect(small_project / ".copcode" / "copcode.db")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == PARTICIPANTS_KEPT
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA
     assert db.execute("SELECT DISTINCT participant FROM segments").fetchall() == [("",)]
     db.close()
     after = [cli(small_project, *c).stdout for c in commands[1:3]]

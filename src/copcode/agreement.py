@@ -86,7 +86,7 @@ def unit_values(store: Store, codebook: Codebook, coders: list[str]):
     transcript_of = store.segment_transcripts()
     segments = sorted(transcript_of)
     suggested = store.suggestion_pairs()
-    known = {coder for (_, _, coder) in state.states}
+    known = {coder for (_, _, coder) in state.states} | set(state.covered)  # coded, perhaps finding nothing
     unknown = [c for c in coders if c != SUGGESTIONS and c not in known]
     if unknown:
         listed = ", ".join(sorted(known)) or "none yet"
@@ -102,7 +102,7 @@ def unit_values(store: Store, codebook: Codebook, coders: list[str]):
 
     values: dict[str, dict[str, list]] = {}
     for theme in codebook.themes:
-        for code in theme.codes:
+        for code in theme.all_codes:
             rows = {s: [value(c, s, theme.id, code.id) for c in coders] for s in segments}
             values[code.id] = {s: row for s, row in rows.items() if sum(v is not None for v in row) >= 2}
     return values

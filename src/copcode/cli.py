@@ -177,6 +177,7 @@ def code_command(
     input_: Annotated[Optional[Path], typer.Option("--input", help="Survey answers (.csv or .xlsx) instead of transcripts/.")] = None,
     id_column: Annotated[str, typer.Option(help="With --input: the column that identifies each answer.")] = "id",
     text_column: Annotated[str, typer.Option(help="With --input: the column that holds the answer.")] = "text",
+    no_learning: Annotated[bool, typer.Option("--no-learning", help="Suggest from the codebook's cues alone, not from the coders' decisions too.")] = False,
 ):
     """Code the transcripts: segment, suggest codes, store, write out/*.csv.  e.g. copcode code"""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -193,16 +194,34 @@ def code_command(
                   console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("code", total=None)
         result = code_project(project, lambda done, total: bar.update(task, completed=done, total=total),
-                              strict=strict, redact=ctx.obj["redact"], workers=workers, corpus=corpus)
+                              strict=strict, redact=ctx.obj["redact"], workers=workers, corpus=corpus,
+                              learning=not no_learning)
     _warn_unredacted(ctx, project)
     for warning in result.warnings:
         err.print(f"[yellow]Warning:[/] {_escape(warning)}")
     out.print(f"Coded {result.transcripts} transcripts: {result.segments} participant segments, "
               f"{result.suggestions} suggested codings ({result.parsed} segments parsed, "
               f"{result.segments - result.parsed} unchanged since the last run).")
+    if result.learning is not None:
+        out.print(_learned(result.learning, _redactor(ctx, project).redact_names))
     _print_frame(result.summary, title="Passages and participants by theme and code")
     for path in result.written:
         out.print(f"Wrote {_escape(project.relative(path))}")
+
+
+def _learned(learning, name) -> str:
+    """What `copcode code` learned from, in a sentence."""
+    if not learning.units:
+        return "Learned from no decisions: none is by a coder that `learn_from:` in copcode.yaml names."
+    coders = ", ".join(f"{_escape(name(c))} ({n})" for c, n in learning.decisions.items())
+    said = (f"Learned from {sum(learning.decisions.values())} decisions by {coders} on "
+            f"{learning.transcripts} coded transcript(s), {learning.units} passages: ")
+    if not learning.learned:
+        return said + ("no code is suggested from them yet (a code needs 3 coded passages, and the "
+                       "learned model must beat its cues); suggestions come from the cues alone.")
+    return said + (f"{len(learning.learned)} code(s) now suggested from them and the cues "
+                   f"({', '.join(learning.learned)}), {learning.suggestions} suggestions; "
+                   "the others from their cues alone. Use --no-learning for the cues alone.")
 
 
 @app.command("quotes")
@@ -218,6 +237,7 @@ def quotes_command(
     fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json, xlsx or docx.")] = "table",
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
     with_: Annotated[Optional[str], typer.Option("--with", help="Participant attributes to add, e.g. cop,sector; `question`: the interviewer's question before each quote.")] = None,
+    level: Annotated[Optional[int], typer.Option(help="Count a code nested deeper than N under its ancestor at level N (1: the codes directly under a theme).")] = None,
 ):
     """Show exemplar quotes for a theme, code by code.  e.g. copcode quotes --theme territory
 
@@ -230,7 +250,7 @@ def quotes_command(
 
     attributes = [a.strip() for a in with_.split(",") if a.strip()] if with_ else []
     with _opened(ctx) as (project, codebook, store):
-        frame = exemplar_quotes(ProjectView(store, codebook), theme, code=code, group=group,
+        frame = exemplar_quotes(ProjectView(store, codebook, level=level), theme, code=code, group=group,
                                 participant=participant, status=status, limit=limit,
                                 per_participant=per_participant, attributes=attributes)
     redactor = _redactor(ctx, project)
@@ -245,7 +265,9 @@ def quotes_command(
         write_atomic(_checked_out(out_file), quotes_docx(frame, codebook, f"Exemplar quotes: {title}", attributes))
         err.print(f"Wrote {len(frame)} quotes to {_escape(out_file)}")
         return
-    labels = {c.id: c.label for c in codebook.codes}
+    # a code inside codes is headed by its path: "Learning › Formal › Courses"
+    labels = {c.id: " › ".join([a.label for a in reversed(codebook.ancestors(c.id))] + [c.label])
+              for c in codebook.codes}
     _output(frame, fmt, out_file, lambda f: _print_quotes(f, title, attributes, labels))
 
 
@@ -259,6 +281,7 @@ def segments_command(
     status: Annotated[str, typer.Option(help="Only segments with a code in this status: accepted, suggested, rejected or all.")] = "all",
     fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+    level: Annotated[Optional[int], typer.Option(help="Count a code nested deeper than N under its ancestor at level N (1: the codes directly under a theme).")] = None,
 ):
     """List every segment, coded or not, with its codes.  e.g. copcode segments --format csv
 
@@ -269,7 +292,7 @@ def segments_command(
     from copcode.tables import ProjectView, segment_list
 
     with _opened(ctx) as (project, codebook, store):
-        table = segment_list(ProjectView(store, codebook), theme=theme, code=code, group=group,
+        table = segment_list(ProjectView(store, codebook, level=level), theme=theme, code=code, group=group,
                              participant=participant, status=status)
     table = _redacted(ctx, project, table)
     _output(table, fmt, out_file, lambda f: _print_frame(f, "Segments", left=(
@@ -286,13 +309,14 @@ def matrix_command(
     status: Annotated[str, typer.Option(help="accepted, suggested or all.")] = "all",
     fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+    level: Annotated[Optional[int], typer.Option(help="Count a code nested deeper than N under its ancestor at level N (1: the codes directly under a theme).")] = None,
 ):
     """Framework matrix: participants or groups by codes or themes.  e.g. copcode matrix --by group"""
     from copcode import tables
 
     with _opened(ctx) as (project, codebook, store):
         redactor = _redactor(ctx, project)
-        view = tables.ProjectView(store, codebook)
+        view = tables.ProjectView(store, codebook, level=level)
         frame = tables.cooccurrence(view, status) if cooccurrence else \
             tables.framework_matrix(view, by=by, columns=columns, cells=cells, status=status,
                                     redactor=redactor)
@@ -322,10 +346,17 @@ def export_command(
 @app.command("import")
 def import_command(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="A REFI-QDA project (.qdpx) or codebook (.qdc).")],
-    utf16: Annotated[bool, typer.Option("--utf16", help="Offsets are UTF-16 code units (as NVivo writes them).")] = False,
+    path: Annotated[Path, typer.Argument(help="A REFI-QDA project (.qdpx) or codebook (.qdc), a Taguette project (.sqlite3), or a table of codings (.csv, .xlsx).")],
+    utf16: Annotated[Optional[bool], typer.Option("--utf16/--no-utf16", help="Offsets are UTF-16 code units (as NVivo writes them), or not (default: detected from the file).")] = None,
+    coder: Annotated[Optional[str], typer.Option(help="With a table: whose coding it is.")] = None,
 ):
     """Bring codes and codings from another tool.  e.g. copcode import study.qdpx"""
+    if path.suffix.lower() in (".csv", ".xlsx"):
+        return _import_table(ctx, path, coder)
+    if coder is not None:
+        raise CopcodeError("--coder is for a table of codings (.csv, .xlsx): a project file names its "
+                           "own coders", where=str(path),
+                           fix="leave out --coder; each coding keeps the user who made it in the other tool.")
     from copcode.importing import import_refi
 
     project = _project(ctx)
@@ -333,6 +364,10 @@ def import_command(
     if result.codebook_written:
         out.print(f"Wrote {_escape(project.relative(result.codebook_written))}")
     out.print(f"Added {len(result.transcripts_written)} transcripts and {result.codings} codings.")
+    for note in result.notes:
+        out.print(_escape(note))
+    for merged in result.merged:
+        out.print(f"Merged: {_escape(merged)}")
     if result.already:
         first = "Nothing new" if not (result.codings or result.transcripts_written) else "Not recorded again"
         out.print(f"{first}: {result.already} codings already recorded.")
@@ -340,10 +375,25 @@ def import_command(
         out.print(f"[yellow]Not imported:[/] {_escape(problem)}")
 
 
+def _import_table(ctx: typer.Context, path: Path, coder: str | None) -> None:
+    from copcode.import_table import import_table
+
+    project = _project(ctx)
+    result = import_table(project, path, coder)
+    for line in result.summary(_redactor(ctx, project).redact_names):
+        out.print(_escape(line))
+    for problem in result.problems:
+        out.print(f"[yellow]Not imported:[/] {_escape(problem)}")
+
+
+WARNINGS_SHOWN = 10  # a first codebook may have hundreds; the first few teach what to look for
+
+
 @codebook_app.command("check")
 def codebook_check(
     ctx: typer.Context,
     path: Annotated[Optional[Path], typer.Argument(help="The codebook (default: the project's).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help=f"List every warning, not only the first {WARNINGS_SHOWN}.")] = False,
 ):
     """Validate a codebook and list every problem with its line; then warn about cues that may
     not do what was meant (keywords matched as another word, cues counted twice, weights that
@@ -363,8 +413,12 @@ def codebook_check(
     out.print(f"{_escape(codebook.path)}: valid. {len(codebook.themes)} themes, {len(codebook.codes)} codes, "
               f"{len(compile_cues(codebook))} cues.")
     min_score = project.settings.min_score if project else Settings().min_score
-    for warning in cue_warnings(codebook, min_score, nlp):
+    warnings = cue_warnings(codebook, min_score, nlp)
+    for warning in warnings if all_ else warnings[:WARNINGS_SHOWN]:
         err.print(f"[yellow]Warning:[/] {_escape(warning)}")
+    if len(warnings) > WARNINGS_SHOWN and not all_:
+        err.print(f"{len(warnings)} warnings in all; these are the first {WARNINGS_SHOWN}. "
+                  "`copcode codebook check --all` lists every one.")
 
 
 @codebook_app.command("cues")
@@ -427,18 +481,39 @@ def _decision_command(verdict: str):
         coder: Annotated[Optional[str], typer.Option(help="Who decides (default: $COPCODE_CODER or your login).")] = None,
         note: Annotated[str, typer.Option(help="A note kept with the decision.")] = "",
     ):
-        from copcode.decisions import default_coder, record
-
-        with _opened(ctx, write=True) as (project, codebook, store):
-            decision = record(store, codebook, segment, code, verdict,
-                              default_coder() if coder is None else coder, note)
-        out.print(f"{_escape(decision.coder)}: {verdict} {_escape(decision.code)} on {_escape(decision.segment)} "
-                  f"(decision {decision.id}).")
+        _decide(ctx, verdict, segment, code, coder, note)
     return command
 
 
-for _verdict, _help in [("tag", "Give a segment a code.  e.g. copcode tag E05-3fa2c1 shared-language"),
-                        ("untag", "Take a code off a segment.  e.g. copcode untag E05-3fa2c1 shared-language"),
+def _decide(ctx: typer.Context, verdict: str, segment: str, code: str, coder: Optional[str], note: str,
+            quote: Optional[str] = None, span: Optional[str] = None) -> None:
+    from copcode.decisions import default_coder, find_segment, record, span_in
+
+    with _opened(ctx, write=True) as (project, codebook, store):
+        chosen = span_in(find_segment(store, segment), quote, span) if quote is not None or span is not None else None
+        decision = record(store, codebook, segment, code, verdict, default_coder() if coder is None else coder,
+                          note, span=chosen)
+    words = f" ({decision.span_start}-{decision.span_end}: “{_escape(decision.span_words)}”)" \
+        if decision.span_words else ""
+    out.print(f"{_escape(decision.coder)}: {verdict} {_escape(decision.code)} on {_escape(decision.segment)}"
+              f"{words} (decision {decision.id}).")
+
+
+@app.command("tag")
+def tag_command(
+    ctx: typer.Context,
+    segment: Annotated[str, typer.Argument(help="Segment id, e.g. E05-3fa2c1.")],
+    code: Annotated[str, typer.Argument(help="Code id, e.g. shared-language.")],
+    coder: Annotated[Optional[str], typer.Option(help="Who decides (default: $COPCODE_CODER or your login).")] = None,
+    note: Annotated[str, typer.Option(help="A note kept with the decision.")] = "",
+    quote: Annotated[Optional[str], typer.Option(help="The exact words of the segment the code is for (default: the whole segment).")] = None,
+    span: Annotated[Optional[str], typer.Option(help="START:END, offsets into the segment's text, instead of --quote.")] = None,
+):
+    """Give a segment a code.  e.g. copcode tag E05-3fa2c1 shared-language --quote 'in English, please'"""
+    _decide(ctx, "tag", segment, code, coder, note, quote, span)
+
+
+for _verdict, _help in [("untag", "Take a code off a segment.  e.g. copcode untag E05-3fa2c1 shared-language"),
                         ("reject", "Reject a suggested code.  e.g. copcode reject P03-6cb8c5 shared-language")]:
     _command = _decision_command(_verdict)
     _command.__doc__ = _help
@@ -454,6 +529,7 @@ def review_command(
     participant: Annotated[Optional[str], typer.Option(help="Only this participant.")] = None,
     group: Annotated[Optional[str], typer.Option(help="Only this group.")] = None,
     min_score: Annotated[float, typer.Option(help="Only suggestions scoring at least this.")] = 0.0,
+    order: Annotated[str, typer.Option(help="transcript, or uncertain: those the suggestions are least sure of first (each decision then teaches the most).")] = "transcript",
     export: Annotated[Optional[Path], typer.Option("--export", help="Write the queue to a .xlsx or .csv sheet.")] = None,
     import_: Annotated[Optional[Path], typer.Option("--import", help="Apply a filled-in sheet.")] = None,
 ):
@@ -469,8 +545,9 @@ def review_command(
                       f"{counts['recode']} re-coded, {counts['skipped']} left undecided"
                       + (f", {counts['unchanged']} unchanged." if counts["unchanged"] else "."))
             return
-        items = review_queue(store, codebook, coder, theme=theme, code=code,
-                             participant=participant, group=group, min_score=min_score)
+        items = review_queue(store, codebook, coder, theme=theme, code=code, participant=participant,
+                             group=group, min_score=min_score, order=order,
+                             cue_threshold=project.settings.min_score)
         if export is not None:
             _emit(_redacted(ctx, project, review_sheet(items, codebook)), export.suffix.lstrip(".").lower(),
                   export, formats=("xlsx", "csv"))
@@ -514,6 +591,40 @@ def agreement_command(
     _output(table, fmt, out_file, show)
 
 
+@app.command("evaluate")
+def evaluate_command(
+    ctx: typer.Context,
+    coder: Annotated[Optional[list[str]], typer.Option("--coder", help="Evaluate against this coder's decisions; repeat it. Default: everyone's.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
+):
+    """How good the suggestions are against the coders' decisions, per code.  e.g. copcode evaluate"""
+    from copcode.learn import evaluate_project
+
+    names = [c.strip() for c in coder or [] if c.strip()]
+    with _opened(ctx) as (project, codebook, store):
+        found = evaluate_project(store, codebook, project.settings.min_score, names)
+    name = _redactor(ctx, project).redact_names
+    units = found.units
+    coders = ", ".join(_escape(name(c)) for c in units.decisions)
+    how = (f"cross-validated by transcript in {found.folds} folds: the model never saw the transcript it is scored on"
+           if found.folds else "one coded transcript: nothing can be learned without seeing it, so learning = cues")
+
+    def show(table):
+        from copcode.tables import Table
+
+        # short headings and two decimals, to fit a terminal
+        headings = ["code", "gold", "cues P", "R", "F1", "learning P", "R ", "F1 ", "best cue score"]
+        shown = Table(headings, [dict(zip(headings, [row[0], row[1]] + ["-" if v is None else f"{v:.2f}" for v in row[2:]]))
+                                 for row in table.itertuples()])
+        _print_frame(shown, title=f"Suggestions against the decisions of {coders} on {len(set(units.transcripts))} "
+                     f"transcript(s), {len(units.segments)} passages; {how}", left=("code",), whole=("code",))
+        out.print("gold: passages with the code; precision, recall and F1 per code, then micro (over every "
+                  "passage and code) and macro (the mean over the codes with gold passages); best cue "
+                  "score: the cue score that would have given the code its best F1 (--format csv: best_cue_threshold).")
+    _output(found.table, fmt, out_file, show)
+
+
 @contextmanager
 def _opened(ctx: typer.Context, write: bool = False):
     """The project, its codebook and its store (which must exist), closed afterwards. A read
@@ -547,8 +658,10 @@ def _review_loop(session, redactor) -> None:
         if item.question:  # the question the passage answers, as context
             out.print(f"[dim]{_escape(redactor.redact_at(item.question, item.transcript, item.question_start))}[/]")
         out.print(_highlighted(item, redactor))
-        cues = sorted({redactor.redact(str(e["cue"])) for e in item.evidence if "cue" in e})
-        out.print(f"[dim]evidence: {_escape(', '.join(cues))}[/]" + (f"\n[dim]note: {_escape(note)}[/]" if note else ""))
+        from copcode.tables import evidence_shown
+
+        shown = [redactor.redact(e) for e in evidence_shown(item.evidence)]
+        out.print(f"[dim]evidence: {_escape(', '.join(shown))}[/]" + (f"\n[dim]note: {_escape(note)}[/]" if note else ""))
         out.print(keys)
         key = _read_key()
         if key == "a":
@@ -664,12 +777,14 @@ def _emit(frame, fmt: str, path: Optional[Path], formats: tuple[str, ...] | None
         err.print(f"Wrote {len(frame)} rows to {_escape(path)}")
 
 
-def _print_frame(frame, title: str, left: tuple[str, ...] = ("theme", "code")) -> None:
+def _print_frame(frame, title: str, left: tuple[str, ...] = ("theme", "code"), whole: tuple[str, ...] = ()) -> None:
+    """`frame` as a table; the columns in `whole` are never shortened (a long id wraps)."""
     from rich.table import Table
 
     table = Table(title=_escape(title), title_justify="left")
     for column in frame.columns:
-        table.add_column(_escape(column), justify="left" if column in left else "right")
+        table.add_column(_escape(column), justify="left" if column in left else "right",
+                         overflow="fold" if column in whole else "ellipsis")
     for row in frame.itertuples(index=False):
         table.add_row(*(_escape(str(v)) for v in row))
     out.print(table)

@@ -11,7 +11,7 @@ import difflib
 import getpass
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from copcode.codebook import Codebook
@@ -50,34 +50,90 @@ class Decision:
     start: int
     end: int
     text: str
+    span_start: int | None = None  # the exact span the coder chose, in the transcript; None:
+    span_end: int | None = None  # the whole segment
+
+    @property
+    def span_words(self) -> str | None:
+        """The words of the span, as they were when the decision was made."""
+        if self.span_start is None or self.span_end is None:
+            return None
+        return self.text[self.span_start - self.start:self.span_end - self.start]
 
 
 def record(store: Store, codebook: Codebook, segment_id: str, code_id: str, verdict: str,
-           coder: str, note: str = "") -> Decision:
-    """Append one decision after checking that the segment and the code exist."""
+           coder: str, note: str = "", span: tuple[int, int] | None = None) -> Decision:
+    """Append one decision after checking that the segment and the code exist; `span`: the
+    exact part of the segment it is about (offsets in the transcript, see `span_in`)."""
     with store.transaction():
-        [decision] = record_many(store, codebook, [(segment_id, code_id, verdict, note)], coder)
+        [decision] = record_many(store, codebook, [(segment_id, code_id, verdict, note, span)], coder)
     return decision
 
 
 def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Decision]:
-    """Append (segment, code, verdict, note) rows inside the caller's transaction; check all
-    of them first so that a bad row changes nothing."""
+    """Append (segment, code, verdict, note[, span]) rows inside the caller's transaction;
+    check all of them first so that a bad row changes nothing. A span is (start, end) in the
+    transcript, inside the segment; None (or left out) for the whole segment."""
     if not coder.strip():
         raise CopcodeError("the coder's name is empty", fix="give one with --coder NAME.")
     segments: dict[str, Any] = {}  # segment id -> its row
-    for segment_id, code_id, verdict, _ in rows:
+    rows = [tuple(row) + (None,) * (5 - len(row)) for row in rows]
+    for segment_id, code_id, verdict, _, span in rows:
         if verdict not in VERDICTS:
             raise CopcodeError(f"unknown verdict {verdict!r}", fix=f"use one of {', '.join(VERDICTS)}.")
         code_id = current_code_id(codebook, code_id)
         segments[segment_id] = segments.get(segment_id) or find_segment(store, segment_id)
-    written = []
-    for segment_id, code_id, verdict, note in rows:
         segment = segments[segment_id]
+        if span is not None and not (segment["start"] <= span[0] < span[1] <= segment["end"]):
+            raise CopcodeError(f"the span {span[0]}-{span[1]} is not inside segment {segment['id']} "
+                               f"({segment['start']}-{segment['end']})",
+                               fix="give a span inside the segment, or none for the whole segment.")
+    written = []
+    for segment_id, code_id, verdict, note, span in rows:
+        segment = segments[segment_id]
+        if span is not None and tuple(span) == (segment["start"], segment["end"]):
+            span = None  # the whole segment
         values = (segment["id"], current_code_id(codebook, code_id), verdict, coder.strip(), now(),
-                  note or "", segment["transcript"], segment["start"], segment["end"], segment["text"])
+                  note or "", segment["transcript"], segment["start"], segment["end"], segment["text"],
+                  *(span or (None, None)))
         written.append(Decision(store.add_decision(*values), *values))
     return written
+
+
+def span_in(segment, quote: str | None = None, span: str | None = None) -> tuple[int, int] | None:
+    """The exact span a coder chose inside a segment (a store row: id, start, end, text), in
+    the transcript: `quote`, its words (white space between them may differ: a quote copied
+    from a terminal or a PDF), found once in the segment; or `span`, "START:END", offsets into
+    the segment's text as `copcode segments` shows it. None when neither is given."""
+    import re
+
+    if quote is not None and span is not None:
+        raise CopcodeError("give --quote or --span, not both", fix="keep one of them.")
+    text, start = segment["text"], segment["start"]
+    if quote is not None:
+        words = quote.split()
+        if not words:
+            raise CopcodeError("the quote is empty", fix='give the exact words, e.g. --quote "in English, please".')
+        # whole words: "the" is not found inside "other"
+        pattern = r"(?<!\w)" * quote.strip()[0].isalnum() + r"\s+".join(map(re.escape, words)) + \
+            r"(?!\w)" * quote.strip()[-1].isalnum()
+        found = list(re.finditer(pattern, text))
+        if not found:
+            raise CopcodeError(f"the quote is not in segment {segment['id']}: {quote!r}",
+                               fix="copy the words exactly as `copcode segments` shows the segment's text.")
+        if len(found) > 1:
+            places = ", ".join(f"{m.start()}:{m.end()}" for m in found)
+            raise CopcodeError(f"the quote is {len(found)} times in segment {segment['id']} (at {places})",
+                               fix="give more words, or the span of the one you mean with --span START:END.")
+        return start + found[0].start(), start + found[0].end()
+    if span is not None:
+        match = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", span)
+        if not match or not int(match[1]) < int(match[2]) <= len(text):
+            raise CopcodeError(f"--span {span!r} is not START:END inside segment {segment['id']} "
+                               f"(its text is {len(text)} characters long)",
+                               fix="give offsets into the segment's text, end exclusive, e.g. --span 0:42.")
+        return start + int(match[1]), start + int(match[2])
+    return None
 
 
 def current_code_id(codebook: Codebook, code_id: str) -> str:
@@ -162,6 +218,11 @@ class CodingState:
     states: dict[tuple[str, str, str], str]
     covered: dict[str, set[tuple[str, str]]]
     orphans: list[Decision]
+    # (segment, code, coder) -> the exact span of an accepted coding, in the transcript as it is
+    # now (the span's words followed into their segment); absent: the whole segment
+    spans: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+    # (segment, code, coder) -> the note of the coder's current accept or tag, where it has one
+    notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 def coding_state(store: Store, codebook: Codebook) -> CodingState:
@@ -184,7 +245,7 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
                 stack.pop()
         else:
             stack.append(d)
-    theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
+    theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.all_codes}
     transcript_of = store.segment_transcripts({key[0] for key in stacks})
     states: dict[tuple[str, str, str], str] = {}
     covered: dict[str, set[tuple[str, str]]] = {}
@@ -193,8 +254,38 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
             states[key] = "accepted" if stack[-1].verdict in POSITIVE else "rejected"
             if key[1] in theme_of:
                 covered.setdefault(key[2], set()).add((transcript_of[key[0]], theme_of[key[1]]))
+    for coder, transcript in store.coded():  # coded in full (an imported table): every theme
+        covered.setdefault(coder, set()).update((transcript, theme.id) for theme in codebook.themes)
     orphans = [d for d in orphans if d.verdict != "undo"]
-    return CodingState(states, covered, orphans)
+    spanned = {key: stack[-1] for key, stack in stacks.items()
+               if stack and states[key] == "accepted" and stack[-1].span_words}
+    notes = {key: stack[-1].note for key, stack in stacks.items()
+             if stack and states[key] == "accepted" and stack[-1].note}
+    return CodingState(states, covered, orphans, _placed_spans(store, spanned), notes)
+
+
+def _placed_spans(store: Store, spanned: dict[tuple[str, str, str], Decision]) -> dict:
+    """Each decision's span where its words are now: at the same place in its segment when the
+    segment's words are unchanged, else where the words occur in the segment (the occurrence
+    nearest the old place); a span whose words are gone falls back to the whole segment."""
+    rows = {r["id"]: r for r in store.segments_of(segment_ids={key[0] for key in spanned})}
+    placed = {}
+    for key, d in spanned.items():
+        segment = rows.get(key[0])
+        words = d.span_words
+        if segment is None or not words:
+            continue
+        offset = d.span_start - d.start  # type: ignore[operator]
+        if segment["text"] != d.text:
+            found, at = [], segment["text"].find(words)
+            while at >= 0:
+                found.append(at)
+                at = segment["text"].find(words, at + 1)
+            if not found:
+                continue
+            offset = min(found, key=lambda p: abs(p - offset))
+        placed[key] = (segment["start"] + offset, segment["start"] + offset + len(words))
+    return placed
 
 
 @dataclass

@@ -76,6 +76,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         id TEXT NOT NULL, transcript TEXT NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
         attributes TEXT NOT NULL, PRIMARY KEY (transcript, id));
     """),
+    ("documents a coder coded in full, for every theme (an imported table of codings)", """
+    -- No foreign key, like decisions: the mark outlives a re-coding that drops the document.
+    CREATE TABLE coded (
+        coder TEXT NOT NULL, transcript TEXT NOT NULL, at TEXT NOT NULL,
+        PRIMARY KEY (coder, transcript));
+    """),
+    ("the exact span a coder chose inside a decision's segment (none: the whole segment)", """
+    ALTER TABLE decisions ADD COLUMN span_start INTEGER;
+    ALTER TABLE decisions ADD COLUMN span_end INTEGER;
+    """),
 ]
 SCHEMA = len(MIGRATIONS)  # the newest schema this copcode reads and writes
 
@@ -84,6 +94,8 @@ _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8
 _READONLY_ROLLBACK = _READONLY | (3 << 8)  # a hot journal that a read-only connection cannot roll back
 
 PARTICIPANTS_KEPT = 4  # the schema from which each segment keeps its own participant
+CODED_KEPT = 5  # the schema from which documents can be marked as coded (table `coded`)
+SPANS_KEPT = 6  # the schema from which a decision may keep an exact span
 
 
 class Store:
@@ -211,6 +223,10 @@ class Store:
             raise ValueError(table)
         return self._all(f"SELECT COUNT(*) FROM {table}")[0][0]
 
+    def transcript_ids(self) -> list[str]:
+        """The id of every transcript (survey answers included), ordered."""
+        return [r[0] for r in self._iter("SELECT id FROM transcripts ORDER BY id")]
+
     def segment_transcripts(self, segment_ids=None) -> dict[str, str]:
         """Segment id -> its transcript's id (of every segment, or of `segment_ids`)."""
         if segment_ids is None:
@@ -327,20 +343,40 @@ class Store:
     # ---------------------------------------------------------------- the decision log
 
     DECISION_COLUMNS = ("id", "segment", "code", "verdict", "coder", "at", "note", "transcript",
-                        "start", "end", "text")
+                        "start", "end", "text", "span_start", "span_end")
 
     def decisions(self) -> list[sqlite3.Row]:
-        """The whole decision log in the order it was written (columns: DECISION_COLUMNS)."""
-        return self._all('SELECT id, segment, code, verdict, coder, at, note, transcript, start, "end", text '
-                         "FROM decisions ORDER BY id")
+        """The whole decision log in the order it was written (columns: DECISION_COLUMNS; no
+        spans in a store read as it is from before they were kept)."""
+        spans = "span_start, span_end" if self.schema >= SPANS_KEPT else "NULL AS span_start, NULL AS span_end"
+        return self._all('SELECT id, segment, code, verdict, coder, at, note, transcript, start, "end", text, '
+                         f"{spans} FROM decisions ORDER BY id")
 
     def add_decision(self, segment: str, code: str, verdict: str, coder: str, at: str, note: str,
-                     transcript: str, start: int, end: int, text: str) -> int:
+                     transcript: str, start: int, end: int, text: str,
+                     span_start: int | None = None, span_end: int | None = None) -> int:
         """Append one decision (inside the caller's transaction); its id."""
         return self._write(
             "INSERT INTO decisions (segment, code, verdict, coder, at, note, transcript, start,"
-            ' "end", text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            (segment, code, verdict, coder, at, note, transcript, start, end, text)).lastrowid or 0
+            ' "end", text, span_start, span_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            (segment, code, verdict, coder, at, note, transcript, start, end, text, span_start,
+             span_end)).lastrowid or 0
+
+    def coded(self) -> list[tuple[str, str]]:
+        """Every (coder, transcript) marked as coded in full by that coder (none in a store read
+        as it is from before such marks were kept)."""
+        if self.schema < CODED_KEPT:
+            return []
+        return [(r[0], r[1]) for r in self._iter("SELECT coder, transcript FROM coded ORDER BY coder, transcript")]
+
+    def mark_coded(self, coder: str, transcripts, at: str) -> int:
+        """Inside the caller's transaction: mark the transcripts as coded in full by `coder`;
+        those marked already are left as they were. How many were marked now."""
+        with self._guard():
+            before = self.db.total_changes
+            self.db.executemany("INSERT OR IGNORE INTO coded (coder, transcript, at) VALUES (?, ?, ?)",
+                                [(coder, t, at) for t in transcripts])
+            return self.db.total_changes - before
 
     # ---- queries of the views (tables, html, refi, write_tables)
 
@@ -353,6 +389,31 @@ class Store:
             f's.start, s."end", s.text, {who} '
             "FROM suggestions g JOIN segments s ON s.id = g.segment JOIN transcripts t ON t.id = s.transcript "
             f"{people} ORDER BY s.transcript, s.start")
+
+    def suggestions_of_codes(self, codes) -> dict[tuple[str, str], sqlite3.Row]:
+        """(segment, code) -> the suggestion's quote_start, quote_end and evidence, for `codes`."""
+        return {(r["segment"], r["code"]): r for r in self._in_batches(
+            "SELECT segment, code, quote_start, quote_end, evidence FROM suggestions WHERE code IN ({ids})", codes)}
+
+    def segment_sentences(self, segment_ids) -> dict[str, tuple[int, int, str, list]]:
+        """Segment id -> (start, end, text, sentences as [start, end] pairs in the transcript)."""
+        return {r["id"]: (r["start"], r["end"], r["text"], json.loads(r["sentences"])) for r in self._in_batches(
+            'SELECT id, start, "end", text, sentences FROM segments WHERE id IN ({ids})', segment_ids)}
+
+    def replace_suggestions(self, codes, rows) -> int:
+        """Inside the caller's transaction: the suggestions of `codes` become `rows` (segment,
+        code, score, quote_start, quote_end, evidence JSON, engine), and the last run's count
+        of suggestions follows; that count."""
+        with self.transaction() as db:
+            codes = list(codes)
+            for i in range(0, len(codes), BATCH):
+                batch = codes[i:i + BATCH]
+                db.execute(f"DELETE FROM suggestions WHERE code IN ({','.join('?' * len(batch))})", batch)
+            db.executemany("INSERT INTO suggestions (segment, code, score, quote_start, quote_end, evidence, engine) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            total = db.execute("SELECT count(*) FROM suggestions").fetchone()[0]
+            db.execute("UPDATE runs SET suggestions = ? WHERE id = (SELECT max(id) FROM runs)", (total,))
+        return total
 
     def segment_listing(self):
         """Every segment with its participant and their attributes and its turn's speaker,
@@ -609,3 +670,78 @@ def _migrate(store: Store) -> None:
                 if statement.strip():
                     db.execute(statement)
         db.execute(f"PRAGMA user_version = {SCHEMA}")
+
+
+class TaguetteFile:
+    """A Taguette project's SQLite file (ingest.taguette reads it), untrusted: opened read-only
+    (`mode=ro`: nothing is written beside it), `trusted_schema` off and `query_only`, no value
+    longer than `max_length` bytes, and all its queries together stopped after `max_steps`
+    progress calls of 10,000 virtual-machine steps each (`exhausted` then says so). Text comes
+    back as stored, as UTF-8 bytes, for the caller to decode and check. sqlite3 errors pass
+    through: they are about the file, not the store."""
+
+    def __init__(self, path: Path, *, max_length: int, max_steps: int):
+        self.db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        self.steps = 0
+        self.max_steps = max_steps
+
+        def bounded() -> int:  # a hostile schema must not keep a query running for ever
+            self.steps += 1
+            return int(self.steps > max_steps)
+
+        try:
+            self.db.text_factory = bytes
+            self.db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max_length)
+            self.db.execute("PRAGMA trusted_schema = OFF")
+            self.db.execute("PRAGMA query_only = ON")
+            self.db.set_progress_handler(bounded, 10_000)
+        except BaseException:
+            self.db.close()
+            raise
+
+    @property
+    def exhausted(self) -> bool:
+        return self.steps > self.max_steps
+
+    def close(self) -> None:
+        self.db.close()
+
+    def schema(self) -> list[tuple]:
+        """(name, type, sql) of every table and view."""
+        return self.db.execute("SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+
+    def columns(self, table: str) -> list:
+        """The names of a table's (stored) columns; `table` is one of the caller's own names."""
+        return [row[1] for row in self.db.execute(f'PRAGMA table_info("{table}")')]
+
+    def projects(self) -> list[tuple]:
+        return self.db.execute("SELECT id, name FROM projects ORDER BY id").fetchall()
+
+    def tags(self, project) -> list[tuple]:
+        return self.db.execute("SELECT id, path, description FROM tags WHERE project_id = ? ORDER BY id",
+                               (project,)).fetchall()
+
+    def documents(self, project) -> list[tuple]:
+        """(id, name, length of contents in characters, type of contents), without the contents."""
+        return self.db.execute("SELECT id, name, length(contents), typeof(contents) FROM documents "
+                               "WHERE project_id = ? ORDER BY id", (project,)).fetchall()
+
+    def contents(self, document):
+        return self.db.execute("SELECT contents FROM documents WHERE id = ?", (document,)).fetchone()[0]
+
+    def tagged_highlights(self, document) -> int:
+        """The (highlight, tag) pairs of a document: its codings."""
+        return self.db.execute("SELECT count(*) FROM highlight_tags ht JOIN highlights h ON h.id = ht.highlight_id "
+                               "WHERE h.document_id = ?", (document,)).fetchone()[0]
+
+    def highlights(self, project):
+        """(highlight id, document id, start, end, tag id or None) of the project's documents, in order."""
+        return self.db.execute(
+            "SELECT h.id, h.document_id, h.start_offset, h.end_offset, ht.tag_id FROM highlights h "
+            "JOIN documents d ON d.id = h.document_id LEFT JOIN highlight_tags ht ON ht.highlight_id = h.id "
+            "WHERE d.project_id = ? ORDER BY h.id, ht.tag_id", (project,))
+
+    def highlight_commands(self, project):
+        """(user login, payload) of the project's commands that may add a highlight, in order."""
+        return self.db.execute("SELECT user_login, payload FROM commands WHERE project_id = ? "
+                               "AND payload LIKE '%highlight_add%' ORDER BY id", (project,))

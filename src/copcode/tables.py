@@ -101,7 +101,8 @@ class Coding:
     `coders`: who accepted it, in name order (any characters). `origin`: "suggested" (the
     engine suggested it and nobody accepted it yet), "accepted" (suggested, then accepted) or
     "tagged" (a coder tagged or imported it; never suggested). A tag has score 1.0, the whole
-    segment as its quote and no evidence."""
+    segment as its quote and no evidence. An accepted coding whose coders chose exact spans
+    has those words as its quote (from the first span's start to the last one's end)."""
     segment: str
     transcript: str
     participant: str
@@ -138,13 +139,35 @@ class ProjectView:
     to every view; the decisions' state, the codings and the participants are read when
     first needed and kept. Build it inside the command's snapshot (`store.snapshot()`)."""
 
-    def __init__(self, store, codebook: Codebook, state=None):
+    def __init__(self, store, codebook: Codebook, state=None, level: int | None = None):
+        """`level` (--level): a coding of a code nested deeper than `level` counts as a coding
+        of its ancestor at that depth (1: the codes directly under a theme)."""
         self.store = store
         self.codebook = codebook
-        self.theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.codes}
+        self.theme_of = {code.id: theme.id for theme in codebook.themes for code in theme.all_codes}
         self.order = {code.id: i for i, code in enumerate(codebook.codes)}
+        if level is not None and level < 1:
+            raise CopcodeError(f"--level {level}: levels count the codes below a theme, from 1",
+                               fix="use --level 1 for the codes directly under each theme, 2 for the codes "
+                               "inside those, and so on; --theme or --columns themes for themes.")
+        self.level = level
+        self.rolled = {c.id: codebook.at_level(c.id, level) if level else c.id for c in codebook.codes}
         if state is not None:
             self.__dict__["state"] = state
+
+    def code_ids(self) -> list[str]:
+        """The codes this view shows, in codebook order: those at `level` or above, or every one."""
+        return [c.id for c in self.codebook.codes if self.rolled[c.id] == c.id]
+
+    def code_id(self, query: str) -> str:
+        """The id of a code asked for (--code), which must be one this view shows."""
+        code_id = self.codebook.code(query).id
+        if self.rolled[code_id] != code_id:
+            raise CopcodeError(f"code {code_id} is at level {self.codebook.depth(code_id)}, below --level {self.level}: "
+                               f"its codings count under {self.rolled[code_id]}",
+                               fix=f"ask for --code {self.rolled[code_id]}, or give --level "
+                               f"{self.codebook.depth(code_id)} or more.")
+        return code_id
 
     @cached_property
     def state(self):
@@ -187,9 +210,27 @@ class ProjectView:
                                  segments[s]["end"], "[]", False) for s, c in tagged if s in segments]
             return sorted(rows, key=sort_key)
 
-        for coding in heapq.merge(suggested(), tags(), key=sort_key):
+        codings = heapq.merge(suggested(), tags(), key=sort_key)
+        for coding in self._rolled_up(codings) if self.level else codings:
             if theme is None or coding.theme == theme:
                 yield coding
+
+    def _rolled_up(self, codings):
+        """The codings (by segment, as iter_codings gives them) with each code deeper than
+        `level` replaced by its ancestor at that level, one coding per segment and code:
+        accepted when any of them is (their coders together), else suggested when any is,
+        else rejected; the best of them (that status, then score) gives score and quote."""
+        rank = {"accepted": 0, "suggested": 1, "rejected": 2}
+        for _, same_segment in groupby(codings, key=lambda c: c.segment):
+            merged: dict[str, Coding] = {}
+            for c in same_segment:
+                c = replace(c, code=self.rolled[c.code])
+                kept = merged.get(c.code)
+                if kept is not None:
+                    best = min(kept, c, key=lambda x: (rank[x.status], -x.score))
+                    c = replace(best, coders=tuple(sorted(set(kept.coders) | set(c.coders))))
+                merged[c.code] = c
+            yield from sorted(merged.values(), key=lambda c: self.order[c.code])
 
     def _coding(self, r, groups, score, quote_start, quote_end, evidence, suggested: bool) -> Coding:
         attributes = r["attributes"]
@@ -200,6 +241,10 @@ class ProjectView:
         coders = tuple(verdict.get("accepted", ()))
         status = "accepted" if coders else "rejected" if "rejected" in verdict else "suggested"
         origin = "tagged" if not suggested else "accepted" if coders else "suggested"
+        spans = [self.state.spans[key] for key in ((r["segment"], r["code"], c) for c in coders)
+                 if key in self.state.spans]
+        if spans:  # the exact words the coders chose: from the first start to the last end
+            quote_start, quote_end = min(s for s, _ in spans), max(e for _, e in spans)
         return Coding(r["segment"], r["transcript"], r["participant"], groups[attributes],
                       self.theme_of[r["code"]], r["code"], r["start"], r["end"], r["text"], score,
                       quote_start, quote_end, evidence, status, coders, origin)
@@ -263,12 +308,16 @@ def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | 
     just before the quote's turn (`questions`), verbatim (the caller redacts the table)."""
     candidates = view.current(status)
     theme_id = view.codebook.find_theme(theme).id if theme is not None else None
-    code_id = view.codebook.code(code).id if code is not None else None
+    code_id = view.code_id(code) if code is not None else None
     rows = [c for c in candidates
             if (theme_id is None or c.theme == theme_id) and (code_id is None or c.code == code_id)
             and (group is None or c.group.casefold() == group.casefold())
             and (participant is None or c.participant.casefold() == participant.casefold())]
     table = Table(QUOTE_COLUMNS, [quote_row(c) for c in pick_quotes(view, rows, limit, per_participant)])
+    if view.codebook.nested:  # codes hold codes: each row says its code's parent, after the code
+        columns = QUOTE_COLUMNS[:QUOTE_COLUMNS.index("code") + 1] + ["parent"] + \
+            QUOTE_COLUMNS[QUOTE_COLUMNS.index("code") + 1:]
+        table = Table(columns, [{**row, "parent": view.codebook.code(row["code"]).parent or ""} for row in table.rows])
     if attributes:
         known = view.attributes
         names = set().union(*known.values()) if known else set()
@@ -379,6 +428,17 @@ def _spread(rows: list, limit: int, per_participant: int, one_per_passage: bool 
     return picked
 
 
+def evidence_shown(evidence: list[dict]) -> list[str]:
+    """A suggestion's evidence as people read it: its cues (sorted, once each), then for a
+    learned one "learned: WORDS (from N coded passages, P with the code)"."""
+    shown = sorted({str(e["cue"]) for e in evidence if "cue" in e})
+    for e in evidence:
+        if e.get("kind") == "learned":
+            shown.append(f"learned: {', '.join(e['words']) or '-'} (from {e['passages']} coded passages, "
+                         f"{e['positives']} with the code)")
+    return shown
+
+
 def slim(c: Coding) -> Coding:
     """The coding without its words and evidence (the words are fetched again by `with_words`)."""
     return replace(c, text="", evidence="[]")
@@ -406,7 +466,7 @@ def segment_list(view: ProjectView, *, theme: str | None = None, code: str | Non
     if status not in STATUSES + ("rejected",):
         raise CopcodeError(f"unknown status {status!r}", fix=f"use one of: {', '.join(STATUSES + ('rejected',))}.")
     theme_id = view.codebook.find_theme(theme).id if theme is not None else None
-    code_id = view.codebook.code(code).id if code is not None else None
+    code_id = view.code_id(code) if code is not None else None
     filtered = theme_id is not None or code_id is not None or status != "all"
     codes: dict[str, list[Coding]] = {}
     for c in view.iter_codings(theme_id):
@@ -465,7 +525,7 @@ class Tally:
         total = len(people)
         rows = []
         for theme in self.codebook.themes:
-            for code_id in [None] + [c.id for c in theme.codes]:
+            for code_id in [None] + [c.id for c in theme.all_codes]:
                 row = {"theme": theme.id, "code": code_id or "(all)",
                        "segments": self.counts.get((theme.id, code_id, "segments"), 0),
                        "participants": f"{self.counts.get((theme.id, code_id, 'participants'), 0)} of {total}"}
@@ -507,7 +567,7 @@ def framework_matrix(view: ProjectView, *, by: str = "participant", columns: str
                            f"--cells {'|'.join(MATRIX_CELLS)}.")
     current = view.current(status)
     key = "code" if columns == "codes" else "theme"
-    heads = [c.id for c in view.codebook.codes] if columns == "codes" else [t.id for t in view.codebook.themes]
+    heads = view.code_ids() if columns == "codes" else [t.id for t in view.codebook.themes]
     people = view.people
     group_of = dict(people)
     rows_of = [p for p, _ in people] if by == "participant" else sorted({g for _, g in people})
@@ -557,6 +617,6 @@ def cooccurrence(view: ProjectView, status: str = "all"):
     by_segment: dict[str, set[str]] = {}
     for c in view.current(status):
         by_segment.setdefault(c.segment, set()).add(c.code)
-    ids = [c.id for c in view.codebook.codes]
+    ids = view.code_ids()
     return pd.DataFrame([{"code": a, **{b: int(sum(a in s and b in s for s in by_segment.values())) for b in ids}}
                          for a in ids], columns=["code", *ids])

@@ -113,7 +113,7 @@ def report_html(view, title: str, redactor) -> str:
     selection: every code of the theme its fair share), under its code."""
     import jinja2
 
-    from copcode.tables import coding_summary, exemplar_quotes
+    from copcode.tables import coding_summary, evidence_shown, exemplar_quotes
 
     store, codebook = view.store, view.codebook
     current = view.current()
@@ -130,7 +130,7 @@ def report_html(view, title: str, redactor) -> str:
                        "quotes": [{"quote": " ".join(row["quote"].split()), "participant": row["participant"],
                                    "status": row["status"]}
                                   for row in quotes if row["code"] == code.id]}
-                      for code in theme.codes]})
+                      for code in theme.all_codes]})
     by_segment: dict[str, list] = {}
     for c in current:
         by_segment.setdefault(c.segment, []).append(c)
@@ -152,8 +152,8 @@ def report_html(view, title: str, redactor) -> str:
                 pieces.append({"text": redactor.redact_slice(text, at, start)})
                 codes = [{"code": r.code, "label": labels[r.code], "theme": r.theme,
                           "status": redactor.redact_names(r.shown_status), "score": round(r.score, 2),
-                          "evidence": sorted({redactor.redact(str(e["cue"])) for e in r.evidence_list()
-                                              if "cue" in e})} for r in rows]
+                          "evidence": [redactor.redact(e) for e in evidence_shown(r.evidence_list())]}
+                         for r in rows]
                 passages[segment_id] = {"codes": codes}
                 pieces.append({"segment": segment_id, "colour": colour[rows[0].theme],
                                "title": "; ".join(f"{c['label']} ({c['status']})" for c in codes),
