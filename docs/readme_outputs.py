@@ -83,7 +83,7 @@ def outputs() -> dict[str, str]:
     sys.path.insert(0, str(ROOT / "tests"))
     from copcode.codebook import load_codebook
 
-    from gold import TUNED_ON, gold_codes_by_segment, precision_recall
+    from gold import TUNED_ON, code_from_gold, gold_codes_by_segment, precision_recall
 
     shown: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -107,6 +107,13 @@ def outputs() -> dict[str, str]:
         shown["gold-held-out"] = precision_recall(db, codes, held_out).to_string(index=False) + "\n"
         gold = gold_codes_by_segment(db)
         db.close()
+
+        # a coder codes the seven transcripts the cues were tuned on; copcode learns from them
+        learning = Path(folder) / "learning"
+        shutil.copytree(project, learning)
+        code_from_gold(learning, TUNED_ON, "coder-a")
+        shown["learning"] = "\n".join(run(learning, "code").splitlines()[:7]) + "\n...\n"
+        shown["evaluate"] = run(learning, "evaluate")
 
         # coder-a follows the gold coding; coder-b accepts only the stronger suggestions
         review_by_sheet(project, "coder-a",
