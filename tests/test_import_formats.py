@@ -542,3 +542,18 @@ def test_reading_a_taguette_file_is_bounded_in_work(tmp_path):
     finally:
         bounded.close()
     assert len(read_taguette(path).problems) == 1  # the real bound is far above a project's needs
+
+
+def test_codings_of_a_code_the_codebook_lacks_are_counted(fresh, tmp_path):
+    (fresh / "codebooks").mkdir()
+    (fresh / "codebooks" / "mine.yaml").write_text(
+        "name: mine\nthemes:\n  - id: community\n    label: Community\n    codes:\n      - id: learning\n"
+        "        label: Learning\n        definition: Members say what they learned.\n", encoding="utf-8")
+    path = project_file(tmp_path, "study.qdpx", {"Field notes": (NOTES, (
+        selection(NOTES, "Trust grew", [("c1", TRUST, ANN)]) + selection(NOTES, "people swapped", [("c2", TRUST, BOB)])
+        + selection(NOTES, "Everyone brought food", [("c3", LEARN, ANN)])))})
+    result = cli(fresh, "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"Not imported: Code 'Trust' (guid {TRUST}) (trust) is not in codebooks/mine.yaml; its 2 coding(s) are " \
+           "left out" in result.stdout.splitlines()
+    assert "Added 1 transcripts and 1 codings." in result.stdout.splitlines()

@@ -103,11 +103,15 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
         known = {code.id: code.id for code in existing.codes} | existing.renamed
         where = existing.path
     code_ids = {}
+    counts: dict[str, int] = {}  # code guid -> its codings in the file
+    for coding in imported.codings:
+        counts[coding[3]] = counts.get(coding[3], 0) + 1
     for code in _leaves(imported.codes):
         if code.id in known:
             code_ids[code.guid] = known[code.id]
         else:
-            problems.append(f"{describe(code)} ({code.id}) is not in {where}; its codings are left out")
+            problems.append(f"{describe(code)} ({code.id}) is not in {where}; its {counts.get(code.guid, 0)} "
+                            "coding(s) are left out")
 
     folder = project.transcripts_dir
     sources: dict[str, Path] = {}
