@@ -8,7 +8,10 @@ Prints figures (nothing here is a pass/fail test):
   after 50, 100, 200, 500, 1000 and all documents of the pool, with the training time;
 - the demo (the repository's 21 transcripts and tests/gold/): trained on the seven
   transcripts the cues were tuned on, scored on the other fourteen, unit = segment and code;
-- the time to train on 5,000 decisions and predict 50,000 comments (`--scale`);
+- what learning adds to `copcode code` on a survey of 50,000 comments (the patient comments
+  repeated, `--comments`) of which the first 5,000 are coded (`--decisions`): the real command
+  run with and without `--no-learning` on the same store and cache, alternately, medians of
+  `--repeats` runs; and beside it the model alone in memory (training + predicting);
 - with `--spacy`, the same curve for spaCy's `textcat_multilabel` (bag of words), for the
   choice between the two.
 Macro F1 is the mean over the codes that the scored part holds at least once."""
@@ -17,7 +20,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 PATIENT = ROOT.parent / "shared" / "data" / "patient-feedback"
+COPCODE = str(Path(sys.executable).parent / "copcode")
 SIZES = [50, 100, 200, 500, 1000]
 SEED = 20261130
 
@@ -67,8 +76,9 @@ def patient_data(path: Path, limit: int | None):
     return codebook, texts, labels, order[:cut], order[cut:]
 
 
-def curve(name, codebook, texts, labels, pool, test, sizes, spacy_too, out):
-    """One row per training size: cues alone, cues + learning, training time."""
+def curve(name, codebook, texts, labels, pool, test, sizes, spacy_too, out) -> list[dict[str, float]]:
+    """One row per training size: cues alone, cues + learning, training time. Returns the
+    cue scores of every text."""
     from copcode.learn import cue_scores, train
 
     codes = [c.id for c in codebook.codes]
@@ -95,6 +105,7 @@ def curve(name, codebook, texts, labels, pool, test, sizes, spacy_too, out):
             spacy_f1, spacy_seconds = spacy_textcat(texts, labels, scores, rows, test, codes)
             line += f" {spacy_f1[0]:.2f} / {spacy_f1[1]:.2f} | {spacy_seconds:.1f} |"
         out(line)
+    return scores
 
 
 def spacy_textcat(texts, labels, scores, rows, test, codes, epochs: int = 10):
@@ -197,23 +208,131 @@ def demo(out):
     out(f"| cues + learning | {micro['learning_f1']:.2f} | {macro['learning_f1']:.2f} |")
 
 
-def scale(codebook, texts, labels, comments: int, decisions: int, out):
-    """Train on `decisions` coded comments and predict `comments` (the patient comments
-    repeated); cue scores are what `copcode code` has stored already, so they are computed
-    beforehand and not counted."""
-    from copcode.learn import cue_scores, train
+def scale_in_memory(codebook, texts, labels, scores, comments: int, decisions: int, out):
+    """The model alone: train on `decisions` coded comments and predict `comments` (the
+    patient comments repeated), with the cue scores already computed."""
+    from copcode.learn import train
 
     codes = [c.id for c in codebook.codes]
-    unique = cue_scores(codebook, texts)
     corpus = [texts[i % len(texts)] for i in range(comments)]
-    scores = [unique[i % len(texts)] for i in range(comments)]
+    repeated = [scores[i % len(texts)] for i in range(comments)]
     start = time.perf_counter()
-    model = train(corpus[:decisions], [labels[i % len(texts)] for i in range(decisions)], scores[:decisions], codes)
+    model = train(corpus[:decisions], [labels[i % len(texts)] for i in range(decisions)], repeated[:decisions], codes)
     trained = time.perf_counter() - start
-    model.decide(corpus, scores)
+    model.decide(corpus, repeated)
     total = time.perf_counter() - start
     out(f"\nScale: train on {decisions:,} coded comments, then predict {comments:,}: "
-        f"{trained:.1f} s training + {total - trained:.1f} s predicting = {total:.1f} s (target: under 10 s)")
+        f"{trained:.1f} s training + {total - trained:.1f} s predicting = {total:.1f} s (the model alone, in memory)")
+
+
+def scale(codebook_path: Path, texts, labels, comments: int, coded: int, repeats: int, coded_as: str, out):
+    """What learning adds to the real `copcode code --input` on a survey of `comments`
+    comments (the non-empty patient comments repeated, ids c00001...), the first `coded` of
+    them coded by their labels (`coded_as`, see `CODED_AS`): the command is run once to fill
+    the store and the cache (not counted), the coding is recorded, then the command is run
+    `repeats` times with --no-learning and as many with learning, alternately (nothing is
+    parsed again); the medians are compared."""
+    kept = [i for i, text in enumerate(texts) if text.strip()]
+    width = max(5, len(str(comments)))
+    ids = [f"c{n:0{width}d}" for n in range(1, comments + 1)]
+    with tempfile.TemporaryDirectory(prefix="copcode-learning-") as folder:
+        root = Path(folder) / "survey"
+        (root / "codebooks").mkdir(parents=True)
+        shutil.copy(codebook_path, root / "codebooks" / codebook_path.name)
+        answers = Path(folder) / "comments.csv"
+        with answers.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["id", "text"])
+            writer.writerows((ids[n], texts[kept[n % len(kept)]]) for n in range(comments))
+        code = ["code", "--input", str(answers)]
+        first, said = copcode(root, *code, "--no-learning")
+        out(f"\nScale: first run of copcode code --no-learning on {comments:,} comments "
+            f"({len(set(texts[i] for i in kept)):,} different texts), filling the store and the cache: {first:.1f} s")
+        out("  " + said.splitlines()[0])
+        truth = {ids[n]: labels[kept[n % len(kept)]] for n in range(min(coded, comments))}
+        made = record_by_import(root, truth, Path(folder), out) if coded_as == "import" else record_by_review(root, truth)
+        without, with_ = [], []
+        for _ in range(repeats):
+            seconds, said_without = copcode(root, *code, "--no-learning")
+            without.append(seconds)
+            seconds, said_with = copcode(root, *code)
+            with_.append(seconds)
+    learned = next((line for line in said_with.splitlines() if line.startswith("Learned from")), "")
+    out("  without learning: " + said_without.splitlines()[0])
+    out("  with learning: " + said_with.splitlines()[0])
+    out("  " + (learned[:600] + " ..." if len(learned) > 600 else learned))
+    a, b = statistics.median(without), statistics.median(with_)
+    out(f"Scale: {comments:,} comments, {len(truth):,} of them coded ({made:,} decisions, {CODED_AS[coded_as]}): "
+        f"copcode code {a:.1f} s without learning, {b:.1f} s with: learning adds {b - a:.1f} s "
+        f"(target: under 10 s; runs: {', '.join(f'{s:.1f}' for s in without)} s without, "
+        f"{', '.join(f'{s:.1f}' for s in with_)} s with)")
+
+
+CODED_AS = {
+    "import": "imported with copcode import --coder, each comment marked as coded in full",
+    "review": "each label accepted or tagged and every other suggestion rejected, as in copcode review",
+}
+
+
+def copcode(root: Path, *args: str) -> tuple[float, str]:
+    """Run the real command line on the project: (seconds, what it printed)."""
+    command = [COPCODE, "--project", str(root), *args]
+    start = time.perf_counter()
+    # wide enough that rich does not wrap the summary lines
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "10000"})
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}{done.stdout}")
+    return seconds, done.stdout
+
+
+def record_by_import(root: Path, labels: dict[str, set[str]], folder: Path, out) -> int:
+    """The labels as a table (id, codes) imported by `copcode import --coder benchmark`, as a
+    team brings a labelled data set; returns how many tags it recorded."""
+    table = folder / "coded.csv"
+    with table.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "codes"])
+        writer.writerows((answer, ";".join(sorted(codes))) for answer, codes in labels.items())
+    seconds, said = copcode(root, "import", str(table), "--coder", "benchmark")
+    out(f"  copcode import of the {len(labels):,} coded comments: {seconds:.1f} s: {said.splitlines()[0]}")
+    refused = sum(line.startswith("Not imported") for line in said.splitlines())
+    if refused:
+        out(f"  ({refused:,} row(s) not imported: a comment of several segments gives no place for its codes)")
+    return int(said.split()[1].replace(",", "")) if said.startswith("Recorded ") else 0
+
+
+def record_by_review(root: Path, labels: dict[str, set[str]]) -> int:
+    """As a coder who reviews the comments `labels` names: on every segment of such a comment
+    each label accepted (when suggested) or tagged, every other suggestion rejected, all
+    recorded in one transaction; returns how many decisions were made."""
+    import sqlite3
+    from collections import defaultdict
+
+    from copcode.coding import project_codebook
+    from copcode.decisions import record_many
+    from copcode.project import open_project
+    from copcode.store import open_store
+
+    project = open_project(root)
+    with sqlite3.connect(project.store_path) as db:
+        segments = db.execute("SELECT id, transcript FROM segments ORDER BY rowid").fetchall()
+        suggested: dict[str, set[str]] = defaultdict(set)
+        for segment, code in db.execute("SELECT segment, code FROM suggestions"):
+            suggested[segment].add(code)
+    rows = []
+    for segment, transcript in segments:
+        if transcript in labels:
+            truth = labels[transcript]
+            rows += [(segment, c, "accept" if c in suggested[segment] else "tag", "") for c in sorted(truth)]
+            rows += [(segment, c, "reject", "") for c in sorted(suggested[segment] - truth)]
+    store = open_store(project.store_path, create=False)
+    try:
+        with store.transaction():
+            record_many(store, project_codebook(project), rows, "benchmark")
+    finally:
+        store.close()
+    return len(rows)
 
 
 def main(argv=None) -> None:
@@ -223,7 +342,10 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--spacy", action="store_true", help="also train spaCy's textcat_multilabel")
     parser.add_argument("--comments", type=int, default=50_000, help="the scale figure's corpus (0: skip)")
-    parser.add_argument("--decisions", type=int, default=5_000)
+    parser.add_argument("--decisions", type=int, default=5_000, help="how many of them are coded")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of copcode code with and without learning")
+    parser.add_argument("--coded-as", choices=sorted(CODED_AS), default="import",
+                        help="how the coded comments are recorded: " + "; ".join(f"{k}: {v}" for k, v in CODED_AS.items()))
     parser.add_argument("--no-demo", action="store_true")
     args = parser.parse_args(argv)
     out = lambda line: print(line, flush=True)  # noqa: E731
@@ -240,11 +362,14 @@ def main(argv=None) -> None:
         texts = [texts[i] for i in pool + test]
         labels = [labels[i] for i in pool + test]
         pool, test = list(range(len(pool))), list(range(len(pool), len(pool) + len(test)))
-    curve("Patient comments", codebook, texts, labels, pool, test, sizes, args.spacy, out)
+    scores = curve("Patient comments", codebook, texts, labels, pool, test, sizes, args.spacy, out)
     if not args.no_demo:
         demo(out)
     if args.comments:
-        scale(codebook, texts, labels, args.comments, min(args.decisions, args.comments), out)
+        decisions = min(args.decisions, args.comments)
+        scale_in_memory(codebook, texts, labels, scores, args.comments, decisions, out)
+        scale(args.patient / "codebook.yaml", texts, labels, args.comments, decisions, max(1, args.repeats),
+              args.coded_as, out)
 
 
 if __name__ == "__main__":

@@ -374,12 +374,11 @@ class Decided:
     decisions: dict[str, int] = field(default_factory=dict)  # coder -> their decisions here
 
 
-def decided_units(store, codebook, coders: Sequence[str] = (), state=None) -> Decided:
-    """The units of `coders`' decisions (everyone's when empty); `state` is
-    decisions.coding_state when the caller has it."""
+def decided_units(store, codebook, coders: Sequence[str] = ()) -> Decided:
+    """The units of `coders`' decisions (everyone's when empty)."""
     from copcode.decisions import coding_state
 
-    state = state or coding_state(store, codebook)
+    state = coding_state(store, codebook)
     wanted = set(coders)
     codes_of = {theme.id: {code.id for code in theme.all_codes} for theme in codebook.themes}
     themes_of: dict[str, set[str]] = {}  # transcript -> its themes coded by these coders
@@ -446,14 +445,14 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
                       total=store.count("suggestions"))
     if not units.segments:
         return report
-    cues = stored_cue_scores(store, codebook, min_score)
+    texts = store.segment_texts()
+    cues = stored_cue_scores(store, codebook, min_score, texts)
     codes = [code.id for code in codebook.codes]
     model = train(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], codes,
                   min_score=min_score, known=units.known)
     report.learned = model.learned_codes
     if not report.learned:
         return report
-    texts = store.segment_texts()
     ids = list(texts)
     found = model.suggest([texts[i] for i in ids], [cues.get(i, {}) for i in ids])
     earlier = store.suggestions_of_codes(report.learned)
@@ -473,12 +472,12 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     return report
 
 
-def stored_cue_scores(store, codebook, min_score: float) -> dict[str, dict[str, float]]:
+def stored_cue_scores(store, codebook, min_score: float, texts: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
     """Segment id -> {code: score} of its cue suggestions, as the last run cached them (the
-    store's suggestions may be learned ones)."""
+    store's suggestions may be learned ones); `texts`: the segments' texts, when read already."""
     from copcode.suggest import cache_key
 
-    texts = store.segment_texts()
+    texts = store.segment_texts() if texts is None else texts
     keys = {segment: cache_key(codebook, min_score, text) for segment, text in texts.items()}
     cached = store.cached(set(keys.values()))
     return {segment: {found["code"]: found["score"] for found in cached.get(key, [])}
