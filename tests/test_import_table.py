@@ -314,7 +314,7 @@ def refused(root, name: str, content: bytes | None, *args, coder=("--coder", "go
 def test_empty_file(survey):
     path = survey / "gold.csv"
     assert refused(survey, "gold.csv", b"") == (
-        f"Error: {path}: the file is empty\n  How to fix: put the codings in it, under a header row. name the columns: "
+        f"Error: {path}: the file is empty\n  How to fix: put the codings in it, under a header row; name the columns: "
         "the document's id as document, transcript, participant or id (or a segment id as segment), and its codes "
         "as code, codes, label, labels, category or categories.\n")
 
@@ -543,4 +543,5 @@ def test_coder_is_refused_for_a_project_file(tmp_path):
     assert result.exit_code == 1
     assert " ".join(result.output.split()) == (
         "Error: study.qdpx: --coder is for a table of codings (.csv, .xlsx): a project file names its own "
-        "coders How to fix: leave out --coder; each coding keeps the user who made it in the other tool.")
+        "coders How to fix: leave out --coder for a project file (each coding keeps the user who made it in the other "
+        "tool); save a table as .csv or .xlsx.")

@@ -56,9 +56,9 @@ def test_suggestions_on_transcripts_nobody_coded_improve_after_coding_seven(lear
 def test_code_says_what_it_learned_from(learned_demo):
     *_, output = learned_demo
     said = " ".join(output.split())
-    assert ("Learned from 156 decisions by gold (156) on 7 coded transcript(s), 128 passages: 4 code(s) now "
-            "suggested from them and the cues (inclusive-learning, capturing-knowledge, research-collaboration, "
-            "practice-policy)") in said
+    assert ("Learned from 156 decisions by gold (156) on 7 coded transcript(s), 128 passages: 5 code(s) now "
+            "suggested from them and the cues (inclusive-learning, capturing-knowledge, prevailing-culture, "
+            "research-collaboration, practice-policy), 214 suggestions;") in said
     assert "the others from their cues alone. Use --no-learning for the cues alone." in said
 
 
@@ -70,8 +70,8 @@ def test_a_learned_suggestion_says_where_it_came_from(learned_demo):
             "FROM suggestions g JOIN segments s ON s.id = g.segment JOIN transcripts t ON t.id = s.transcript"
         ).fetchall()
     learned = [r for r in rows if is_learned(r[4])]
-    assert {r[0] for r in learned} == {"inclusive-learning", "capturing-knowledge", "research-collaboration",
-                                       "practice-policy"}
+    assert {r[0] for r in learned} == {"inclusive-learning", "capturing-knowledge", "prevailing-culture",
+                                       "research-collaboration", "practice-policy"}
     assert not [r for r in rows if not is_learned(r[4]) and r[0] in {r[0] for r in learned}]
     for _, score, quote_start, quote_end, evidence, start, end, text, transcript in learned:
         item = [e for e in json.loads(evidence) if e["kind"] == "learned"][0]
@@ -79,6 +79,7 @@ def test_a_learned_suggestion_says_where_it_came_from(learned_demo):
         assert item["passages"] == 128 and 3 <= item["positives"] <= 128
         words = {w.lower() for w in text.replace("'", " ").split()}
         assert all(any(word in w for w in words) for word in item["words"])
+        assert not {"the", "they", "them", "their", "it"} & set(item["words"])  # no function words
         assert start <= quote_start < quote_end <= end
         assert transcript[quote_start:quote_end] in text
         cue = [e for e in json.loads(evidence) if e["kind"] != "learned"]
@@ -103,8 +104,8 @@ def test_learn_from_names_the_coders_learned_from(learned_demo, tmp_path):
     shutil.copytree(root, copy)
     (copy / "copcode.yaml").write_text("learn_from: [ann]\n", encoding="utf-8")
     result = cli(copy, "code")
-    assert "Learned from no decisions: none is by a coder that `learn_from:` in copcode.yaml names." in \
-        " ".join(result.output.split())
+    assert ("Learned from no decisions: none is by a coder that `learn_from:` in copcode.yaml names (the coders: "
+            "gold).") in " ".join(result.output.split())
     (copy / "copcode.yaml").write_text("learning: false\n", encoding="utf-8")
     assert "Learned" not in cli(copy, "code").output
     (copy / "copcode.yaml").write_text("learn_from: ann\n", encoding="utf-8")
@@ -212,3 +213,25 @@ def test_a_document_imported_as_coded_has_no_pending_suggestion(coded_small):
     every = {c.id for c in codebook.codes}
     assert all(known == every for known in units.known)
     assert [labels for s, labels in zip(units.segments, units.labels) if labels] == [{code}]
+
+
+def test_codes_tagged_in_one_transcript_only_are_not_learned(coded_demo, tmp_path):
+    """Three passages of one interview share its words: a model scored on the interview it
+    learned from would flood the code over the study, so nothing is learned from one."""
+    root = tmp_path / "demo"
+    shutil.copytree(coded_demo, root)
+    (root / "pp.csv").write_text("segment,code\nE01-2e56ee,practice-policy\nE01-c978d2,practice-policy\n"
+                                 "E01-27bd40,practice-policy\n", encoding="utf-8")
+    assert cli(root, "import", str(root / "pp.csv"), "--coder", "gold").exit_code == 0
+    said = " ".join(cli(root, "code").output.split())
+    assert ("Learned from 3 decisions by gold (3) on 1 coded transcript(s), 17 passages: no code is suggested from "
+            "them yet (a code needs at least 3 coded passages, in two transcripts or more, and the learned model "
+            "must beat its cues); suggestions come from the cues alone.") in said
+
+
+def test_suggestions_is_not_a_coders_name(coded_demo):
+    result = cli(coded_demo, "tag", "E01-2e56ee", "practice-policy", "--coder", "suggestions")
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == (
+        "Error: 'suggestions' is not a coder's name: `copcode agreement --coders X,suggestions` means copcode's "
+        "suggestions How to fix: give the coder another name with --coder NAME.")

@@ -103,6 +103,29 @@ def test_review_sheet_with_bad_rows_changes_nothing(coded_small, tmp_path):
     assert result.stderr.startswith(f"Error: {sheet}: the sheet has no column 'decision'\n")
 
 
+def test_a_sheet_whose_code_was_changed_to_accept_another_is_refused(coded_small, tmp_path):
+    """The code column says what was suggested; accepting a code written over it would tag a
+    code nobody suggested and leave the suggestion pending."""
+    project, store, codebook = coded_small
+    sheet = tmp_path / "review.csv"
+    cli(project.root, "review", "--export", str(sheet), "--coder", "ann")
+    with sheet.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[0]["code"], rows[0]["decision"] = "time", "accept"
+    with sheet.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {sheet}: 1 row(s) cannot be applied, so none were:\n"
+        f"  row 2: time is not (or no longer) suggested on {rows[0]['segment']}: the code column says what was "
+        "suggested; to give another code, write reject and the code in other_code\n"
+        "  How to fix: correct those rows and import the sheet again.\n")
+    assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
 def test_review_in_a_real_terminal_under_tmux(coded_small):
     """A person at a terminal: keys typed into tmux, the screen read back."""

@@ -69,7 +69,7 @@ def test_tag_with_a_span_counts_in_the_segments_text(demo):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--quote", "nothing like it"], f"Error: the quote is not in segment {SEGMENT}: 'nothing like it' How to fix: "
+    (["--quote", "nothing like it"], f"Error: the quote is not in segment {SEGMENT} How to fix: "
                                      "copy the words exactly as `copcode segments` shows the segment's text."),
     (["--quote", "  "], "Error: the quote is empty How to fix: give the exact words, e.g. --quote \"in English, please\"."),
     (["--quote", "the"], f"Error: the quote is 3 times in segment {SEGMENT} (at 244:247, 255:258, 433:436) How to fix: give "
@@ -176,3 +176,16 @@ def test_a_store_from_before_spans_reads_as_before_and_migrates(demo):
     result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "bob", "--quote", WORDS)
     assert result.exit_code == 0, result.output
     assert db_rows(demo, "SELECT coder, span_start IS NULL FROM decisions") == [("ann", 1), ("bob", 0)]
+
+
+def test_tag_says_the_words_and_the_coder_pseudonymised(demo):
+    (demo / "copcode.yaml").write_text('privacy:\n  identifiers:\n    "lorries": "[vehicle]"\n    "ann": "[coder]"\n',
+                                       encoding="utf-8")
+    result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", WORDS)
+    assert result.exit_code == 0, result.output
+    text = db_rows(demo, "SELECT text FROM transcripts WHERE id = 'E01'")[0][0]
+    start = text.index(WORDS)
+    assert result.output == (f"[coder]: tag inclusive-learning on {SEGMENT} ({start}-{start + len(WORDS)}: "
+                             "“I drove [vehicle] for thirty-odd years”) (decision 1).\n")
+    wrong = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", "lorries galore")
+    assert wrong.exit_code == 1 and "lorries" not in wrong.output

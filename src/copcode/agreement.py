@@ -20,10 +20,11 @@ from collections import Counter
 from itertools import permutations
 
 from copcode.codebook import Codebook
+from copcode.decisions import RESERVED_CODER
 from copcode.errors import CopcodeError
 from copcode.store import Store
 
-SUGGESTIONS = "suggestions"
+SUGGESTIONS = RESERVED_CODER  # the name that stands for copcode's suggestions
 COLUMNS = ["code", "units", "percent_agreement", "cohen_kappa", "krippendorff_alpha"]
 
 

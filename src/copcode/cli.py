@@ -203,22 +203,26 @@ def code_command(
               f"{result.suggestions} suggested codings ({result.parsed} segments parsed, "
               f"{result.segments - result.parsed} unchanged since the last run).")
     if result.learning is not None:
-        out.print(_learned(result.learning, _redactor(ctx, project).redact_names))
+        out.print(_learned(result.learning, _redactor(ctx, project).redact_names, project.settings.learn_from))
     _print_frame(result.summary, title="Passages and participants by theme and code")
     for path in result.written:
         out.print(f"Wrote {_escape(project.relative(path))}")
 
 
-def _learned(learning, name) -> str:
+def _learned(learning, name, learn_from: list[str]) -> str:
     """What `copcode code` learned from, in a sentence."""
+    if not learning.units and learn_from:
+        return ("Learned from no decisions: none is by a coder that `learn_from:` in copcode.yaml names "
+                f"(the coders: {', '.join(_escape(name(c)) for c in learning.everyone)}).")
     if not learning.units:
-        return "Learned from no decisions: none is by a coder that `learn_from:` in copcode.yaml names."
+        return "Learned from no decisions: none is on a code of this codebook."
     coders = ", ".join(f"{_escape(name(c))} ({n})" for c, n in learning.decisions.items())
     said = (f"Learned from {sum(learning.decisions.values())} decisions by {coders} on "
             f"{learning.transcripts} coded transcript(s), {learning.units} passages: ")
     if not learning.learned:
-        return said + ("no code is suggested from them yet (a code needs 3 coded passages, and the "
-                       "learned model must beat its cues); suggestions come from the cues alone.")
+        return said + ("no code is suggested from them yet (a code needs at least 3 coded passages, in two "
+                       "transcripts or more, and the learned model must beat its cues); suggestions come from "
+                       "the cues alone.")
     return said + (f"{len(learning.learned)} code(s) now suggested from them and the cues "
                    f"({', '.join(learning.learned)}), {learning.suggestions} suggestions; "
                    "the others from their cues alone. Use --no-learning for the cues alone.")
@@ -356,7 +360,8 @@ def import_command(
     if coder is not None:
         raise CopcodeError("--coder is for a table of codings (.csv, .xlsx): a project file names its "
                            "own coders", where=str(path),
-                           fix="leave out --coder; each coding keeps the user who made it in the other tool.")
+                           fix="leave out --coder for a project file (each coding keeps the user who made it "
+                               "in the other tool); save a table as .csv or .xlsx.")
     from copcode.importing import import_refi
 
     project = _project(ctx)
@@ -493,10 +498,12 @@ def _decide(ctx: typer.Context, verdict: str, segment: str, code: str, coder: Op
         chosen = span_in(find_segment(store, segment), quote, span) if quote is not None or span is not None else None
         decision = record(store, codebook, segment, code, verdict, default_coder() if coder is None else coder,
                           note, span=chosen)
-    words = f" ({decision.span_start}-{decision.span_end}: “{_escape(decision.span_words)}”)" \
-        if decision.span_words else ""
-    out.print(f"{_escape(decision.coder)}: {verdict} {_escape(decision.code)} on {_escape(decision.segment)}"
-              f"{words} (decision {decision.id}).")
+        redactor = _redactor(ctx, project, store)
+        words = f" ({decision.span_start}-{decision.span_end}: “" \
+                f"{_escape(redactor.redact_at(decision.span_words, decision.transcript, decision.span_start))}”)" \
+            if decision.span_words else ""
+    out.print(f"{_escape(redactor.redact_names(decision.coder))}: {verdict} {_escape(decision.code)} on "
+              f"{_escape(decision.segment)}{words} (decision {decision.id}).")
 
 
 @app.command("tag")
@@ -606,7 +613,7 @@ def evaluate_command(
         found = evaluate_project(store, codebook, project.settings.min_score, names)
     name = _redactor(ctx, project).redact_names
     units = found.units
-    coders = ", ".join(_escape(name(c)) for c in units.decisions)
+    coders = ", ".join(name(c) for c in units.decisions)  # the title is escaped where it is printed
     how = (f"cross-validated by transcript in {found.folds} folds: the model never saw the transcript it is scored on"
            if found.folds else "one coded transcript: nothing can be learned without seeing it, so learning = cues")
 

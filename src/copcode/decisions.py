@@ -20,6 +20,7 @@ from copcode.store import Store, now
 
 VERDICTS = ("accept", "reject", "tag", "untag", "undo")
 POSITIVE = ("accept", "tag")
+RESERVED_CODER = "suggestions"  # agreement's name for copcode's own suggestions
 FUZZY_MATCH = 0.85  # how alike edited words must be to keep a decision on them
 
 
@@ -76,6 +77,9 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
     transcript, inside the segment; None (or left out) for the whole segment."""
     if not coder.strip():
         raise CopcodeError("the coder's name is empty", fix="give one with --coder NAME.")
+    if coder.strip() == RESERVED_CODER:
+        raise CopcodeError(f"{RESERVED_CODER!r} is not a coder's name: `copcode agreement --coders X,suggestions` "
+                           "means copcode's suggestions", fix="give the coder another name with --coder NAME.")
     segments: dict[str, Any] = {}  # segment id -> its row
     rows = [tuple(row) + (None,) * (5 - len(row)) for row in rows]
     for segment_id, code_id, verdict, _, span in rows:
@@ -118,8 +122,8 @@ def span_in(segment, quote: str | None = None, span: str | None = None) -> tuple
         pattern = r"(?<!\w)" * quote.strip()[0].isalnum() + r"\s+".join(map(re.escape, words)) + \
             r"(?!\w)" * quote.strip()[-1].isalnum()
         found = list(re.finditer(pattern, text))
-        if not found:
-            raise CopcodeError(f"the quote is not in segment {segment['id']}: {quote!r}",
+        if not found:  # the words are not repeated: they may name someone
+            raise CopcodeError(f"the quote is not in segment {segment['id']}",
                                fix="copy the words exactly as `copcode segments` shows the segment's text.")
         if len(found) > 1:
             places = ", ".join(f"{m.start()}:{m.end()}" for m in found)

@@ -131,7 +131,7 @@ def read_table(path: Path) -> Table:
     header = next(numbered, None)
     if header is None:
         raise CopcodeError("the file is empty", where=str(path),
-                           fix="put the codings in it, under a header row. " + COLUMNS_FIX)
+                           fix="put the codings in it, under a header row; " + COLUMNS_FIX)
     names = [cell.strip().casefold() for cell in header[1]]
     segment_at = names.index(SEGMENT_COLUMN) if SEGMENT_COLUMN in names else None
     id_at = segment_at if segment_at is not None else \

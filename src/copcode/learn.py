@@ -109,10 +109,12 @@ class Model:
     def suggest(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]],
                 limit: int = STRONGEST) -> list[dict[str, tuple[float, list[str]]]]:
         """Per text, for each learned code `decide` suggests: (its score, the words of the text
-        that push it most towards the code, strongest first). The score is the learned
-        probability, or for an "either" code suggested by its cues alone, the cue score.
-        One pass over the texts: `explain` for every suggestion at once."""
+        that push it most towards the code, strongest first, leaving out words like "the" or
+        "they", which the model may weigh but which explain nothing to a reader). The score is
+        the learned probability, or for an "either" code suggested by its cues alone, the cue
+        score. One pass over the texts: `explain` for every suggestion at once."""
         import numpy
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
         features = self._features(texts, cue_scores)
         words = features[:, :len(self.vectorizer.vocabulary_)].tocsr()
@@ -127,7 +129,8 @@ class Model:
             pushes = words[numpy.flatnonzero(chosen)].multiply(plan.coef[:words.shape[1]]).tocsr()
             for n, i in enumerate(numpy.flatnonzero(chosen)):
                 row = pushes.getrow(n)
-                strongest = sorted((( -float(v), str(names[c])) for c, v in zip(row.indices, row.data) if v > 0))
+                strongest = sorted((-float(v), str(names[c])) for c, v in zip(row.indices, row.data)
+                                   if v > 0 and names[c] not in ENGLISH_STOP_WORDS)
                 score = float(probability[i]) if learned[i] else float(cue[i])
                 out[i][code] = (round(score, 4), [word for _, word in strongest[:limit]])
         return out
@@ -145,16 +148,22 @@ class Model:
 
 def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
           codes: Sequence[str], *, min_score: float = 0.35, min_positives: int = MIN_POSITIVES,
-          folds: int = FOLDS, known: Sequence[Iterable[str]] | None = None) -> Model:
+          folds: int = FOLDS, known: Sequence[Iterable[str]] | None = None,
+          groups: Sequence[str] | None = None) -> Model:
     """A model from coded units: `texts[i]` carries the codes `labels[i]` (and none of the
     others), and `cue_scores[i]` are copcode's cue suggestions for it ({code: score}, as
     stored at `min_score`). With `known`, a code teaches only from the units whose
-    `known[i]` holds it (a unit says nothing of a theme its coder did not code). Codes
-    outside `codes` are ignored."""
+    `known[i]` holds it (a unit says nothing of a theme its coder did not code). With
+    `groups` (each unit's transcript), the cross-validation that decides whether and how a
+    code is learned keeps a transcript's units together, and a code whose positives are all
+    in one transcript is not learned: passages of one interview share their words, so a model
+    scored on the interview it learned from looks better than it is. Codes outside `codes`
+    are ignored."""
     import numpy
 
-    if not (len(texts) == len(labels) == len(cue_scores)) or (known is not None and len(known) != len(texts)):
-        raise ValueError("texts, labels, cue_scores and known must be as long as each other")
+    if not (len(texts) == len(labels) == len(cue_scores)) or (known is not None and len(known) != len(texts)) \
+            or (groups is not None and len(groups) != len(texts)):
+        raise ValueError("texts, labels, cue_scores, known and groups must be as long as each other")
     codes = list(codes)
     sets = [set(found) for found in labels]
     knows = [set(k) for k in known] if known is not None else None
@@ -179,7 +188,10 @@ def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Seq
         model.per_code[code] = plan
         if positives[code] < min_positives or positives[code] == len(y):
             continue
-        held_out = _cross_validated(features, y, folds)
+        in_groups = [groups[int(i)] for i in rows] if groups is not None else None
+        if in_groups is not None and len({g for g, v in zip(in_groups, y) if v}) < 2:
+            continue
+        held_out = _cross_validated(features, y, folds, in_groups)
         threshold, learned_f1 = _best_threshold(y, held_out)
         either, either_f1 = _best_threshold(y, held_out, cue >= min_score)
         plan.cv_f1_learned = round(max(learned_f1, either_f1), 4)
@@ -247,16 +259,21 @@ def _fit(features, y):
         return _classifier().fit(features, y)
 
 
-def _cross_validated(features, y, folds: int):
-    """Held-out probabilities for every unit, from `folds` stratified folds (fixed seed)."""
+def _cross_validated(features, y, folds: int, groups=None):
+    """Held-out probabilities for every unit, from `folds` stratified folds (fixed seed);
+    with `groups`, a group's units are held out together."""
     import numpy
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     splits = min(folds, int(y.sum()), int(len(y) - y.sum()))
+    if groups is not None:
+        splits = min(splits, len({g for g, v in zip(groups, y) if v}), len(set(groups)))
     out = numpy.zeros(len(y))
     if splits < 2:
         return out
-    for fit_rows, score_rows in StratifiedKFold(splits, shuffle=True, random_state=0).split(features, y):
+    folding = StratifiedKFold(splits, shuffle=True, random_state=0) if groups is None else \
+        StratifiedGroupKFold(splits, shuffle=True, random_state=0)
+    for fit_rows, score_rows in folding.split(features, y, groups):
         fitted = _fit(features[fit_rows], y[fit_rows])
         out[score_rows] = fitted.predict_proba(features[score_rows])[:, 1]
     return out
@@ -309,7 +326,7 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
         for fit_rows, score_rows in GroupKFold(splits).split(numpy.zeros(len(texts)), groups=list(groups)):
             model = train([texts[i] for i in fit_rows], [sets[i] for i in fit_rows],
                           [cue_scores[i] for i in fit_rows], codes, min_score=min_score,
-                          known=[knows[i] for i in fit_rows])
+                          known=[knows[i] for i in fit_rows], groups=[groups[i] for i in fit_rows])
             for i, found in zip(score_rows, model.decide([texts[i] for i in score_rows],
                                                          [cue_scores[i] for i in score_rows])):
                 learned[i] = found
@@ -372,6 +389,7 @@ class Decided:
     known: list[set[str]] = field(default_factory=list)
     transcripts: list[str] = field(default_factory=list)
     decisions: dict[str, int] = field(default_factory=dict)  # coder -> their decisions here
+    everyone: list[str] = field(default_factory=list)  # every coder with a decision, learned from or not
 
 
 def decided_units(store, codebook, coders: Sequence[str] = ()) -> Decided:
@@ -402,7 +420,8 @@ def decided_units(store, codebook, coders: Sequence[str] = ()) -> Decided:
     for segment, code in store.suggestion_pairs():
         if (segment, code) not in decided:
             pending.setdefault(segment, set()).add(code)
-    units = Decided(decisions=dict(sorted(decisions.items())))
+    units = Decided(decisions=dict(sorted(decisions.items())),
+                    everyone=sorted({coder for _, _, coder in state.states} | set(state.covered)))
     for row in store.segments_of(sorted(themes_of)):
         if row["transcript"] in whole:
             pending.pop(row["id"], None)
@@ -425,6 +444,7 @@ class Learning:
     transcripts: int
     units: int
     learned: list[str]
+    everyone: list[str] = field(default_factory=list)  # every coder with a decision
     suggestions: int = 0  # learned suggestions written
     total: int = 0  # every suggestion of the run, learned or not
 
@@ -442,14 +462,14 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
 
     units = decided_units(store, codebook, coders)
     report = Learning(units.decisions, len(set(units.transcripts)), len(units.segments), [],
-                      total=store.count("suggestions"))
+                      units.everyone, total=store.count("suggestions"))
     if not units.segments:
         return report
     texts = store.segment_texts()
     cues = stored_cue_scores(store, codebook, min_score, texts)
     codes = [code.id for code in codebook.codes]
     model = train(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], codes,
-                  min_score=min_score, known=units.known)
+                  min_score=min_score, known=units.known, groups=units.transcripts)
     report.learned = model.learned_codes
     if not report.learned:
         return report

@@ -183,6 +183,10 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
             code = _code_id(codebook, code)
             if other:
                 other = _code_id(codebook, other)
+            if decision == "accept" and (segment, code) not in store.suggested({segment}):
+                raise CopcodeError(f"{code} is not (or no longer) suggested on {segment}: the code column "
+                                   "says what was suggested; to give another code, write reject and the code "
+                                   "in other_code")
         except CopcodeError as exc:
             problems.append(f"row {number}: {exc.what}")
             continue
