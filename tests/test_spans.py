@@ -113,6 +113,10 @@ def test_a_span_follows_its_words_when_the_transcript_changes(demo):
     assert cli(demo, "code").exit_code == 0
     [(same, quote)] = quote_of(demo)
     assert same and quote.startswith("Well, I've got COPD") and "thirty years or so" in quote
+    status = cli(demo, "status").output
+    assert ("1 exact span(s) lost: their words were edited in the transcript, so their codings quote the whole "
+            "segment. Tag again with --quote to choose the words.") in status
+    assert f"  #1 inclusive-learning by ann on {SEGMENT}: “{WORDS}”" in status
 
 
 def test_a_quoted_tag_comes_back_from_a_qdpx_with_the_same_words(demo, tmp_path):

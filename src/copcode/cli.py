@@ -476,6 +476,12 @@ def status_command(ctx: typer.Context):
                       f"“{_escape(' '.join(clean(d.text).split()))}”")
     else:
         out.print("No orphaned decisions.")
+    if status.lost_spans:
+        out.print(f"[yellow]{len(status.lost_spans)} exact span(s) lost[/]: their words were edited in the "
+                  "transcript, so their codings quote the whole segment. Tag again with --quote to choose the words.")
+        for d in status.lost_spans:
+            out.print(f"  #{d.id} {_escape(d.code)} by {_escape(redactor.redact_names(d.coder))} on "
+                      f"{_escape(d.segment)}: “{_escape(' '.join(clean(d.span_words or '').split()))}”")
 
 
 def _decision_command(verdict: str):

@@ -225,6 +225,9 @@ class CodingState:
     # (segment, code, coder) -> the exact span of an accepted coding, in the transcript as it is
     # now (the span's words followed into their segment); absent: the whole segment
     spans: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+    # the accepted decisions whose span's words are no longer in their segment (their coding
+    # now quotes the whole segment)
+    lost_spans: list[Decision] = field(default_factory=list)
     # (segment, code, coder) -> the note of the coder's current accept or tag, where it has one
     notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
@@ -265,15 +268,17 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
                if stack and states[key] == "accepted" and stack[-1].span_words}
     notes = {key: stack[-1].note for key, stack in stacks.items()
              if stack and states[key] == "accepted" and stack[-1].note}
-    return CodingState(states, covered, orphans, _placed_spans(store, spanned), notes)
+    placed, lost = _placed_spans(store, spanned)
+    return CodingState(states, covered, orphans, spans=placed, lost_spans=lost, notes=notes)
 
 
-def _placed_spans(store: Store, spanned: dict[tuple[str, str, str], Decision]) -> dict:
+def _placed_spans(store: Store, spanned: dict[tuple[str, str, str], Decision]) -> tuple[dict, list[Decision]]:
     """Each decision's span where its words are now: at the same place in its segment when the
     segment's words are unchanged, else where the words occur in the segment (the occurrence
-    nearest the old place); a span whose words are gone falls back to the whole segment."""
+    nearest the old place); a span whose words are gone falls back to the whole segment, and
+    its decision is listed second."""
     rows = {r["id"]: r for r in store.segments_of(segment_ids={key[0] for key in spanned})}
-    placed = {}
+    placed, lost = {}, []
     for key, d in spanned.items():
         segment = rows.get(key[0])
         words = d.span_words
@@ -286,10 +291,11 @@ def _placed_spans(store: Store, spanned: dict[tuple[str, str, str], Decision]) -
                 found.append(at)
                 at = segment["text"].find(words, at + 1)
             if not found:
+                lost.append(d)
                 continue
             offset = min(found, key=lambda p: abs(p - offset))
         placed[key] = (segment["start"] + offset, segment["start"] + offset + len(words))
-    return placed
+    return placed, lost
 
 
 @dataclass
@@ -303,6 +309,7 @@ class Status:
     reviewed: int  # suggestions some coder has decided
     pending: int  # suggestions nobody has decided
     orphans: list[Decision]
+    lost_spans: list[Decision] = field(default_factory=list)  # spans whose words were edited away
 
 
 def project_status(store: Store, codebook: Codebook) -> Status:
@@ -317,4 +324,4 @@ def project_status(store: Store, codebook: Codebook) -> Status:
     reviewed = len(suggested & decided_pairs)
     return Status(store.last_run(), count("transcripts"), count("segments"), len(suggested),
                   count("decisions"), dict(sorted(coders.items())), reviewed,
-                  len(suggested) - reviewed, state.orphans)
+                  len(suggested) - reviewed, state.orphans, state.lost_spans)
