@@ -11,7 +11,9 @@ Prints figures (nothing here is a pass/fail test):
 - what learning adds to `copcode code` on a survey of 50,000 comments (the patient comments
   repeated, `--comments`) of which the first 5,000 are coded (`--decisions`): the real command
   run with and without `--no-learning` on the same store and cache, alternately, medians of
-  `--repeats` runs; and beside it the model alone in memory (training + predicting);
+  `--repeats` runs; the coding imported as a labelled table (`copcode import --coder`) or, with
+  `--coded-as review`, recorded as a reviewer's accepts, tags and rejects; and before it the
+  model alone in memory (training + predicting);
 - with `--spacy`, the same curve for spaCy's `textcat_multilabel` (bag of words), for the
   choice between the two.
 Macro F1 is the mean over the codes that the scored part holds at least once."""
@@ -189,7 +191,8 @@ def demo(out):
     truth = [labels[i] for i in test]
     base = f1_figures(truth, cues_alone([scores[i] for i in test], 0.35), codes)
     start = time.perf_counter()
-    model = train([texts[i] for i in rows], [labels[i] for i in rows], [scores[i] for i in rows], codes)
+    model = train([texts[i] for i in rows], [labels[i] for i in rows], [scores[i] for i in rows], codes,
+                  groups=[owners[i] for i in rows])  # as copcode code does: by transcript
     seconds = time.perf_counter() - start
     learned = f1_figures(truth, model.decide([texts[i] for i in test], [scores[i] for i in test]), codes)
     out(f"\nDemo: trained on the 7 transcripts the cues were tuned on ({len(rows)} segments), "
@@ -296,9 +299,9 @@ def record_by_import(root: Path, labels: dict[str, set[str]], folder: Path, out)
         writer.writerows((answer, ";".join(sorted(codes))) for answer, codes in labels.items())
     seconds, said = copcode(root, "import", str(table), "--coder", "benchmark")
     out(f"  copcode import of the {len(labels):,} coded comments: {seconds:.1f} s: {said.splitlines()[0]}")
-    refused = sum(line.startswith("Not imported") for line in said.splitlines())
+    refused = [line for line in said.splitlines() if line.startswith("Not imported")]
     if refused:
-        out(f"  ({refused:,} row(s) not imported: a comment of several segments gives no place for its codes)")
+        out(f"  {len(refused):,} row(s) not imported, e.g. {refused[0]}")
     return int(said.split()[1].replace(",", "")) if said.startswith("Recorded ") else 0
 
 

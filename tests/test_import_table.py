@@ -277,7 +277,7 @@ def test_agreement_counts_a_document_imported_without_codes_as_coded(demo):
 
 def test_learning_sees_the_imported_document_as_coded(survey):
     from copcode.coding import project_codebook
-    from copcode.learn import decided_units
+    from copcode.learn import decided_units, stored_cue_scores
     from copcode.project import open_project
     from copcode.store import open_store
 
@@ -286,7 +286,8 @@ def test_learning_sees_the_imported_document_as_coded(survey):
     project = open_project(survey)
     store = open_store(project.store_path, create=False, readonly=True)
     try:
-        units = decided_units(store, project_codebook(project), ["gold"])
+        codebook = project_codebook(project)
+        units = decided_units(store, codebook, stored_cue_scores(store, codebook, 0.35), ["gold"])
     finally:
         store.close()
     assert sorted(units.transcripts) == ["S1", "S3"]

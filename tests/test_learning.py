@@ -50,15 +50,15 @@ def test_suggestions_on_transcripts_nobody_coded_improve_after_coding_seven(lear
     _, cues, learned, _ = learned_demo
     print(f"micro F1 on the 14 held-out transcripts: cues alone {cues:.3f}, with learning {learned:.3f}")
     assert round(cues, 3) == 0.462  # the README's figure for the cues alone
-    assert learned > cues + 0.02
+    assert round(learned, 3) == 0.486 > round(cues, 3)  # the README's figure with learning
 
 
 def test_code_says_what_it_learned_from(learned_demo):
     *_, output = learned_demo
     said = " ".join(output.split())
-    assert ("Learned from 156 decisions by gold (156) on 7 coded transcript(s), 128 passages: 5 code(s) now "
-            "suggested from them and the cues (inclusive-learning, capturing-knowledge, prevailing-culture, "
-            "research-collaboration, practice-policy), 214 suggestions;") in said
+    assert ("Learned from 156 decisions by gold (156) on 7 coded transcript(s), 128 passages: 4 code(s) now "
+            "suggested from them and the cues (inclusive-learning, capturing-knowledge, research-collaboration, "
+            "practice-policy), 163 suggestions;") in said
     assert "the others from their cues alone. Use --no-learning for the cues alone." in said
 
 
@@ -70,8 +70,8 @@ def test_a_learned_suggestion_says_where_it_came_from(learned_demo):
             "FROM suggestions g JOIN segments s ON s.id = g.segment JOIN transcripts t ON t.id = s.transcript"
         ).fetchall()
     learned = [r for r in rows if is_learned(r[4])]
-    assert {r[0] for r in learned} == {"inclusive-learning", "capturing-knowledge", "prevailing-culture",
-                                       "research-collaboration", "practice-policy"}
+    assert {r[0] for r in learned} == {"inclusive-learning", "capturing-knowledge", "research-collaboration",
+                                       "practice-policy"}
     assert not [r for r in rows if not is_learned(r[4]) and r[0] in {r[0] for r in learned}]
     for _, score, quote_start, quote_end, evidence, start, end, text, transcript in learned:
         item = [e for e in json.loads(evidence) if e["kind"] == "learned"][0]
@@ -153,18 +153,36 @@ def test_pending_suggestions_are_not_taught_as_absences(coded_small):
     """A coder who rejected one suggestion has coded the transcript for its theme, but a
     suggestion nobody has decided yet is not an absence."""
     from copcode.decisions import record
-    from copcode.learn import decided_units
+    from copcode.learn import decided_units, stored_cue_scores
 
     project, store, codebook = coded_small
     pairs = sorted(store.suggestion_pairs())
     (segment, code), pending = pairs[0], pairs[1:]
     record(store, codebook, segment, code, "reject", "ann")
-    units = decided_units(store, codebook)
+    units = decided_units(store, codebook, stored_cue_scores(store, codebook, project.settings.min_score))
     assert units.decisions == {"ann": 1}
     assert segment in units.segments and not any(units.labels)
     for s, c in pending:
         if s in units.segments:
             assert c not in units.known[units.segments.index(s)]
+
+
+def test_a_segment_whose_every_suggestion_was_decided_is_coded_in_full(coded_small):
+    """A reviewer who decided every suggestion on a passage (and tagged what was missing)
+    coded it: every code is known there, not only those of the themes they touched."""
+    from copcode.decisions import record
+    from copcode.learn import decided_units, stored_cue_scores
+
+    project, store, codebook = coded_small
+    cues = stored_cue_scores(store, codebook, project.settings.min_score)
+    segment, suggested = next((s, set(c)) for s, c in sorted(cues.items()) if c)
+    for code in sorted(suggested):
+        record(store, codebook, segment, code, "reject", "ann")
+    units = decided_units(store, codebook, cues)
+    every = {c.id for c in codebook.codes}
+    assert units.known[units.segments.index(segment)] == every
+    others = [k for s, k in zip(units.segments, units.known) if s != segment]
+    assert others and all(k != every for k in others)  # the rest: only the themes touched
 
 
 def test_review_uncertain_shows_first_what_the_suggestions_are_least_sure_of(learned_demo):
@@ -200,7 +218,7 @@ def test_a_document_imported_as_coded_has_no_pending_suggestion(coded_small):
     """A table import marks its documents as coded in full: a suggestion there that the
     table does not hold is an absence, not pending."""
     from copcode.decisions import record
-    from copcode.learn import decided_units
+    from copcode.learn import decided_units, stored_cue_scores
     from copcode.store import now
 
     project, store, codebook = coded_small
@@ -208,7 +226,7 @@ def test_a_document_imported_as_coded_has_no_pending_suggestion(coded_small):
     record(store, codebook, segment, code, "tag", "gold")
     with store.transaction():
         store.mark_coded("gold", ["E01", "P02"], now())
-    units = decided_units(store, codebook)
+    units = decided_units(store, codebook, stored_cue_scores(store, codebook, project.settings.min_score))
     assert set(units.transcripts) == {"E01", "P02"}
     every = {c.id for c in codebook.codes}
     assert all(known == every for known in units.known)
