@@ -171,3 +171,14 @@ def test_learning_benchmark_runs_end_to_end_and_prints_the_tables():
     assert rows[9] == "| | micro F1 | macro F1 |"
     assert [row.split(" | ")[0] for row in rows[11:13]] == ["| cues alone", "| cues + learning"]
     assert any(line.startswith("Scale: train on 200 coded comments, then predict 1,000: ") for line in lines)
+
+
+def test_folds_whose_other_transcripts_hold_one_class_are_left_at_zero():
+    """Whole transcripts dealt to folds can leave a fold's training part with positives only
+    (here the negatives are all in one transcript): that fold learns nothing, and no error."""
+    texts = ["we ate a tasty lunch", "lunch was tasty", "a tasty meal", "the meal was good",
+             "parking was hard", "no parking at all", "parking costs", "car park full"]
+    labels = [{"food"}] * 4 + [set()] * 4
+    groups = ["A", "A", "B", "B", "C", "C", "C", "C"]
+    model = train(texts, labels, [{} for _ in texts], ["food"], groups=groups)
+    assert model.per_code["food"].positives == 4

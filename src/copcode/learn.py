@@ -274,6 +274,8 @@ def _cross_validated(features, y, folds: int, groups=None):
     if splits < 2:
         return out
     for fit_rows, score_rows in _folds(y, groups, splits):
+        if len(set(y[fit_rows].tolist())) < 2:
+            continue  # (whole groups) the others hold one class only: nothing to learn, all 0 here
         fitted = _fit(features[fit_rows], y[fit_rows])
         out[score_rows] = fitted.predict_proba(features[score_rows])[:, 1]
     return out
