@@ -309,33 +309,9 @@ def record_by_review(root: Path, labels: dict[str, set[str]]) -> int:
     """As a coder who reviews the comments `labels` names: on every segment of such a comment
     each label accepted (when suggested) or tagged, every other suggestion rejected, all
     recorded in one transaction; returns how many decisions were made."""
-    import sqlite3
-    from collections import defaultdict
+    from gold import review_by
 
-    from copcode.coding import project_codebook
-    from copcode.decisions import record_many
-    from copcode.project import open_project
-    from copcode.store import open_store
-
-    project = open_project(root)
-    with sqlite3.connect(project.store_path) as db:
-        segments = db.execute("SELECT id, transcript FROM segments ORDER BY rowid").fetchall()
-        suggested: dict[str, set[str]] = defaultdict(set)
-        for segment, code in db.execute("SELECT segment, code FROM suggestions"):
-            suggested[segment].add(code)
-    rows = []
-    for segment, transcript in segments:
-        if transcript in labels:
-            truth = labels[transcript]
-            rows += [(segment, c, "accept" if c in suggested[segment] else "tag", "") for c in sorted(truth)]
-            rows += [(segment, c, "reject", "") for c in sorted(suggested[segment] - truth)]
-    store = open_store(project.store_path, create=False)
-    try:
-        with store.transaction():
-            record_many(store, project_codebook(project), rows, "benchmark")
-    finally:
-        store.close()
-    return len(rows)
+    return review_by(root, lambda segment, comment: labels.get(comment), "benchmark")
 
 
 def main(argv=None) -> None:

@@ -82,8 +82,21 @@ if __name__ == "__main__":
 
 
 def code_from_gold(root: Path, transcripts: list[str], coder: str = "gold") -> int:
-    """As a coder who codes `transcripts` by the gold: every gold code of a segment accepted
-    (when suggested) or tagged, every other suggestion there rejected; the decisions recorded."""
+    """As a coder who codes `transcripts` by the gold (see `review_by`)."""
+    import sqlite3
+
+    from copcode.project import open_project
+
+    with sqlite3.connect(open_project(root).store_path) as db:
+        gold = gold_codes_by_segment(db)
+    return review_by(root, lambda segment, transcript: gold[segment] if transcript in transcripts else None, coder)
+
+
+def review_by(root: Path, truth_of, coder: str) -> int:
+    """As a coder who reviews a project's segments: where `truth_of(segment id, transcript id)`
+    gives a set of codes, each of them accepted (when suggested) or tagged and every other
+    suggestion there rejected (None: the segment is left alone); all recorded in one
+    transaction. How many decisions were made."""
     import sqlite3
 
     from copcode.coding import project_codebook
@@ -93,16 +106,16 @@ def code_from_gold(root: Path, transcripts: list[str], coder: str = "gold") -> i
 
     project = open_project(root)
     with sqlite3.connect(project.store_path) as db:
-        gold = gold_codes_by_segment(db)
         segments = db.execute("SELECT id, transcript FROM segments ORDER BY rowid").fetchall()
         suggested: dict[str, set[str]] = defaultdict(set)
         for segment, code in db.execute("SELECT segment, code FROM suggestions"):
             suggested[segment].add(code)
     rows = []
     for segment, transcript in segments:
-        if transcript in transcripts:
-            rows += [(segment, c, "accept" if c in suggested[segment] else "tag", "") for c in sorted(gold[segment])]
-            rows += [(segment, c, "reject", "") for c in sorted(suggested[segment] - gold[segment])]
+        truth = truth_of(segment, transcript)
+        if truth is not None:
+            rows += [(segment, c, "accept" if c in suggested[segment] else "tag", "") for c in sorted(truth)]
+            rows += [(segment, c, "reject", "") for c in sorted(suggested[segment] - truth)]
     store = open_store(project.store_path, create=False)
     try:
         with store.transaction():
