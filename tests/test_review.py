@@ -140,7 +140,6 @@ def test_review_in_a_real_terminal_under_tmux(coded_small):
     def wait_for(words):
         for _ in range(1200):  # a bound for a stuck machine (two minutes), not a measure of speed
             if words in screen():
-                time.sleep(0.5)  # a person reads before typing; keys sent sooner race the terminal mode
                 return
             time.sleep(0.1)
         raise AssertionError(f"{words!r} never appeared:\n{screen()}")

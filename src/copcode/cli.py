@@ -707,14 +707,32 @@ def _review_loop(session, redactor) -> None:
 
 
 def _read_key() -> str:
-    """One key press at a terminal; one character from piped input (end of input: quit)."""
+    """One key press at a terminal; one character from piped input (end of input: quit). A
+    key pressed before the screen was ready is kept: the terminal is switched to raw mode
+    without discarding what was typed (click.getchar's switch flushes it)."""
     import sys
 
-    import click
+    if not sys.stdin.isatty():
+        return (sys.stdin.read(1) or "q").lower()
+    try:
+        import termios
+        import tty
+    except ImportError:  # Windows
+        import click
 
-    if sys.stdin.isatty():
         return click.getchar().lower()
-    return (sys.stdin.read(1) or "q").lower()
+    import os
+
+    fd = sys.stdin.fileno()
+    old = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd, termios.TCSADRAIN)
+        key = os.read(fd, 1).decode("utf-8", "replace")
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+    if key == "\x03":  # Ctrl-C, which raw mode delivers as a character
+        raise KeyboardInterrupt
+    return "q" if key in ("", "\x04") else key.lower()
 
 
 def _highlighted(item, redactor):
