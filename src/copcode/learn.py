@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 # Below this many positive units a code keeps to its cues: 3 folds need one positive each.
@@ -66,8 +67,6 @@ class Model:
     def predict(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]]) -> list[dict[str, float]]:
         """Per text, each code's score in [0, 1]: the learned probability for learned codes,
         the cue score for the others (0 where the cues do not suggest the code)."""
-        import numpy
-
         features = self._features(texts, cue_scores)
         out: list[dict[str, float]] = [{} for _ in texts]
         for code in self.codes:
@@ -75,8 +74,7 @@ class Model:
             if plan.source == "cues":
                 values = [scores.get(code, 0.0) for scores in cue_scores]
             else:
-                logits = features @ plan.coef + plan.intercept
-                values = 1.0 / (1.0 + numpy.exp(-numpy.asarray(logits).ravel()))
+                values = _probability(features, plan)
             for row, value in zip(out, values):
                 row[code] = round(float(value), 4)
         return out
@@ -96,15 +94,13 @@ class Model:
         return decided
 
     def explain(self, code: str, text: str, limit: int = STRONGEST) -> list[str]:
-        """The words of `text` that push it most towards `code`, strongest first; empty for a
-        code decided by its cues."""
+        """The words of `text` that push it most towards `code`, as `suggest` gives them; empty
+        for a code decided by its cues."""
         plan = self.per_code[code]
         if plan.source == "cues":
             return []
-        row = self.vectorizer.transform([text]).tocoo()
-        names = self.vectorizer.get_feature_names_out()
-        pushes = [(float(value * plan.coef[col]), str(names[col])) for col, value in zip(row.col, row.data)]
-        return [word for push, word in sorted(pushes, key=lambda p: (-p[0], p[1])) if push > 0][:limit]
+        pushes = self.vectorizer.transform([text]).multiply(plan.coef[:len(self.vectorizer.vocabulary_)]).tocsr()
+        return self._strongest(pushes, 0, limit)
 
     def suggest(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]],
                 limit: int = STRONGEST) -> list[dict[str, tuple[float, list[str]]]]:
@@ -114,29 +110,39 @@ class Model:
         the learned probability, or for an "either" code suggested by its cues alone, the cue
         score. One pass over the texts: `explain` for every suggestion at once."""
         import numpy
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
         features = self._features(texts, cue_scores)
         words = features[:, :len(self.vectorizer.vocabulary_)].tocsr()
-        names = self.vectorizer.get_feature_names_out()
         out: list[dict[str, tuple[float, list[str]]]] = [{} for _ in texts]
         for code in self.learned_codes:
             plan = self.per_code[code]
-            probability = 1.0 / (1.0 + numpy.exp(-(numpy.asarray(features @ plan.coef).ravel() + plan.intercept)))
+            probability = _probability(features, plan)
             cue = numpy.array([scores.get(code, 0.0) for scores in cue_scores])
             learned = probability >= plan.threshold
             chosen = learned | ((cue >= self.min_score) if plan.source == "either" else False)
             pushes = words[numpy.flatnonzero(chosen)].multiply(plan.coef[:words.shape[1]]).tocsr()
             for n, i in enumerate(numpy.flatnonzero(chosen)):
-                # the row's entries read straight from the CSR arrays: a getrow() per suggestion
-                # cost seconds on 80,000 suggestions
-                cols = pushes.indices[pushes.indptr[n]:pushes.indptr[n + 1]]
-                values = pushes.data[pushes.indptr[n]:pushes.indptr[n + 1]]
-                strongest = sorted((-float(v), str(names[c])) for c, v in zip(cols, values)
-                                   if v > 0 and names[c] not in ENGLISH_STOP_WORDS)
                 score = float(probability[i]) if learned[i] else float(cue[i])
-                out[i][code] = (round(score, 4), [word for _, word in strongest[:limit]])
+                out[i][code] = (round(score, 4), self._strongest(pushes, n, limit))
         return out
+
+    def _strongest(self, pushes, n: int, limit: int) -> list[str]:
+        """Row `n` of `pushes` (a CSR matrix of each word's push towards a code): its words that
+        push most, strongest first (ties by word), without function words."""
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        names = self._names
+        # the row's entries read straight from the CSR arrays: a getrow() per suggestion cost
+        # seconds on 80,000 suggestions
+        at = slice(pushes.indptr[n], pushes.indptr[n + 1])
+        strongest = sorted((-float(v), str(names[c])) for c, v in zip(pushes.indices[at], pushes.data[at])
+                           if v > 0 and names[c] not in ENGLISH_STOP_WORDS)
+        return [word for _, word in strongest[:limit]]
+
+    @cached_property
+    def _names(self):
+        """The vocabulary's words by column, built once (every suggestion looks them up)."""
+        return self.vectorizer.get_feature_names_out()
 
     def _features(self, texts, cue_scores):
         import numpy
@@ -147,6 +153,13 @@ class Model:
         cues = numpy.array([[scores.get(c, 0.0) for c in self.codes] for scores in cue_scores],
                            dtype=float).reshape(len(texts), len(self.codes))
         return sparse.hstack([words, sparse.csr_matrix(cues * CUE_FEATURE_SCALE)], format="csr")
+
+
+def _probability(features, plan: CodeModel):
+    """The learned probability of `plan`'s code for each row of `features`."""
+    import numpy
+
+    return 1.0 / (1.0 + numpy.exp(-(numpy.asarray(features @ plan.coef).ravel() + plan.intercept)))
 
 
 def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
