@@ -51,8 +51,10 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
     coders' decisions are learned from (learn.learn_suggestions) and the suggestions of the
     codes learned come from the model and the cues together."""
     from copcode import ENGINE_VERSION
+    from copcode.decisions import coding_state
     from copcode.errors import CopcodeError
     from copcode.ingest import read_corpus
+    from copcode.learn import learn_suggestions
     from copcode.privacy import check_codebook_ids, checked_ids, redactor_for
     from copcode.store import open_store
     from copcode.suggest import Parser
@@ -80,10 +82,13 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
             with _Staging(project) as staging:
                 with store.transaction():
                     run.commit(store, codebook, ENGINE_VERSION)
-                    learned = _learn(store, codebook, project.settings) \
-                        if learning and project.settings.learning else None
+                    # the coders' decisions as they stand, read once for learning and the tables
+                    state = coding_state(store, codebook) if store.count("decisions") else None
+                    learned = learn_suggestions(store, codebook, project.settings.min_score,
+                                                project.settings.learn_from, state) \
+                        if state is not None and learning and project.settings.learning else None
                     try:
-                        written, summary = write_tables(staging.project, store, codebook, redactor)
+                        written, summary = write_tables(staging.project, store, codebook, redactor, state)
                     except CopcodeError as exc:
                         raise staging.named(exc) from None
                     staging.check(written)
@@ -97,14 +102,6 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
                         summary, written, corpus.warnings + staging.warnings, parsed=parsed,
                         skipped=getattr(corpus, "skipped", []), learning=learned)
 
-
-def _learn(store, codebook: Codebook, settings):
-    """The decisions learned from, when there are any (learn.learn_suggestions)."""
-    if not store.count("decisions"):
-        return None  # scikit-learn is not even loaded
-    from copcode.learn import learn_suggestions
-
-    return learn_suggestions(store, codebook, settings.min_score, settings.learn_from)
 
 
 class _Staging:
@@ -244,12 +241,13 @@ def _code_batch(store, run, batch, codebook, min_score, parse, corpus, on_progre
 
 # ---------------------------------------------------------------- the tables, streamed
 
-def write_tables(project: Project, store, codebook: Codebook, redactor) -> tuple[list[Path], object]:
+def write_tables(project: Project, store, codebook: Codebook, redactor, state=None) -> tuple[list[Path], object]:
     """out/coded_segments.csv and out/quotes_<theme>.csv, the tables of
     `tables.coded_segments` and `tables.exemplar_quotes(limit=0, per_participant=0)`, made by
     the same code (`tables.ProjectView.iter_codings`, `tables.pick_quotes`) but streamed: rows
     are read from the store and written a chunk at a time, so memory does not grow with the
-    corpus. Also the summary of `tables.coding_summary` (a tables.Table), counted on the way."""
+    corpus. Also the summary of `tables.coding_summary` (a tables.Table), counted on the way.
+    `state`: decisions.coding_state, when the caller has read it already."""
     from copcode.tables import (
         QUOTE_COLUMNS,
         SEGMENT_COLUMNS,
@@ -262,7 +260,7 @@ def write_tables(project: Project, store, codebook: Codebook, redactor) -> tuple
         with_words,
     )
 
-    view = ProjectView(store, codebook)
+    view = ProjectView(store, codebook, state)
     tally = Tally(codebook)
     written = [_write_csv(project.out_dir / "coded_segments.csv", SEGMENT_COLUMNS, redactor,
                           (segment_row(tally.add(c)) for c in view.iter_codings() if c.status != "rejected"))]

@@ -432,12 +432,13 @@ class Decided:
     everyone: list[str] = field(default_factory=list)  # every coder with a decision, learned from or not
 
 
-def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Sequence[str] = ()) -> Decided:
+def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Sequence[str] = (),
+                  state=None) -> Decided:
     """The units of `coders`' decisions (everyone's when empty); `cues`: each segment's cue
-    suggestions (`stored_cue_scores`)."""
+    suggestions (`stored_cue_scores`); `state`: decisions.coding_state, when read already."""
     from copcode.decisions import coding_state
 
-    state = coding_state(store, codebook)
+    state = state or coding_state(store, codebook)
     every_code = {code.id for code in codebook.codes}
     wanted = set(coders)
     codes_of = {theme.id: {code.id for code in theme.all_codes} for theme in codebook.themes}
@@ -498,20 +499,21 @@ class Learning:
     total: int = 0  # every suggestion of the run, learned or not
 
 
-def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] = ()) -> Learning:
+def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] = (), state=None) -> Learning:
     """Inside the caller's transaction (after the run's cue suggestions are in the store):
     train on the decisions of `coders` (everyone's when empty) and replace the suggestions of
     every learned code with the model's. A learned suggestion keeps the cues' quote and
     evidence where its cues matched too, and adds {"kind": "learned", "words", "passages",
     "positives", "threshold"}: the strongest words, the passages it learned from (and how many
-    carried the code), and the probability it needed."""
+    carried the code), and the probability it needed. `state`: decisions.coding_state, when
+    the caller has read it already."""
     import json
 
     from copcode.suggest import ENGINE_VERSION
 
     texts = store.segment_texts()
     cues = stored_cue_scores(store, codebook, min_score, texts)
-    units = decided_units(store, codebook, cues, coders)
+    units = decided_units(store, codebook, cues, coders, state)
     report = Learning(units.decisions, len(set(units.transcripts)), len(units.segments), [],
                       units.everyone, total=store.count("suggestions"))
     if not units.segments:
