@@ -77,18 +77,28 @@ def test_review_sheet_round_trip(coded_small, tmp_path):
     assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 3
 
 
-def test_review_sheet_with_bad_rows_changes_nothing(coded_small, tmp_path):
-    project, store, codebook = coded_small
-    sheet = tmp_path / "review.csv"
-    cli(project.root, "review", "--export", str(sheet), "--coder", "ann")
-    with sheet.open(newline="", encoding="utf-8") as handle:
+def exported_sheet(project, path, fill) -> list[dict]:
+    """`copcode review --export` as a .csv sheet at `path`, its rows changed by `fill(rows)`
+    as a reviewer fills them in, and written back; the rows."""
+    cli(project.root, "review", "--export", str(path), "--coder", "ann")
+    with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    for row, decision, other in zip(rows, ["maybe", "accept", "reject"], ["", "nope", ""]):
-        row["decision"], row["other_code"] = decision, other
-    with sheet.open("w", newline="", encoding="utf-8") as handle:
+    fill(rows)
+    with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    return rows
+
+
+def test_review_sheet_with_bad_rows_changes_nothing(coded_small, tmp_path):
+    project, store, codebook = coded_small
+    sheet = tmp_path / "review.csv"
+
+    def fill(rows):
+        for row, decision, other in zip(rows, ["maybe", "accept", "reject"], ["", "nope", ""]):
+            row["decision"], row["other_code"] = decision, other
+    exported_sheet(project, sheet, fill)
     result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
     assert result.exit_code == 1
     assert result.stderr == (
@@ -108,14 +118,7 @@ def test_a_sheet_whose_code_was_changed_to_accept_another_is_refused(coded_small
     code nobody suggested and leave the suggestion pending."""
     project, store, codebook = coded_small
     sheet = tmp_path / "review.csv"
-    cli(project.root, "review", "--export", str(sheet), "--coder", "ann")
-    with sheet.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    rows[0]["code"], rows[0]["decision"] = "time", "accept"
-    with sheet.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    rows = exported_sheet(project, sheet, lambda rows: rows[0].update(code="time", decision="accept"))
     result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
     assert result.exit_code == 1
     assert result.stderr == (
