@@ -184,9 +184,21 @@ def test_importing_the_export_again_records_nothing_new(reimported, exported):
     fresh, _ = reimported
     before = decisions(fresh)
     result = ok(fresh, "import", str(exported))
+    # the participants.csv the first import wrote is the file's own: not news
+    assert result.stdout == "Added 0 transcripts and 0 codings.\nNothing new: 4 codings already recorded.\n"
+    assert decisions(fresh) == before
+
+
+def test_a_participants_csv_edited_since_is_kept_and_said(reimported, exported, tmp_path):
+    root = tmp_path / "edited"
+    shutil.copytree(reimported[0], root)
+    written = (root / "participants.csv").read_text(encoding="utf-8")
+    edited = written + "Z99" + "," * written.splitlines()[0].count(",") + "\n"  # a participant added by hand
+    (root / "participants.csv").write_text(edited, encoding="utf-8")
+    result = ok(root, "import", str(exported))
     assert result.stdout == ("Added 0 transcripts and 0 codings.\nNothing new: 4 codings already recorded.\n"
                              "Not imported: 21 cases and their variables: participants.csv is already here; left out\n")
-    assert decisions(fresh) == before
+    assert (root / "participants.csv").read_text(encoding="utf-8") == edited
 
 
 def test_a_note_is_pseudonymised_like_every_other_text(decided, tmp_path):

@@ -146,11 +146,11 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
     participants = None
     if imported.cases:
         here = [p for p in (project.root / "participants.csv", folder / "participants.csv") if os.path.lexists(p)]
-        if here:
+        if not here:
+            participants = _participants_csv(path, imported.cases)
+        elif not _written_by(here[0], path, imported.cases):  # an earlier import of this file's is no news
             problems.append(f"{len(imported.cases)} cases and their variables: {project.relative(here[0])} "
                             "is already here; left out")
-        else:
-            participants = _participants_csv(path, imported.cases)
     return _Plan(codebook, code_ids, sources, new_sources, participants, problems, documents)
 
 
@@ -416,6 +416,15 @@ def _participants_csv(path: Path, cases: dict[str, dict[str, str]]) -> str:
     for case, values in sorted(cases.items()):
         writer.writerow([cell(case), *[cell(values.get(c, "")) for c in columns]])
     return out.getvalue()
+
+
+def _written_by(here: Path, path: Path, cases: dict[str, dict[str, str]]) -> bool:
+    """Whether the participants.csv `here` is the one importing `path` writes for `cases`."""
+    try:
+        return here.is_file() and not here.is_symlink() and \
+            here.read_bytes() == _participants_csv(path, cases).encode("utf-8")
+    except CopcodeError:  # the file's cases cannot be written at all
+        return False
 
 
 def _codebook_yaml(path: Path, codes, problems: list[str]) -> tuple[str, set[str]]:
