@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -245,6 +247,23 @@ def test_codes_tagged_in_one_transcript_only_are_not_learned(coded_demo, tmp_pat
     assert ("Learned from 3 decisions by gold (3) on 1 coded transcript(s), 17 passages: no code is suggested from "
             "them yet (a code needs at least 3 coded passages, in two transcripts or more, and the learned model "
             "must beat its cues); suggestions come from the cues alone.") in said
+    assert not code_imports_scikit_learn(root)
+
+
+def test_scikit_learn_is_imported_only_when_a_code_can_be_learned(learned_demo):
+    assert code_imports_scikit_learn(learned_demo[0])
+
+
+def code_imports_scikit_learn(root) -> bool:
+    """Whether `copcode code` on `root`, in a fresh interpreter, imported scikit-learn (about 2 s
+    of a run on a busy machine)."""
+    probe = ("import sys, runpy; sys.argv = ['copcode', '--project', sys.argv[1], 'code']\n"
+             "try:\n    runpy.run_module('copcode', run_name='__main__')\n"
+             "except SystemExit as exit:\n    assert not exit.code, exit.code\n"
+             "print('sklearn' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return {"True": True, "False": False}[result.stdout.splitlines()[-1]]
 
 
 def test_suggestions_is_not_a_coders_name(coded_demo):

@@ -55,7 +55,7 @@ class Model:
 
     codes: list[str]
     per_code: dict[str, CodeModel]
-    vectorizer: Any  # a fitted sklearn TfidfVectorizer
+    vectorizer: Any  # a fitted sklearn TfidfVectorizer; None when no code could be learned
     min_score: float
     learned_from: dict = field(default_factory=dict)
 
@@ -67,7 +67,7 @@ class Model:
     def predict(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]]) -> list[dict[str, float]]:
         """Per text, each code's score in [0, 1]: the learned probability for learned codes,
         the cue score for the others (0 where the cues do not suggest the code)."""
-        features = self._features(texts, cue_scores)
+        features = self._features(texts, cue_scores) if self.learned_codes else None
         out: list[dict[str, float]] = [{} for _ in texts]
         for code in self.codes:
             plan = self.per_code[code]
@@ -111,9 +111,11 @@ class Model:
         score. One pass over the texts: `explain` for every suggestion at once."""
         import numpy
 
+        out: list[dict[str, tuple[float, list[str]]]] = [{} for _ in texts]
+        if not self.learned_codes:
+            return out
         features = self._features(texts, cue_scores)
         words = features[:, :len(self.vectorizer.vocabulary_)].tocsr()
-        out: list[dict[str, tuple[float, list[str]]]] = [{} for _ in texts]
         for code in self.learned_codes:
             plan = self.per_code[code]
             probability = _probability(features, plan)
@@ -186,27 +188,28 @@ def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Seq
     rows_of = {c: numpy.array([i for i, k in enumerate(knows) if c in k], dtype=int) if knows is not None
                else numpy.arange(len(sets)) for c in codes}
     positives = {c: sum(c in sets[i] for i in rows_of[c]) for c in codes}
-    vectorizer = _vectorizer()
-    try:
-        vectorizer.fit(list(texts))
-    except ValueError:  # no word at all (no units, or only punctuation): nothing to learn from words
-        vectorizer.fit(["nothing"])
-    model = Model(codes, {}, vectorizer, min_score,
+    learnable = [c for c in codes if min_positives <= positives[c] < len(rows_of[c]) and
+                 (groups is None or len({groups[int(i)] for i in rows_of[c] if c in sets[i]}) >= 2)]
+    model = Model(codes, {}, None, min_score,
                   {"units": len(texts), "positives": positives, "known": {c: len(rows_of[c]) for c in codes}})
-    all_features = model._features(texts, cue_scores)
+    if learnable:  # else scikit-learn is not even imported (2 s on a busy machine)
+        model.vectorizer = _vectorizer()
+        try:
+            model.vectorizer.fit(list(texts))
+        except ValueError:  # no word at all (only punctuation): nothing to learn from words
+            model.vectorizer.fit(["nothing"])
+        all_features = model._features(texts, cue_scores)
     for code in codes:
         rows = rows_of[code]
-        features = all_features[rows]
         y = numpy.array([code in sets[i] for i in rows], dtype=int)
         cue = numpy.array([cue_scores[int(i)].get(code, 0.0) for i in rows])
         cues_f1 = _f1(y, cue >= min_score)
         plan = CodeModel(code, "cues", min_score, positives[code], cv_f1_cues=round(cues_f1, 4))
         model.per_code[code] = plan
-        if positives[code] < min_positives or positives[code] == len(y):
+        if code not in learnable:
             continue
+        features = all_features[rows]
         in_groups = [groups[int(i)] for i in rows] if groups is not None else None
-        if in_groups is not None and len({g for g, v in zip(in_groups, y) if v}) < 2:
-            continue
         held_out = _cross_validated(features, y, folds, in_groups)
         threshold, learned_f1 = _best_threshold(y, held_out)
         either, either_f1 = _best_threshold(y, held_out, cue >= min_score)
