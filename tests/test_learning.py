@@ -266,9 +266,69 @@ def code_imports_scikit_learn(root) -> bool:
     return {"True": True, "False": False}[result.stdout.splitlines()[-1]]
 
 
-def test_suggestions_is_not_a_coders_name(coded_demo):
-    result = cli(coded_demo, "tag", "E01-2e56ee", "practice-policy", "--coder", "suggestions")
+@pytest.mark.parametrize("name", ["suggestions", "Suggestions", "copcode suggestions"])
+def test_suggestions_is_not_a_coders_name(coded_demo, name):
+    result = cli(coded_demo, "tag", "E01-2e56ee", "practice-policy", "--coder", name)
     assert result.exit_code == 1
     assert " ".join(result.output.split()) == (
-        "Error: 'suggestions' is not a coder's name: `copcode agreement --coders X,suggestions` means copcode's "
-        "suggestions How to fix: give the coder another name with --coder NAME.")
+        f"Error: '{name}' is not a coder's name: copcode names its own suggestions so (`copcode agreement "
+        "--coders X,suggestions`, a .qdpx exported with --suggestions) How to fix: give the coder another name "
+        "with --coder NAME.")
+
+
+def test_untag_of_a_code_the_coder_never_gave_is_refused(coded_demo):
+    """It would only mark the transcript as coded by them, for agreement and learning."""
+    result = cli(coded_demo, "untag", "E01-2e56ee", "practice-policy", "--coder", "eve")
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == (
+        "Error: eve has not tagged or accepted practice-policy on E01-2e56ee: nothing to untag How to fix: check "
+        "the ids (`copcode quotes --code practice-policy --status accepted` lists the coded passages), or use "
+        "`copcode reject` to record that the code does not apply.")
+    with sqlite3.connect(coded_demo / ".copcode" / "copcode.db") as db:
+        assert db.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
+
+
+def test_a_coder_who_only_tags_is_scored_like_one_whose_coding_was_imported(coded_demo, tmp_path):
+    """Coding by tags alone (the NVivo way), what a coder did not tag in the themes they coded is
+    absent, as for agreement: untagged suggestions count against the cues' precision, as they do
+    for the same coding imported as a table."""
+    from copcode.project import open_project
+
+    from gold import gold_codes_by_segment
+
+    root = tmp_path / "demo"
+    shutil.copytree(coded_demo, root)
+    project = open_project(root)
+    with sqlite3.connect(project.store_path) as db:
+        gold = gold_codes_by_segment(db)
+        owner = dict(db.execute("SELECT id, transcript FROM segments"))
+    pairs = sorted((s, c) for s, codes in gold.items() if owner[s] in ("E03", "P02", "R01") for c in codes)
+    for segment, code in pairs:
+        assert cli(root, "tag", segment, code, "--coder", "bob").exit_code == 0
+    table = root / "carol.csv"
+    table.write_text("segment,code\n" + "".join(f"{s},{c}\n" for s, c in pairs), encoding="utf-8")
+    assert cli(root, "import", str(table), "--coder", "carol").exit_code == 0
+    tagged = cli(root, "evaluate", "--coder", "bob", "--format", "csv")
+    imported = cli(root, "evaluate", "--coder", "carol", "--format", "csv")
+    assert tagged.exit_code == 0, tagged.output
+    micro = dict(zip(tagged.output.splitlines()[0].split(","), tagged.output.splitlines()[-2].split(",")))
+    assert float(micro["cues_precision"]) < 1
+    assert tagged.output == imported.output
+
+
+def test_codebook_cues_counts_what_a_tagging_coder_left_untagged_as_rejected(coded_demo, tmp_path):
+    root = tmp_path / "demo"
+    shutil.copytree(coded_demo, root)
+    before = cli(root, "codebook", "cues", "shared-language", "--format", "json")
+    language = {r["cue"]: r for r in json.loads(before.stdout)}
+    assert all(r["decided"] == 0 for r in language.values())
+    # a passage the cue "acronym" matches, tagged with another code of its theme by a coder who only tags
+    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+        texts = dict(db.execute("SELECT id, text FROM segments"))
+    matched = sorted(s for s, text in texts.items() if "acronym" in text.lower())
+    assert matched
+    assert cli(root, "tag", matched[0], "prevailing-culture", "--coder", "bob").exit_code == 0
+    after = {r["cue"]: r for r in json.loads(cli(root, "codebook", "cues", "shared-language", "--format",
+                                                 "json").stdout)}
+    same_transcript = [s for s in matched if s.split("-")[0] == matched[0].split("-")[0]]
+    assert (after["acronym"]["decided"], after["acronym"]["accepted"]) == (len(same_transcript), 0)

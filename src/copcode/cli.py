@@ -439,11 +439,11 @@ def codebook_cues(
     e.g. copcode codebook cues"""
     import pandas as pd
 
-    from copcode.decisions import coding_state
+    from copcode.decisions import coding_state, with_absences
     from copcode.nlp import cue_listing
 
     with _opened(ctx) as (project, codebook, store):
-        passages, verdicts = store.segment_texts(), coding_state(store, codebook).states
+        passages, verdicts = store.segment_texts(), with_absences(store, codebook, coding_state(store, codebook))
     table = _redacted(ctx, project, pd.DataFrame(cue_listing(codebook, passages, code, verdicts), columns=[
         "code", "kind", "cue", "matched_as", "weight", "passages", "decided", "accepted"]))
     _output(table, fmt, out_file, lambda f: _print_frame(f, "Cues", left=("code", "kind", "cue", "matched_as")))

@@ -21,6 +21,8 @@ from copcode.store import Store, now
 VERDICTS = ("accept", "reject", "tag", "untag", "undo")
 POSITIVE = ("accept", "tag")
 RESERVED_CODER = "suggestions"  # agreement's name for copcode's own suggestions
+# and the user a .qdpx exported with --suggestions files them under (export.refi.SUGGESTIONS_USER)
+RESERVED_CODERS = (RESERVED_CODER, "copcode suggestions")
 FUZZY_MATCH = 0.85  # how alike edited words must be to keep a decision on them
 
 
@@ -77,9 +79,10 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
     transcript, inside the segment; None (or left out) for the whole segment."""
     if not coder.strip():
         raise CopcodeError("the coder's name is empty", fix="give one with --coder NAME.")
-    if coder.strip() == RESERVED_CODER:
-        raise CopcodeError(f"{RESERVED_CODER!r} is not a coder's name: `copcode agreement --coders X,suggestions` "
-                           "means copcode's suggestions", fix="give the coder another name with --coder NAME.")
+    if coder.strip().casefold() in RESERVED_CODERS:
+        raise CopcodeError(f"{coder.strip()!r} is not a coder's name: copcode names its own suggestions so "
+                           "(`copcode agreement --coders X,suggestions`, a .qdpx exported with --suggestions)",
+                           fix="give the coder another name with --coder NAME.")
     segments: dict[str, Any] = {}  # segment id -> its row
     rows = [tuple(row) + (None,) * (5 - len(row)) for row in rows]
     for segment_id, code_id, verdict, _, span in rows:
@@ -92,6 +95,15 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
             raise CopcodeError(f"the span {span[0]}-{span[1]} is not inside segment {segment['id']} "
                                f"({segment['start']}-{segment['end']})",
                                fix="give a span inside the segment, or none for the whole segment.")
+    untags = [(segments[s]["id"], current_code_id(codebook, c)) for s, c, verdict, _, _ in rows if verdict == "untag"]
+    if untags:  # an untag of nothing would only mark the transcript as coded by this coder
+        states = coding_state(store, codebook).states
+        for segment_id, code_id in untags:
+            if states.get((segment_id, code_id, coder.strip())) != "accepted":
+                raise CopcodeError(f"{coder.strip()} has not tagged or accepted {code_id} on {segment_id}: "
+                                   "nothing to untag",
+                                   fix=f"check the ids (`copcode quotes --code {code_id} --status accepted` lists the "
+                                       "coded passages), or use `copcode reject` to record that the code does not apply.")
     written = []
     for segment_id, code_id, verdict, note, span in rows:
         segment = segments[segment_id]
@@ -230,6 +242,10 @@ class CodingState:
     lost_spans: list[Decision] = field(default_factory=list)
     # (segment, code, coder) -> the note of the coder's current accept or tag, where it has one
     notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # (coder, transcript) where the coder reviews suggestions (a current accept or reject): a
+    # suggestion they have not decided there is not yet an absence. Where they only tag (the
+    # NVivo way), what they did not tag in the themes they coded is absent.
+    reviewing: set[tuple[str, str]] = field(default_factory=set)
 
 
 def coding_state(store: Store, codebook: Codebook) -> CodingState:
@@ -256,9 +272,12 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
     transcript_of = store.segment_transcripts({key[0] for key in stacks})
     states: dict[tuple[str, str, str], str] = {}
     covered: dict[str, set[tuple[str, str]]] = {}
+    reviewing: set[tuple[str, str]] = set()
     for key, stack in stacks.items():
         if stack:
             states[key] = "accepted" if stack[-1].verdict in POSITIVE else "rejected"
+            if stack[-1].verdict in ("accept", "reject"):
+                reviewing.add((key[2], transcript_of[key[0]]))
             if key[1] in theme_of:
                 covered.setdefault(key[2], set()).add((transcript_of[key[0]], theme_of[key[1]]))
     for coder, transcript in store.coded():  # coded in full (an imported table): every theme
@@ -269,7 +288,30 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
     notes = {key: stack[-1].note for key, stack in stacks.items()
              if stack and states[key] == "accepted" and stack[-1].note}
     placed, lost = _placed_spans(store, spanned)
-    return CodingState(states, covered, orphans, spans=placed, lost_spans=lost, notes=notes)
+    return CodingState(states, covered, orphans, spans=placed, lost_spans=lost, notes=notes, reviewing=reviewing)
+
+
+def with_absences(store: Store, codebook: Codebook, state: CodingState) -> dict[tuple[str, str, str], str]:
+    """`state.states`, plus "rejected" for what a coder left untagged where their coding says
+    it is absent: on every segment of a transcript they coded by tagging alone, or marked as
+    coded in full, each code of the themes they coded there that they did not decide."""
+    coded_in_full = set(store.coded())
+    themes: dict[tuple[str, str], set[str]] = {}  # (coder, transcript) -> its themes
+    for coder, pairs in state.covered.items():
+        for transcript, theme in pairs:
+            if (coder, transcript) not in state.reviewing or (coder, transcript) in coded_in_full:
+                themes.setdefault((coder, transcript), set()).add(theme)
+    codes_of = {theme.id: [code.id for code in theme.all_codes] for theme in codebook.themes}
+    segments: dict[str, list[str]] = {}
+    for row in store.segments_of(sorted({transcript for _, transcript in themes})):
+        segments.setdefault(row["transcript"], []).append(row["id"])
+    out = dict(state.states)
+    for (coder, transcript), covered in themes.items():
+        for segment in segments.get(transcript, []):
+            for theme in covered:
+                for code in codes_of[theme]:
+                    out.setdefault((segment, code, coder), "rejected")
+    return out
 
 
 def _placed_spans(store: Store, spanned: dict[tuple[str, str, str], Decision]) -> tuple[dict, list[Decision]]:

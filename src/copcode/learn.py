@@ -421,8 +421,9 @@ class Decided:
     codes accepted or tagged on it (`labels`) and the codes it says something about
     (`known`): those of the themes coded there, except a code suggested on the segment that
     none of these coders has decided (pending: not yet an absence), unless a coder marked the
-    whole document as coded (`copcode import FILE.csv`). A segment on which a coder decided
-    every suggestion is coded in full: every code is known there (what they did not tag is
+    whole document as coded (`copcode import FILE.csv`) or coded it by tagging alone, without
+    accepting or rejecting any suggestion there (the NVivo way: what they did not tag is
+    absent; `CodingState.reviewing`). A segment on which a coder decided every suggestion is coded in full: every code is known there (what they did not tag is
     absent), as a reviewer who goes through a passage's suggestions and tags what they missed
     has coded it."""
 
@@ -462,9 +463,11 @@ def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Se
             if verdict == "accepted":
                 accepted.setdefault(segment, set()).add(code)
     in_full = {segment for (_, segment), codes in by_coder.items() if set(cues.get(segment, ())) <= codes}
-    # a document marked as coded in full (an imported coding) has no pending suggestion: what
-    # its coder did not code there is absent
+    # a document marked as coded in full (an imported coding), or coded by tagging alone, has no
+    # pending suggestion: what its coder did not code there is absent
     whole = {transcript for coder, transcript in store.coded() if not wanted or coder in wanted}
+    whole |= {transcript for coder, pairs in state.covered.items() if not wanted or coder in wanted
+              for transcript, _ in pairs if (coder, transcript) not in state.reviewing}
     pending: dict[str, set[str]] = {}
     for segment, scores in cues.items():
         for code in scores:
