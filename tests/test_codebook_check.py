@@ -49,7 +49,7 @@ def test_check_warns_about_lemmas_repeats_and_weak_weights_and_still_passes(tmp_
     path.write_text(CHECKED, encoding="utf-8")
     result = run("codebook", "check", str(path))
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{path}: valid. 1 themes, 1 codes, 9 cues.\n"
+    assert result.stdout == f"{path}: valid. 1 theme, 1 code, 9 cues.\n"
     assert result.stderr.splitlines() == [
         'Warning: line 11: code answers: keyword "answered" is matched as its lemma "answer", with every word '
         'of that lemma; to match it as written use {phrase: answered, exact: true}, or write "answer"',

@@ -218,7 +218,7 @@ def test_case_10_codes_nested_1000_deep_are_read_without_recursion(fresh, tmp_pa
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[:2] == ["Wrote codebooks/study.yaml", "Added 1 transcripts and 1 codings."]
     check = cli(fresh, "codebook", "check")
-    assert check.stdout.startswith(f"codebooks/study.yaml: valid. 1 themes, {depth - 1} codes, 0 cues."), check.output
+    assert check.stdout.startswith(f"codebooks/study.yaml: valid. 1 theme, {depth - 1} codes, 0 cues."), check.output
 
 
 def test_case_10_more_codes_than_a_codebook_may_hold_are_refused_before_writing(fresh, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from dataclasses import replace
 
 from test_speakers import BOLD, FIXTURES, TABLE, TEAMS, word_bold_labels, word_table, word_teams
 from typer.testing import CliRunner
@@ -34,12 +35,15 @@ def test_init_makes_a_project_and_says_what_to_do_next(tmp_path):
         f"  copcode --project '{root}' code\n")
     assert (root / "copcode.yaml").read_text(encoding="utf-8") == SETTINGS
     assert (root / "participants.csv").read_text(encoding="utf-8") == "participant,group\n"
-    assert open_project(root).settings == open_project(tmp_path).settings  # every setting commented
+    # every setting commented but privacy, on from the start: the detectors, nothing listed yet
+    settings = open_project(root).settings
+    assert settings.privacy == {"identifiers": None, "detect": ["email", "phone", "postcode", "nhs_number", "date"]}
+    assert replace(settings, privacy=None) == open_project(tmp_path).settings
     for setting in ("transcripts", "codebook", "groups", "interviewer_labels", "speakers", "max_segment_words",
-                    "min_score", "privacy"):
+                    "min_score", "learning", "learn_from"):
         assert f"\n# {setting}:" in SETTINGS, setting
     result = run("--project", str(root), "codebook", "check")
-    assert (result.exit_code, result.stdout) == (0, "codebooks/starter.yaml: valid. 1 themes, 2 codes, 11 cues.\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "codebooks/starter.yaml: valid. 1 theme, 2 codes, 11 cues.\n", "")
 
 
 def test_init_never_overwrites_and_says_what_it_left_alone(tmp_path):

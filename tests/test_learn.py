@@ -96,6 +96,16 @@ def test_explain_names_words_from_the_positives(model):
     assert set(words) & {"tasty", "lunch", "dinner"}
 
 
+def test_explain_leaves_out_what_explains_nothing():
+    """The stubs of "isn't" and "we've", transcription marks and words with digits push as much
+    as any word, but a reader learns nothing from them."""
+    texts, labels, scores = corpus()
+    noisy = [text + (" isn ve pause 7b" if "food" in codes else "") for text, codes in zip(texts, labels)]
+    model = train(noisy, labels, scores, CODES)
+    words = model.explain("food", "isn ve pause 7b tasty lunch", limit=10)
+    assert words and set(words) <= {"tasty", "lunch"}
+
+
 def test_training_is_deterministic(model):
     texts, labels, scores = corpus()
     again = train(texts, labels, scores, CODES)

@@ -144,3 +144,25 @@ def _text_of(path) -> str:
         archive = zipfile.ZipFile(path)
         return "\n".join(archive.read(n).decode("utf-8") for n in archive.namelist())
     return path.read_text(encoding="utf-8")
+
+
+def test_a_learned_suggestion_never_shows_a_word_of_a_listed_name_alone():
+    """"Harvey" alone is not "William Harvey Hospital": redacting the evidence's text cannot catch it."""
+    from copcode.tables import evidence_shown
+
+    redactor = Redactor({"William Harvey Hospital": "[hospital]", "Zoë Ångström": "[name]"}, ())
+    evidence = [{"cue": "ward", "kind": "keyword"},
+                {"kind": "learned", "words": ["harvey", "ward", "zoe", "hospital", "angstrom"], "passages": 30,
+                 "positives": 6, "threshold": 0.4}]
+    assert evidence_shown(evidence, redactor.hides) == ["ward", "learned: ward (from 30 coded passages, 6 with the code)"]
+    assert evidence_shown(evidence)[1] == ("learned: harvey, ward, zoe, hospital, angstrom (from 30 coded passages, "
+                                           "6 with the code)")
+
+
+def test_privacy_scan_says_when_nothing_is_pseudonymised(coded_demo):
+    """The demo's copcode.yaml has no `privacy:` section: what the scan finds is not replaced."""
+    result = cli(coded_demo, "privacy", "scan", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stderr.split()) == ("Possible identifiers: NOTHING is pseudonymised in outputs, copcode.yaml "
+                                               "has no `privacy:` section (README, 'Privacy')")
+    assert result.stdout.startswith("transcript,start,end,text,kind,replacement\n")

@@ -415,8 +415,8 @@ def codebook_check(
         project = _project(ctx)
         codebook = project_codebook(project)
     nlp = build_pipeline(codebook)  # spaCy checks the token patterns
-    out.print(f"{_escape(codebook.path)}: valid. {len(codebook.themes)} themes, {len(codebook.codes)} codes, "
-              f"{len(compile_cues(codebook))} cues.")
+    counts = [(len(codebook.themes), "theme"), (len(codebook.codes), "code"), (len(compile_cues(codebook)), "cue")]
+    out.print(f"{_escape(codebook.path)}: valid. " + ", ".join(f"{n} {what}{'s' * (n != 1)}" for n, what in counts) + ".")
     min_score = project.settings.min_score if project else Settings().min_score
     warnings = cue_warnings(codebook, min_score, nlp)
     for warning in warnings if all_ else warnings[:WARNINGS_SHOWN]:
@@ -673,7 +673,7 @@ def _review_loop(session, redactor) -> None:
         out.print(_highlighted(item, redactor))
         from copcode.tables import evidence_shown
 
-        shown = [redactor.redact(e) for e in evidence_shown(item.evidence)]
+        shown = [redactor.redact(e) for e in evidence_shown(item.evidence, redactor.hides)]
         out.print(f"[dim]evidence: {_escape(', '.join(shown))}[/]" + (f"\n[dim]note: {_escape(note)}[/]" if note else ""))
         out.print(keys)
         key = _read_key()
@@ -770,9 +770,16 @@ def privacy_scan(
     from copcode.privacy import redactor_for, scan
 
     with _opened(ctx) as (project, codebook, store):
-        found = scan(store, redactor_for(project, store=store))
-    title = ("Possible identifiers (listed and detected ones are pseudonymised in outputs; "
-             "confirm the capitalised ones and list them in copcode.yaml)")
+        redactor = redactor_for(project, store=store)
+        found = scan(store, redactor)
+    if redactor.active:
+        title = ("Possible identifiers (listed and detected ones are pseudonymised in outputs; "
+                 "confirm the capitalised ones and list them in copcode.yaml)")
+    else:
+        title = ("Possible identifiers: NOTHING is pseudonymised in outputs, copcode.yaml has no `privacy:` "
+                 "section (README, 'Privacy')")
+        if fmt != "table":
+            err.print(title)
     _output(found, fmt, out_file, lambda f: _print_frame(f, title))
 
 

@@ -30,6 +30,11 @@ FOLDS = 3
 # within 0.01 on both.
 CUE_FEATURE_SCALE = 1.0
 STRONGEST = 5
+# Words that explain nothing to a reader, beside scikit-learn's stop words: what is left of
+# "isn't" or "we've" once the tokenizer drops the apostrophe, and transcription marks. Words
+# with digits are left out too (the end of a postcode or a phone number is no explanation).
+UNEXPLAINING = frozenset("""aren couldn didn doesn don hadn hasn haven isn ll mustn needn shan shouldn ve wasn weren
+    won wouldn yeah yes okay ok um uh er erm mm hmm laughs laughter pause inaudible crosstalk unclear""".split())
 
 
 @dataclass
@@ -138,7 +143,8 @@ class Model:
         # seconds on 80,000 suggestions
         at = slice(pushes.indptr[n], pushes.indptr[n + 1])
         strongest = sorted((-float(v), str(names[c])) for c, v in zip(pushes.indices[at], pushes.data[at])
-                           if v > 0 and names[c] not in ENGLISH_STOP_WORDS)
+                           if v > 0 and names[c] not in ENGLISH_STOP_WORDS and names[c] not in UNEXPLAINING
+                           and names[c].isalpha())
         return [word for _, word in strongest[:limit]]
 
     @cached_property

@@ -156,6 +156,14 @@ class Redactor:
         self.active = bool(self.listed or self.detect)
         self.passages = passages or _NoPassages()  # where redact_frame finds a passage's transcript
         self._cache: dict[tuple[str, bool], list[Finding]] = {}
+        # every word of a listed identifier: a word shown alone ("harvey" of "William Harvey
+        # Hospital", a learned suggestion's strongest word) is not matched by the whole name
+        self.words = {w for name in identifiers for variant in _variants(name)
+                      for w in re.findall(r"\w+", normalised(variant)[0])}
+
+    def hides(self, word: str) -> bool:
+        """Whether `word`, shown on its own, is part of a listed identifier."""
+        return normalised(word)[0] in self.words
 
     def findings(self, text: str, *, detected: bool = True) -> list[Finding]:
         """Every identifier in `text`, earliest first, overlaps resolved for the longest.

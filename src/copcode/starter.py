@@ -42,13 +42,21 @@ SETTINGS = """\
 # Suggestions scoring below this are not stored (0 to 1).
 # min_score: 0.35
 
+# Suggestions also learn from the coders' decisions (README, 'Learning from decisions');
+# `learning: false` keeps to the codebook's cues, `learn_from:` names the coders learned from
+# (default: every coder).
+# learning: true
+# learn_from: [coder-a, coder-b]
+
 # Pseudonymised outputs: each listed identifier is replaced in every output; detectors find
-# e-mail addresses, phone numbers, postcodes, NHS numbers and dates. See README, 'Privacy'.
-# privacy:
-#   identifiers:
-#     "Firstname Surname": "[name]"
-#     "Ashford": "[town]"
-#   detect: [email, phone, postcode, nhs_number, date]
+# e-mail addresses, phone numbers, postcodes, NHS numbers and dates. On from the start: delete
+# this section only for material that identifies nobody. `copcode privacy scan` lists what to
+# add. See README, 'Privacy'.
+privacy:
+  identifiers:
+    # "Firstname Surname": "[name]"
+    # "Ashford": "[town]"
+  detect: [email, phone, postcode, nhs_number, date]
 """
 
 CODEBOOK = """\
@@ -79,14 +87,14 @@ themes:
         examples:
           - "The staff really listened to me."
         cues:
-          keywords: [helpful, listened, valued, made a difference, support]
+          keywords: [helpful, listen, value, make a difference, support]   # matched on lemmas: "listened" too
       - id: barriers
         label: What gets in the way
         definition: >
           The participant describes something that makes the service hard to use or less
           useful.
         cues:
-          keywords: [waiting list, no time, hard to get, difficult, barrier]
+          keywords: [wait list, no time, hard to get, difficult, barrier]
           exclude: [not difficult]
 """
 

@@ -428,13 +428,16 @@ def _spread(rows: list, limit: int, per_participant: int, one_per_passage: bool 
     return picked
 
 
-def evidence_shown(evidence: list[dict]) -> list[str]:
+def evidence_shown(evidence: list[dict], hides=lambda word: False) -> list[str]:
     """A suggestion's evidence as people read it: its cues (sorted, once each), then for a
-    learned one "learned: WORDS (from N coded passages, P with the code)"."""
+    learned one "learned: WORDS (from N coded passages, P with the code)", without the words
+    `hides` (privacy.Redactor.hides: a word of a listed name, which redacting the text around
+    it cannot catch once it stands alone)."""
     shown = sorted({str(e["cue"]) for e in evidence if "cue" in e})
     for e in evidence:
         if e.get("kind") == "learned":
-            shown.append(f"learned: {', '.join(e['words']) or '-'} (from {e['passages']} coded passages, "
+            words = [w for w in e["words"] if not hides(w)]
+            shown.append(f"learned: {', '.join(words) or '-'} (from {e['passages']} coded passages, "
                          f"{e['positives']} with the code)")
     return shown
 
