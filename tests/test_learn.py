@@ -106,6 +106,26 @@ def test_explain_leaves_out_what_explains_nothing():
     assert words and set(words) <= {"tasty", "lunch"}
 
 
+def test_a_learned_code_that_would_flood_the_texts_keeps_to_its_cues():
+    """A model sure of a code everywhere (its intercept pushed up here) would suggest it on
+    every text, where its coders gave it to about one passage in seven: it keeps to its cues,
+    and `suggest` says so."""
+    from copcode.learn import FLOOD_MIN
+
+    texts, labels, scores = corpus()
+    rows = [i for i in range(len(texts)) if i % 3 or i % 9 == 0]  # a third of the food units
+    model = train([texts[i] for i in rows], [labels[i] for i in rows], [scores[i] for i in rows], CODES)
+    assert model.per_code["food"].source != "cues" and model.per_code["food"].positives == 14
+    model.per_code["food"].intercept = 50.0
+    new = ["the ward was quiet today"] * FLOOD_MIN
+    cues = [{"food": 0.5}] + [{}] * (FLOOD_MIN - 1)
+    assert [sorted(found) for found in model.decide(new, cues)] == [["food"]] + [[]] * (FLOOD_MIN - 1)
+    found, flooding = model.suggest(new, cues)
+    assert flooding == ["food"] and found == [{}] * FLOOD_MIN
+    # fewer texts than FLOOD_MIN say too little: the model decides
+    assert model.decide(new[:3], cues[:3]) == [{"food"}] * 3
+
+
 def test_training_is_deterministic(model):
     texts, labels, scores = corpus()
     again = train(texts, labels, scores, CODES)

@@ -60,7 +60,7 @@ def test_code_says_what_it_learned_from(learned_demo):
     said = " ".join(output.split())
     assert ("Learned from 156 decisions by gold (156) on 7 coded transcript(s), 128 passages: 4 code(s) now "
             "suggested from them and the cues (inclusive-learning, capturing-knowledge, research-collaboration, "
-            "practice-policy), 163 suggestions;") in said
+            "practice-policy), 163 learned suggestions;") in said
     assert "the others from their cues alone. Use --no-learning for the cues alone." in said
 
 
@@ -95,6 +95,8 @@ def test_no_learning_gives_the_cues_alone(learned_demo, tmp_path):
     result = cli(copy, "code", "--no-learning")
     assert result.exit_code == 0
     assert "Learned" not in result.output
+    assert ("Learning is off (--no-learning, or `learning: false` in copcode.yaml): suggestions come from the cues "
+            "alone, not from the coders' decisions.") in " ".join(result.output.split())
     with sqlite3.connect(copy / ".copcode" / "copcode.db") as db:
         assert round(micro_f1(db, HELD_OUT), 3) == 0.462
         assert not [e for e, in db.execute("SELECT evidence FROM suggestions") if is_learned(e)]
@@ -245,7 +247,7 @@ def test_codes_tagged_in_one_transcript_only_are_not_learned(coded_demo, tmp_pat
     assert cli(root, "import", str(root / "pp.csv"), "--coder", "gold").exit_code == 0
     said = " ".join(cli(root, "code").output.split())
     assert ("Learned from 3 decisions by gold (3) on 1 coded transcript(s), 17 passages: no code is suggested from "
-            "them yet (a code needs at least 3 coded passages, in two transcripts or more, and the learned model "
+            "them yet (a code needs at least 3 passages coded with it, in two transcripts or more, and the learned model "
             "must beat its cues); suggestions come from the cues alone.") in said
     assert not code_imports_scikit_learn(root)
 

@@ -204,6 +204,9 @@ def code_command(
               f"{result.segments - result.parsed} unchanged since the last run).")
     if result.learning is not None:
         out.print(_learned(result.learning, _redactor(ctx, project).redact_names, project.settings.learn_from))
+    elif result.learning_off:
+        out.print("Learning is off (--no-learning, or `learning: false` in copcode.yaml): suggestions come from "
+                  "the cues alone, not from the coders' decisions.")
     _print_frame(result.summary, title="Passages and participants by theme and code")
     for path in result.written:
         out.print(f"Wrote {_escape(project.relative(path))}")
@@ -219,13 +222,15 @@ def _learned(learning, name, learn_from: list[str]) -> str:
     coders = ", ".join(f"{_escape(name(c))} ({n})" for c, n in learning.decisions.items())
     said = (f"Learned from {sum(learning.decisions.values())} decisions by {coders} on "
             f"{learning.transcripts} coded transcript(s), {learning.units} passages: ")
+    flooding = (f" {', '.join(learning.flooding)}: learned, but kept to their cues: the model would suggest them "
+                "on far more passages than the coders gave them.") if learning.flooding else ""
     if not learning.learned:
-        return said + ("no code is suggested from them yet (a code needs at least 3 coded passages, in two "
-                       "transcripts or more, and the learned model must beat its cues); suggestions come from "
-                       "the cues alone.")
+        return said + ("no code is suggested from them yet (a code needs at least 3 passages coded with it, in "
+                       "two transcripts or more, and the learned model must beat its cues); suggestions come from "
+                       "the cues alone." + flooding)
     return said + (f"{len(learning.learned)} code(s) now suggested from them and the cues "
-                   f"({', '.join(learning.learned)}), {learning.suggestions} suggestions; "
-                   "the others from their cues alone. Use --no-learning for the cues alone.")
+                   f"({', '.join(learning.learned)}), {learning.suggestions} learned suggestions; "
+                   "the others from their cues alone." + flooding + " Use --no-learning for the cues alone.")
 
 
 @app.command("quotes")

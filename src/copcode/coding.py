@@ -28,6 +28,7 @@ class CodingResult:
     parsed: int = 0  # segments run through spaCy; the others came from the cache
     skipped: list = field(default_factory=list)  # TranscriptError of each file skipped
     learning: object = None  # learn.Learning when the decisions were learned from, else None
+    learning_off: bool = False  # there are decisions, and learning is switched off
 
 
 def project_codebook(project: Project) -> Codebook:
@@ -100,7 +101,8 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
     suggestions = run.counts["suggestions"] if learned is None else learned.total
     return CodingResult(run.counts["transcripts"], run.counts["segments"], suggestions,
                         summary, written, corpus.warnings + staging.warnings, parsed=parsed,
-                        skipped=getattr(corpus, "skipped", []), learning=learned)
+                        skipped=getattr(corpus, "skipped", []), learning=learned,
+                        learning_off=state is not None and not (learning and project.settings.learning))
 
 
 
