@@ -334,3 +334,26 @@ def test_codebook_cues_counts_what_a_tagging_coder_left_untagged_as_rejected(cod
                                                  "json").stdout)}
     same_transcript = [s for s in matched if s.split("-")[0] == matched[0].split("-")[0]]
     assert (after["acronym"]["decided"], after["acronym"]["accepted"]) == (len(same_transcript), 0)
+
+
+def test_evaluate_names_the_coders_when_one_is_unknown(learned_demo):
+    result = cli(learned_demo[0], "evaluate", "--coder", "nobody")
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == ("Error: no decision by 'nobody' How to fix: name a coder who has "
+                                               "decided something: gold (repeat --coder for several).")
+
+
+def test_evaluate_leaves_empty_what_is_undefined(coded_demo, tmp_path):
+    """A code with no gold passage has no recall and no best threshold; one nothing suggested no precision."""
+    root = tmp_path / "demo"
+    shutil.copytree(coded_demo, root)
+    assert cli(root, "tag", "E01-2e56ee", "practice-policy", "--coder", "bob").exit_code == 0
+    rows = json.loads(cli(root, "evaluate", "--format", "json").stdout)
+    by_code = {row["code"]: row for row in rows}
+    policy, collaboration = by_code["practice-policy"], by_code["research-collaboration"]
+    assert policy["gold"] == 1 and policy["cues_recall"] is not None
+    assert collaboration["gold"] == 0
+    assert (collaboration["cues_recall"], collaboration["cues_f1"] is None or collaboration["cues_f1"] == 0.0,
+            collaboration["best_cue_threshold"]) == (None, True, None)
+    markdown = cli(root, "evaluate", "--format", "md").stdout
+    assert "None" not in markdown and "| research-collaboration | 0 |" in markdown

@@ -423,7 +423,7 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
         truth = numpy.array([code in sets[i] for i in scored_rows])
         candidates = sorted({round(v, 3) for v in values if v > 0})
         best = max(candidates, key=lambda t: (_f1(truth, values >= t), -t), default=None)
-        row["best_cue_threshold"] = best
+        row["best_cue_threshold"] = best if row["gold"] else None
         rows.append(row)
     micro: dict[str, Any] = {"code": "micro", "gold": sum(r["gold"] for r in rows), "best_cue_threshold": None}
     macro: dict[str, Any] = {"code": "macro", "gold": micro["gold"], "best_cue_threshold": None}
@@ -432,7 +432,8 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
         micro.update(_figures(name, *totals[name]))
         for what in ("precision", "recall", "f1"):
             key = f"{name}_{what}"
-            macro[key] = round(sum(r[key] for r in scored) / len(scored), 3) if scored else 0.0
+            # a code with gold that nothing suggested counts 0 (scikit-learn's zero_division=0)
+            macro[key] = round(sum(r[key] or 0.0 for r in scored) / len(scored), 3) if scored else None
     return rows + [micro, macro]
 
 
@@ -444,10 +445,12 @@ def _counts(code, truth, predicted) -> tuple[int, int, int]:
 
 
 def _figures(name: str, tp: int, fp: int, fn: int) -> dict:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return {f"{name}_precision": round(precision, 3), f"{name}_recall": round(recall, 3), f"{name}_f1": round(f1, 3)}
+    """Precision, recall and F1; None where undefined (nothing suggested, no gold, neither)."""
+    def ratio(part: int, whole: int) -> float | None:
+        return round(part / whole, 3) if whole else None
+
+    return {f"{name}_precision": ratio(tp, tp + fp), f"{name}_recall": ratio(tp, tp + fn),
+            f"{name}_f1": ratio(2 * tp, 2 * tp + fp + fn)}
 
 
 # ---------------------------------------------------------------- from the project's store
@@ -644,6 +647,12 @@ def evaluate_project(store, codebook, min_score: float, coders: Sequence[str] = 
                            where=codebook.path, fix="run `copcode code` first, then `copcode evaluate`.")
     cues = stored_cue_scores(store, codebook, min_score)
     units = decided_units(store, codebook, cues, coders)
+    unknown = [c for c in coders if c not in units.everyone]
+    if unknown:
+        raise CopcodeError(f"no decision by {', '.join(map(repr, unknown))}",
+                           fix="name a coder who has decided something: " +
+                               (", ".join(units.everyone[:10]) + (", ..." if len(units.everyone) > 10 else "")
+                                if units.everyone else "nobody has yet") + " (repeat --coder for several).")
     if not units.segments:
         who = f" by {', '.join(coders)}" if coders else ""
         raise CopcodeError(f"no coded transcript{who} to evaluate the suggestions against",

@@ -47,6 +47,8 @@ def map_text_cells(frame, change):
 
 def _markdown(frame) -> str:
     def cell(value) -> str:
+        if value is None or value != value:  # no value (None, NaN): an empty cell, as in CSV
+            return ""
         return " ".join(str(value).split()).replace("|", "\\|")
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + " --- |" * len(frame.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
