@@ -213,7 +213,7 @@ def test_import_tolerates_other_tools_variants(tmp_path):
     result = cli(fresh, "import", str(qdpx), "--utf16")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "Wrote codebooks/nvivo.yaml", "Added 1 transcripts and 1 codings.",
+        "Wrote codebooks/nvivo.yaml", "Added 1 transcript and 1 coding.",
         "Offsets read as UTF-16 code units (--utf16).",
         "Not imported: source 'photo': a PictureSource is not text; left out"]
     project = open_project(fresh)

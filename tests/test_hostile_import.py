@@ -216,7 +216,7 @@ def test_case_10_codes_nested_1000_deep_are_read_without_recursion(fresh, tmp_pa
     sources = text_source("E01", E01_TEXT, "We learnt", f"c{depth - 1}")
     result = cli(fresh, "import", str(qdpx(tmp_path, project_xml(codes=codes, sources=sources))))
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[:2] == ["Wrote codebooks/study.yaml", "Added 1 transcripts and 1 codings."]
+    assert result.stdout.splitlines()[:2] == ["Wrote codebooks/study.yaml", "Added 1 transcript and 1 coding."]
     check = cli(fresh, "codebook", "check")
     assert check.stdout.startswith(f"codebooks/study.yaml: valid. 1 theme, {depth - 1} codes, 0 cues."), check.output
 
@@ -344,7 +344,7 @@ def test_case_35_a_file_with_one_new_coding_records_only_that_one(imported, tmp_
                           f'"{LEARN}"/></Coding></PlainTextSelection>'))
     result = cli(imported, "import", str(qdpx(tmp_path, xml, "more.qdpx")))
     assert result.exit_code == 0, result.output
-    assert result.stdout == "Added 0 transcripts and 1 codings.\nNot recorded again: 2 codings already recorded.\n"
+    assert result.stdout == "Added 0 transcripts and 1 coding.\nNot recorded again: 2 codings already recorded.\n"
     assert len(state(imported)["store"]["decisions"]) == 3
 
 

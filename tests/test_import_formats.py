@@ -185,7 +185,7 @@ def test_codings_merged_on_one_segment_and_code_are_listed_with_where(fresh, tmp
                                                                   "over the weeks")}
     spans = sorted(at[w] for w in at)
     assert result.stdout.splitlines()[1:] == [
-        "Added 1 transcripts and 3 codings.",
+        "Added 1 transcript and 3 codings.",
         "TextSource 'Field notes' has no speaker labels: it comes in as a document (transcripts/Field_notes.txt, "
         "`speakers: none`), the whole text one participant's, each paragraph a segment.",
         f"Merged: source 'Field notes': 3 codings of 'trust' by ann fall on one segment, {segment} (characters "
@@ -206,7 +206,7 @@ def test_a_selection_outside_its_text_is_listed_with_its_codings(fresh, tmp_path
     result = cli(fresh, "import", str(path))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[1:] == [
-        "Added 1 transcripts and 1 codings.",
+        "Added 1 transcript and 1 coding.",
         "Not imported: source 'E01' 30-90: a selection outside its text (40 UTF-16 code units); left out "
         "with "
         "its 1 coding"]
@@ -240,7 +240,7 @@ def test_utf16_offsets_with_crlf_are_detected_from_the_selection_text(fresh, tmp
     result = cli(fresh, "import", str(path))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "Wrote codebooks/nvivo.yaml", "Added 1 transcripts and 2 codings.",
+        "Wrote codebooks/nvivo.yaml", "Added 1 transcript and 2 codings.",
         "Offsets read as UTF-16 code units (detected from the selection text)."]
     # the segment holds exactly the selected words
     assert decided(fresh) == {(TURN, "learning", "ann"): "accepted",
@@ -556,4 +556,4 @@ def test_codings_of_a_code_the_codebook_lacks_are_counted(fresh, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"Not imported: Code 'Trust' (guid {TRUST}) (trust) is not in codebooks/mine.yaml; its 2 coding(s) are " \
            "left out" in result.stdout.splitlines()
-    assert "Added 1 transcripts and 1 codings." in result.stdout.splitlines()
+    assert "Added 1 transcript and 1 coding." in result.stdout.splitlines()

@@ -275,7 +275,7 @@ def test_notes_of_other_programs_codings_come_in_and_memos_are_said(tmp_path):
     fresh.mkdir()
     result = ok(fresh, "import", str(qdpx))
     assert result.stdout.splitlines() == [
-        "Wrote codebooks/maxqda.yaml", "Added 1 transcripts and 3 codings.",
+        "Wrote codebooks/maxqda.yaml", "Added 1 transcript and 3 codings.",
         "Merged: source 'E01': 2 codings of 'learning' by ann fall on one segment, "
         f"{decisions(fresh)[0][0]} (characters 38-91), at 38-53 and 54-69: recorded once.",
         "Not imported: 1 note reference(s) of codings name no Note in the file; those notes are left out",

@@ -339,6 +339,7 @@ def export_command(
     fmt: Annotated[str, typer.Option("--format", help="csv, xlsx, qdpx, qdc or html.")],
     out_file: Annotated[Path, typer.Option("--out", help="The file to write.")],
     suggestions: Annotated[bool, typer.Option("--suggestions", help="qdpx: include suggestions, under their own user.")] = False,
+    utf16: Annotated[bool, typer.Option("--utf16", help="qdpx: offsets in UTF-16 code units, as NVivo counts them (default: characters).")] = False,
 ):
     """Export the whole project.  e.g. copcode export --format qdpx --out study.qdpx"""
     from copcode.export import export_project
@@ -346,7 +347,8 @@ def export_command(
     warnings: list[str] = []
     with _opened(ctx) as (project, codebook, store):
         export_project(store, codebook, fmt, _checked_out(out_file), title=codebook.title or project.root.name,
-                       include_suggestions=suggestions, redactor=_redactor(ctx, project, store), warnings=warnings)
+                       include_suggestions=suggestions, redactor=_redactor(ctx, project, store), warnings=warnings,
+                       utf16=utf16)
     for warning in warnings:
         err.print(f"[yellow]Warning:[/] {_escape(warning)}")
     out.print(f"Wrote {_escape(out_file)}")
@@ -367,20 +369,21 @@ def import_command(
                            "own coders", where=str(path),
                            fix="leave out --coder for a project file (each coding keeps the user who made it "
                                "in the other tool); save a table as .csv or .xlsx.")
+    from copcode.import_table import counted
     from copcode.importing import import_refi
 
     project = _project(ctx)
     result = import_refi(project, path, utf16=utf16)
     if result.codebook_written:
         out.print(f"Wrote {_escape(project.relative(result.codebook_written))}")
-    out.print(f"Added {len(result.transcripts_written)} transcripts and {result.codings} codings.")
+    out.print(f"Added {counted(len(result.transcripts_written), 'transcript')} and {counted(result.codings, 'coding')}.")
     for note in result.notes:
         out.print(_escape(note))
     for merged in result.merged:
         out.print(f"Merged: {_escape(merged)}")
     if result.already:
         first = "Nothing new" if not (result.codings or result.transcripts_written) else "Not recorded again"
-        out.print(f"{first}: {result.already} codings already recorded.")
+        out.print(f"{first}: {counted(result.already, 'coding')} already recorded.")
     for problem in result.problems:
         out.print(f"[yellow]Not imported:[/] {_escape(problem)}")
 

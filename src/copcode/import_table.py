@@ -57,13 +57,13 @@ class TableImportResult:
         redactor's `redact_names`)."""
         coder = name(self.coder)
         if not (self.tags or self.marked):
-            also = f"; {_count(self.already_marked, 'document')} already marked as coded by {coder}" \
+            also = f"; {counted(self.already_marked, 'document')} already marked as coded by {coder}" \
                 if self.already_marked else ""
-            return [f"Nothing new: {_count(self.already, 'tag')} already recorded{also}."]
-        lines = [f"Recorded {_count(self.tags, 'tag')} by {coder} on {_count(self.documents, 'document')} "
-                 f"({_count(self.marked, 'document')} marked as coded by {coder})."]
+            return [f"Nothing new: {counted(self.already, 'tag')} already recorded{also}."]
+        lines = [f"Recorded {counted(self.tags, 'tag')} by {coder} on {counted(self.documents, 'document')} "
+                 f"({counted(self.marked, 'document')} marked as coded by {coder})."]
         if self.already:
-            lines.append(f"Not recorded again: {_count(self.already, 'tag')} already recorded.")
+            lines.append(f"Not recorded again: {counted(self.already, 'tag')} already recorded.")
         return lines
 
 
@@ -362,7 +362,7 @@ def _nothing_maps(path: Path, table: Table, problems: list[str], codebook_path: 
     more = f"\n  and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
     ids = ("segment ids as `copcode segments` lists them" if table.by_segment else
            "the project's transcript ids (a survey's ids, for survey answers)")
-    return CopcodeError(f"none of its {_count(len(table.rows), 'row')} can be recorded:\n{shown}{more}",
+    return CopcodeError(f"none of its {counted(len(table.rows), 'row')} can be recorded:\n{shown}{more}",
                         where=str(path), fix=f"check that the {table.id_column!r} column holds {ids} and the "
                         f"{table.code_column!r} column holds code ids or labels of {codebook_path}.")
 
@@ -379,5 +379,5 @@ def _numbers(unit: str, numbers: list[int]) -> str:
     return f"{unit}s {text}" if len(numbers) > 1 else f"{unit} {text}"
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"

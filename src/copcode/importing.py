@@ -131,10 +131,17 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
                    and p.suffix.lower() in FORMATS] if folder.is_dir() else []
         if present:
             if read_transcript(present[0], project).text != text:
+                # never advise removing the transcript: it is the original, the file's text may
+                # be a pseudonymised copy of it
+                from shlex import quote
+
+                redacted = "a copcode export's text is pseudonymised (unless exported with --no-redact); " \
+                    if imported.origin == "copcode" else ""
                 raise CopcodeError(
                     f"{kind} {name!r} differs from the transcript already here, "
                     f"{project.relative(present[0])}",
-                    where=str(path), fix="import into a fresh project folder, or remove that transcript.")
+                    where=str(path), fix=f"{redacted}import it into a new, empty folder instead, e.g. "
+                    f"`copcode --project compare import {quote(path.name)}`; the transcript here stays as it is.")
             sources[name] = present[0]
             continue
         sources[name] = folder / f"{file_id}.txt"
@@ -261,8 +268,8 @@ def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> 
                 new.setdefault((source, segment, code_id, user), []).append(part)
                 if note:
                     said.setdefault((segment[0], code_id, user), {})[note] = None
-        problems += [f"{_noun(kind)} {source!r} {start}-{end}: not in a participant's turn; left out"
-                     + (f" ({n} codings)" if n > 1 else "") for (source, start, end), n in outside.items()]
+        problems += [f"{_noun(kind)} {source!r} {start}-{end}: not in a participant's turn; left out with its "
+                     f"{n} coding{'s' * (n != 1)}" for (source, start, end), n in outside.items()]
         problems += [f"{n} coding(s) refer to code guid {g}, not a codable code in the file; left out"
                      for g, n in unknown.items()]
         merged = [_merged(kind, source, segment, code_id, user, spans)
@@ -463,7 +470,8 @@ def _codebook_yaml(path: Path, codes, problems: list[str]) -> tuple[str, set[str
         while stack:
             code, siblings, where, depth = stack.pop()
             if not useful[id(code)]:
-                problems.append(f"{describe(code)}: no codable code inside it; left out of the codebook")
+                why = "no codable code inside it" if code.children else "cannot be coded and holds no codes"
+                problems.append(f"{describe(code)}: {why}; left out of the codebook")
                 continue
             at = (*where, "codes", len(siblings))
             origin[at] = code
@@ -485,6 +493,8 @@ def _codebook_yaml(path: Path, codes, problems: list[str]) -> tuple[str, set[str
     themes: list[dict[str, Any]] = []
     for code in codes:
         if not code.children:
+            if not code.codable:
+                problems.append(f"{describe(code)}: cannot be coded and holds no codes; left out of the codebook")
             continue
         if not useful[id(code)]:
             problems.append(f"{describe(code)}: no codable code inside it; left out of the codebook")

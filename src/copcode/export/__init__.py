@@ -121,14 +121,18 @@ EXPORT_FORMATS = ("csv", "xlsx", "qdpx", "qdc", "html")
 
 
 def export_project(store, codebook, fmt: str, path: Path, *, title: str,
-                   include_suggestions: bool = False, redactor=None, warnings: list[str] | None = None) -> Path:
+                   include_suggestions: bool = False, redactor=None, warnings: list[str] | None = None,
+                   utf16: bool = False) -> Path:
     """The whole project in one file: coded segments (csv), every table (xlsx), REFI-QDA
     (qdpx, qdc) or the HTML report; every text pseudonymised by `redactor` when given. What
-    the user should know (an XLSX cell cut short) is added to `warnings`."""
+    the user should know (an XLSX cell cut short) is added to `warnings`. `utf16`: a .qdpx's
+    offsets in UTF-16 code units."""
     from copcode import tables
     from copcode.privacy import IDENTITY
 
     redactor = redactor or IDENTITY  # one boundary: every format below goes through it
+    if utf16 and fmt != "qdpx":
+        raise CopcodeError("--utf16 is for --format qdpx", fix="leave out --utf16, or export as qdpx.")
 
     def clean(frame):
         return redactor.redact_frame(frame)
@@ -151,7 +155,7 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
         from copcode.export.refi import project_qdpx
 
         return write_atomic(path, project_qdpx(view, title, include_suggestions=include_suggestions,
-                                               redactor=redactor))
+                                               redactor=redactor, utf16=utf16))
     if fmt == "qdc":
         from copcode.export.refi import codebook_xml
 

@@ -2,11 +2,13 @@
 QualCoder open.
 
 Export: themes are codes that hold the codebook's code tree; each transcript is a text source
-(`sources/<guid>.txt`, its plain text); each accepted coding is a plain-text selection of the
-quote with one coding per coder who accepted it (suggestions only when asked, under their
-own user); a coder's note on their accept or tag is a `<Note>` that their coding refers to
+(`sources/<guid>.txt`, its plain text); each accepted coding is a plain-text selection of each
+coder's own words (their exact span, else the suggestion's quote or the whole segment), with
+one coding per coder who chose those words (suggestions only when asked, under their own
+user); a coder's note on their accept or tag is a `<Note>` that their coding refers to
 (`<NoteRef>`); participants are cases with their attributes as text variables. Offsets are code
-points, end-exclusive. GUIDs are derived from names, so exporting twice gives the same ids.
+points, end-exclusive (UTF-16 code units when asked, as NVivo counts). GUIDs are derived from
+names, so exporting twice gives the same ids.
 
 Reading such files written by other tools is `copcode.ingest.refi`."""
 
@@ -75,14 +77,16 @@ def codebook_xml(codebook, redactor) -> bytes:
     return _serialise(root)
 
 
-def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False) -> bytes:
+def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False, utf16: bool = False) -> bytes:
     """The project (a tables.ProjectView) as a REFI-QDA `.qdpx` archive (project.qde and
     sources/). Each coder who accepted a coding is one user, whatever their name holds (the
-    coders are a list, never split from a text). Every text goes through `redactor`
-    (privacy.Redactor; `privacy.IDENTITY` to change nothing): sources are pseudonymised with
-    selections moved to match; codebook, names, variables, values and notes too. A coder's
-    note on their current accept or tag of a coding becomes a `<Note>` by that user, which
-    their `<Coding>` refers to."""
+    coders are a list, never split from a text). Coders who chose different words of one
+    coding (`tag --quote`) get a selection each, so that each comes back with their own.
+    Every text goes through `redactor` (privacy.Redactor; `privacy.IDENTITY` to change
+    nothing): sources are pseudonymised with selections moved to match; codebook, names,
+    variables, values and notes too. A coder's note on their current accept or tag of a
+    coding becomes a `<Note>` by that user, which their `<Coding>` refers to. `utf16`:
+    offsets count UTF-16 code units (as NVivo reads them) instead of characters."""
     store, codebook = view.store, view.codebook
     decided_notes = view.state.notes  # (segment, code, coder) -> the note of their accept or tag
     ns = PROJECT_NS
@@ -90,19 +94,12 @@ def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False
     transcripts = store.transcript_rows()
     selections: dict[str, list] = {}
     users: dict[str, str] = {"copcode": guid("user", "copcode")}
-    for coding in view.codings:
-        coders: list[str] = []
-        if coding.status == "accepted":
-            coders = list(coding.coders)
-        elif include_suggestions and coding.status == "suggested":
-            coders = [SUGGESTIONS_USER]
-        if not coders:
-            continue
-        for coder in coders:
-            users.setdefault(coder, guid("user", coder))
-        notes = {coder: decided_notes.get((coding.segment, coding.code, coder), "") for coder in coders}
-        selections.setdefault(coding.transcript, []).append(
-            (coding.quote_start, coding.quote_end, coding.code, coders, coding.segment, notes))
+    for coding, spans in _coders_spans(view, include_suggestions):
+        for (start, end), coders in spans.items():
+            for coder in coders:
+                users.setdefault(coder, guid("user", coder))
+            notes = {coder: decided_notes.get((coding.segment, coding.code, coder), "") for coder in coders}
+            selections.setdefault(coding.transcript, []).append((start, end, coding.code, coders, coding.segment, notes))
 
     root = ET.Element(f"{{{ns}}}Project", name=redactor.redact(name), origin="copcode",
                       creatingUserGUID=users["copcode"])
@@ -140,13 +137,15 @@ def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False
                                name=redactor.redact_names(t["id"]), plainTextPath=f"internal://{source_guid}.txt")
         text, moved = redactor.redact_mapped(t["text"])
         files[f"sources/{source_guid}.txt"] = text.encode("utf-8")
+        unit = _utf16_offsets(text) if utf16 else (lambda offset: offset)
         for old_start, old_end, code, coders, segment, notes in sorted(selections.get(t["id"], []),
                                                                         key=lambda s: s[:3]):
             start, end = moved(old_start), moved(old_end)
+            # the ids stay those of character offsets: --utf16 or not, a coding keeps its guid
             selection = ET.SubElement(source, f"{{{ns}}}PlainTextSelection",
                                       guid=guid("selection", f"{t['id']}:{start}:{end}:{code}"),
-                                      name=_xml_text(text[start:end][:60]), startPosition=str(start),
-                                      endPosition=str(end))
+                                      name=_xml_text(text[start:end][:60]), startPosition=str(unit(start)),
+                                      endPosition=str(unit(end)))
             for coder in coders:
                 coding_guid = guid("coding", f"{t['id']}:{start}:{end}:{code}:{coder}")
                 coding = ET.SubElement(selection, f"{{{ns}}}Coding", guid=coding_guid,
@@ -168,6 +167,43 @@ def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False
         for path, data in files.items():
             zf.writestr(path, data)
     return archive.getvalue()
+
+
+def _coders_spans(view, include_suggestions: bool):
+    """(coding, {(start, end): the coders whose words those are}) for each coding exported:
+    a coder's exact span where they chose one, else the suggestion's quote (a suggestion
+    accepted) or the whole segment (a tag); a suggestion nobody decided (when asked for) under
+    SUGGESTIONS_USER, with its quote."""
+    chosen = view.state.spans  # (segment, code, coder) -> the exact span they chose
+    wanted = []
+    for coding in view.codings:
+        if coding.status == "accepted":
+            wanted.append(coding)
+        elif include_suggestions and coding.status == "suggested":
+            yield coding, {(coding.quote_start, coding.quote_end): [SUGGESTIONS_USER]}
+    # a coding's quote runs from its coders' first span to their last: the words of a coder who
+    # chose none are the suggestion's quote, read from the store when some coder chose a span
+    mixed = {c.code for c in wanted if c.origin != "tagged"
+             and len({(c.segment, c.code, coder) in chosen for coder in c.coders}) > 1}
+    quotes = view.store.suggestions_of_codes(mixed) if mixed else {}
+    for coding in wanted:
+        default = (coding.start, coding.end) if coding.origin == "tagged" else (coding.quote_start, coding.quote_end)
+        if (coding.segment, coding.code) in quotes:
+            row = quotes[(coding.segment, coding.code)]
+            default = (row["quote_start"], row["quote_end"])
+        spans: dict[tuple[int, int], list[str]] = {}
+        for coder in coding.coders:
+            spans.setdefault(chosen.get((coding.segment, coding.code, coder), default), []).append(coder)
+        yield coding, spans
+
+
+def _utf16_offsets(text: str):
+    """A function from a character offset into `text` to the same place in UTF-16 code units:
+    a character outside the BMP counts two."""
+    from bisect import bisect_left
+
+    astral = [m.start() for m in re.finditer("[\U00010000-\U0010FFFF]", text)]
+    return lambda offset: offset + bisect_left(astral, offset)
 
 
 def _xml_text(text: str) -> str:

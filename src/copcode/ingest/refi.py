@@ -3,9 +3,14 @@ copcode: codes, text sources, codings (with the notes that refer to them) and ca
 `copcode import`.
 
 It tolerates what other tools write: any namespace (ATLAS.ti and NVivo for Mac use variants),
-a capitalised `Sources/` folder, text inline in `PlainTextContent`, and offsets in UTF-16 code
-units (as NVivo writes them), detected from the selections' text where the file gives it, else
-from the exporting software, or as `utf16` says.
+a capitalised `Sources/` folder, text inline in `PlainTextContent`, GUIDs in either case and in
+braces, and offsets in UTF-16 code units (as NVivo writes them), detected from the selections'
+text where the file gives it, else from the exporting software, or as `utf16` says.
+
+Every coding is recorded or said: codings of a whole source (copcode codes passages), codings
+by "copcode suggestions" (copcode's own suggestions, exported with --suggestions) and codings
+in what cannot be read are left out and counted with the reason; codings of no known user come
+in as the coder "imported", and are counted.
 
 It trusts nothing else: the XML is parsed by defusedxml (no entity expansion, no external
 entities), the archive's members are size-checked before they are decompressed and read with
@@ -27,7 +32,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from copcode.errors import CopcodeError
-from copcode.export.refi import ID_LINE
+from copcode.export.refi import ID_LINE, SUGGESTIONS_USER
 from copcode.ingest.zipsafe import MAX_RATIO, RATIO_FROM, UnsafeArchive, read_member
 from copcode.project import NotAFile, read_regular_file, special_kind
 
@@ -66,6 +71,7 @@ class ImportedProject:
     source_guids: dict[str, str] = field(default_factory=dict)  # source name -> its guid
     source_kind: str = "TextSource"  # how messages name a source: "TextSource", "Document" (Taguette)
     notes: list[str] = field(default_factory=list)  # how the file was read (its offsets' unit)
+    origin: str = ""  # the software that wrote the file, as its root element says ("copcode")
 
 
 def walk(codes: list[ImportedCode]):
@@ -94,6 +100,12 @@ def _children(element, name):
 def _child(element, name):
     found = _children(element, name)
     return found[0] if found else None
+
+
+def guid_of(value: str | None) -> str:
+    """A GUID as copcode compares it: REFI-QDA programs write them in either case and some
+    in braces ("{2222...}"), so every GUID read from a file goes through here."""
+    return (value or "").strip().strip("{}").strip().lower()
 
 
 def _refuse(path: Path, what: str, fix: str) -> CopcodeError:
@@ -191,7 +203,7 @@ def _project(path: Path, root, archive, utf16: bool | None, budget: list[int]) -
     codes = _read_codes(_child(codebook_el, "Codes"))
     check_codes(path, codes)
     unique_ids(codes)
-    users = _users(path, root)
+    users, nameless = _users(path, root)
     members = _members(archive) if archive is not None else {}
     notes, note_elements = _notes(root, archive, members, budget, path)
     used: set[str] = set()  # the guids of the notes that codings refer to
@@ -199,27 +211,33 @@ def _project(path: Path, root, archive, utf16: bool | None, budget: list[int]) -
     raw_texts: dict[str, str] = {}  # source name -> its text as stored (offsets count its "\r\n")
     selections: dict[str, list[_Selection]] = {}
     guids: dict[str, str] = {}  # source name -> its guid
+    whole: dict[str, int] = {}  # source name -> its codings of the whole source (no selection)
+    # why codings are recorded as by the coder "imported": reason -> how many codings
+    no_user = {"without a creatingUser": 0, "whose creatingUser is not in <Users>": 0,
+               "by a User without a name": 0}
+    suggestions = 0  # codings by SUGGESTIONS_USER: copcode's suggestions, exported with --suggestions
     sources_el = _child(root, "Sources")
     for number, source in enumerate(list(sources_el) if sources_el is not None else [], start=1):
-        kind, source_guid = _local(source.tag), source.get("guid", "")
+        kind, source_guid = _local(source.tag), guid_of(source.get("guid"))
         name = (source.get("name") or "").strip()
         if kind == "TextSource" and not name:
             raise _refuse(path, f"the TextSource {_which(source_guid, number, 'Sources')} has no name",
                           "name the source in the other program (its name becomes the participant id) "
                           "and export again.")
         if kind != "TextSource":
-            problems.append(f"source {name or source_guid!r}: a {kind} is not text; left out{_with(source)}")
+            problems.append(f"source {name or source_guid!r}: {_a(kind)} is not text; left out{_with(source)}")
             continue
         if name in guids:
             raise _refuse(path, f"two TextSources are named {name!r} (guids {guids[name]} and {source_guid})",
                           "give each source its own name in the other program and export again.")
         guids[name] = source_guid
-        raw = _source_text(source, archive, members, budget, path)
+        raw, why = _source_text_or_why(source, archive, members, budget, path)
         if raw is None:
-            problems.append(f"source {name!r}: its text is missing from the archive or not UTF-8; "
-                            f"left out{_with(source)}")
+            problems.append(f"source {name!r}: {why}; left out{_with(source)}")
             continue
         raw_texts[name] = raw
+        if count := len(_children(source, "Coding")):
+            whole[name] = count
         found = selections[name] = []
         for selection in _children(source, "PlainTextSelection"):
             try:
@@ -233,12 +251,35 @@ def _project(path: Path, root, archive, utf16: bool | None, budget: list[int]) -
                 if ref is None:
                     problems.append(f"source {name!r} {start}-{end}: a coding without a code; left out")
                     continue
-                refs = [note_ref.get("targetGUID") or "" for note_ref in _children(coding, "NoteRef")]
+                creator = guid_of(coding.get("creatingUser"))
+                user = users.get(creator)
+                if user == SUGGESTIONS_USER:
+                    suggestions += 1
+                    continue
+                if user is None or creator in nameless:
+                    reason = "by a User without a name" if user is not None else \
+                        "whose creatingUser is not in <Users>" if creator else "without a creatingUser"
+                    no_user[reason] += 1
+                    user = "imported"
+                refs = [guid_of(note_ref.get("targetGUID")) for note_ref in _children(coding, "NoteRef")]
                 used.update(refs)
                 unknown_notes += sum(1 for r in refs if r not in notes)
                 note = "\n\n".join(text for r in dict.fromkeys(refs) if (text := notes.get(r)) and text.strip())
-                codings.append((ref.get("targetGUID"), users.get(coding.get("creatingUser"), "imported"), note))
+                codings.append((guid_of(ref.get("targetGUID")), user, note))
             found.append(_Selection(start, end, selection.get("name") or "", codings))
+    if whole:
+        problems.append(f"{sum(whole.values())} coding(s) of whole sources (no selection), in {_names(whole)}: "
+                        "copcode codes passages; left out. Code the passages in the other program, or record "
+                        "what is true of a whole interview in participants.csv")
+    if suggestions:
+        problems.append(f"{suggestions} coding(s) by {SUGGESTIONS_USER!r} are copcode's suggestions, not a "
+                        "coder's decisions; left out")
+    file_notes = []
+    if sum(no_user.values()):
+        reasons = ", ".join(f"{n} {reason}" for reason, n in no_user.items() if n)
+        file_notes.append(f"{sum(no_user.values())} coding(s) have no known user ({reasons}): they count as the "
+                          "coder 'imported'. To keep who coded them, name their user in the other program and "
+                          "export again")
     utf16, offsets = _offset_reading(raw_texts, selections, utf16, root.get("origin") or "")
     sources: dict[str, str] = {}
     codings_out = []
@@ -254,7 +295,8 @@ def _project(path: Path, root, archive, utf16: bool | None, budget: list[int]) -
             start, end = selection.start, selection.end
             units = len(raw) + len(astral)  # the text's length as the file counts it
             if not 0 <= start < end <= units:
-                what = "an empty selection" if 0 <= end <= start <= units else \
+                what = "an empty selection" if 0 <= end == start <= units else \
+                    "a selection whose end is before its start" if 0 <= end < start <= units else \
                     f"a selection outside its text ({units} {_unit(utf16)})"
                 problems.append(f"source {name!r} {start}-{end}: {what}; left out{_counted(len(selection.codings))}")
                 continue
@@ -285,7 +327,8 @@ def _project(path: Path, root, archive, utf16: bool | None, budget: list[int]) -
         problems.append(f"{memos} memo{'s' * (memos != 1)} on sources/codes {'are' if memos != 1 else 'is'} "
                         "not carried over")
     cases = _cases(path, root)
-    return ImportedProject(codes, sources, codings_out, cases, problems, guids, notes=[offsets] if offsets else [])
+    return ImportedProject(codes, sources, codings_out, cases, problems, guids,
+                           notes=([offsets] if offsets else []) + file_notes, origin=(root.get("origin") or "").strip())
 
 
 def _notes(root, archive, members, budget: list[int], path: Path) -> tuple[dict[str, str | None], list[str]]:
@@ -295,10 +338,10 @@ def _notes(root, archive, members, budget: list[int], path: Path) -> tuple[dict[
     notes: dict[str, str | None] = {}
     elements = []
     for note in _children(_child(root, "Notes"), "Note"):
-        note_guid = note.get("guid") or ""
+        note_guid = guid_of(note.get("guid"))
         elements.append(note_guid)
         if note_guid not in notes:
-            text = _source_text(note, archive, members, budget, path)
+            text, _ = _source_text_or_why(note, archive, members, budget, path)
             notes[note_guid] = None if text is None else text.replace("\r\n", "\n").replace("\r", "\n")
     return notes, elements
 
@@ -310,6 +353,19 @@ def _with(element) -> str:
 
 def _counted(codings: int) -> str:
     return f" with its {codings} coding{'s' * (codings != 1)}" if codings else ""
+
+
+def _a(word: str) -> str:
+    """ "an AudioSource", "a PDFSource"."""
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+def _names(counts: dict[str, int], shown: int = 5) -> str:
+    """ "'E01' and 'E02'", "'E01', 'E02', ... and 4 more": the sources a message is about."""
+    names = [repr(name) for name in counts]
+    if len(names) > shown:
+        names = names[:shown - 1] + [f"{len(names) - shown + 1} more"]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
 def _astral(text: str) -> list[int]:
@@ -390,7 +446,7 @@ def _code(element) -> ImportedCode:
     name = element.get("name", "")
     code_id = found.group(1) if found else id_from(name)
     body = ID_LINE.sub("", text).strip()
-    return ImportedCode(code_id, name, body, [], element.get("guid", ""),
+    return ImportedCode(code_id, name, body, [], guid_of(element.get("guid")),
                         element.get("isCodable", "true") == "true")
 
 
@@ -421,18 +477,21 @@ def unique_ids(codes: list[ImportedCode]) -> None:
         seen.add(code.id)
 
 
-def _users(path: Path, root) -> dict[str, str]:
-    """User guid -> the name their codings are recorded under (a coder's name)."""
-    users = {}
+def _users(path: Path, root) -> tuple[dict[str, str], set[str]]:
+    """User guid -> the name their codings are recorded under (a coder's name; "imported" for a
+    user with neither name nor id), and the guids of those nameless users."""
+    users, nameless = {}, set()
     for number, user in enumerate(_children(_child(root, "Users"), "User"), start=1):
-        name = user.get("name")
+        name, user_guid = user.get("name"), guid_of(user.get("guid"))
         if name is not None and not name.strip():
-            raise _refuse(path, f"the User {_which(user.get('guid', ''), number, 'Users')} has a blank name "
+            raise _refuse(path, f"the User {_which(user_guid, number, 'Users')} has a blank name "
                           f"({name!r}); their codings would have no coder",
                           "give the user a name in the other program (it becomes the coder's name) "
                           "and export again.")
-        users[user.get("guid")] = (name or user.get("id") or "").strip() or "imported"
-    return users
+        users[user_guid] = (name or user.get("id") or "").strip() or "imported"
+        if not (name or user.get("id") or "").strip():
+            nameless.add(user_guid)
+    return users, nameless
 
 
 def _cases(path: Path, root) -> dict[str, dict[str, str]]:
@@ -440,7 +499,7 @@ def _cases(path: Path, root) -> dict[str, dict[str, str]]:
     variables: dict[str, str] = {}
     names: dict[str, str] = {}
     for number, variable in enumerate(_children(_child(root, "Variables"), "Variable"), start=1):
-        variable_guid, name = variable.get("guid", ""), (variable.get("name") or "").strip()
+        variable_guid, name = guid_of(variable.get("guid")), (variable.get("name") or "").strip()
         if not name:
             raise _refuse(path, f"the Variable {_which(variable_guid, number, 'Variables')} has no name",
                           "name the variable in the other program and export again.")
@@ -452,7 +511,7 @@ def _cases(path: Path, root) -> dict[str, dict[str, str]]:
     cases: dict[str, dict[str, str]] = {}
     guids: dict[str, str] = {}
     for number, case in enumerate(_children(_child(root, "Cases"), "Case"), start=1):
-        case_guid, name = case.get("guid", ""), (case.get("name") or "").strip()
+        case_guid, name = guid_of(case.get("guid")), (case.get("name") or "").strip()
         if not name:
             raise _refuse(path, f"the Case {_which(case_guid, number, 'Cases')} has no name",
                           "name the case in the other program (its name is the participant id) "
@@ -466,27 +525,40 @@ def _cases(path: Path, root) -> dict[str, dict[str, str]]:
             ref = _child(value, "VariableRef")
             # TextValue, BooleanValue, IntegerValue, FloatValue, DateValue, DateTimeValue
             typed = next((c for c in value if _local(c.tag).endswith("Value")), None)
-            if ref is not None and typed is not None and ref.get("targetGUID") in variables:
-                values[variables[ref.get("targetGUID")]] = (typed.text or "").strip()
+            if ref is not None and typed is not None and guid_of(ref.get("targetGUID")) in variables:
+                values[variables[guid_of(ref.get("targetGUID"))]] = (typed.text or "").strip()
         cases[name] = values
     return cases
 
 
-def _source_text(source, archive, members, budget: list[int], path: Path) -> str | None:
-    """The source's plain text as stored (line ends untouched: offsets count them)."""
+def _source_text_or_why(source, archive, members, budget: list[int], path: Path) -> tuple[str | None, str]:
+    """The source's (or note's) plain text as stored (line ends untouched: offsets count them),
+    and ""; or None and why there is none that copcode reads. Only text inside the archive is
+    read: a path elsewhere on the computer that made the file is never followed."""
     inline = _child(source, "PlainTextContent")
     if inline is not None and inline.text:
-        return inline.text
-    where = source.get("plainTextPath") or ""
-    if not where.startswith("internal://") or archive is None:
-        return None
-    info = members.get("sources/" + where.removeprefix("internal://").lower())
+        return inline.text, ""
+    where = (source.get("plainTextPath") or "").strip()
+    rich = (source.get("richTextPath") or "").strip()
+    if not where:
+        if rich:
+            return None, f"it has only rich text ({rich!r}), no plain text copcode can read"
+        return None, "it has no text (no PlainTextContent and no plainTextPath)"
+    if not where.lower().startswith("internal://"):
+        return None, (f"its text is outside the archive (plainTextPath {where!r}); copcode reads only the "
+                      "text a .qdpx holds")
+    inside = where[len("internal://"):].replace("\\", "/")
+    if not inside or inside.startswith("/") or ".." in inside.split("/"):
+        return None, f"its plainTextPath {where!r} points outside the archive's sources/ folder"
+    if archive is None:
+        return None, f"its text (plainTextPath {where!r}) is in the .qdpx, not in this bare project file"
+    info = members.get("sources/" + inside.lower())
     if info is None:
-        return None
+        return None, f"its text, sources/{inside}, is missing from the archive"
     try:
-        return _read(archive, info, MAX_SOURCE, budget, path).decode("utf-8-sig")
+        return _read(archive, info, MAX_SOURCE, budget, path).decode("utf-8-sig"), ""
     except UnicodeDecodeError:
-        return None
+        return None, f"its text, sources/{inside}, is not UTF-8"
 
 
 def _from_utf16(text: str, offset: int, astral: list[int]) -> int:
