@@ -32,3 +32,30 @@ def test_cli_version_names_the_engine_and_the_packages_behind_suggestions():
     assert result.exit_code == 0
     assert result.stdout.startswith(f"copcode {__version__}, engine {ENGINE_VERSION}, "
                                     f"spacy {version('spacy')}, spacy-lookups-data {version('spacy-lookups-data')}, python ")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["segments", "--format", "md", "--out", "{tmp}/ev.xlsx"],
+     "Error: {tmp}/ev.xlsx: a .xlsx file, but --format md writes md How to fix: end the file's name in .md, or use "
+     "--format xlsx."),
+    (["export", "--format", "html", "--out", "{tmp}/report.xlsx"],
+     "Error: {tmp}/report.xlsx: a .xlsx file, but --format html writes html How to fix: end the file's name in "
+     ".html, or use --format xlsx."),
+    (["quotes", "--format", "docx", "--out", "{tmp}/quotes.md"],
+     "Error: {tmp}/quotes.md: a .md file, but --format docx writes docx How to fix: end the file's name in .docx, "
+     "or use --format md."),
+])
+def test_cli_a_file_ending_that_names_another_format_is_refused(coded_demo, tmp_path, args, message):
+    """Markdown written into an .xlsx makes Excel call the file damaged; nothing is written."""
+    result = CliRunner().invoke(app, ["--project", str(coded_demo), *[a.format(tmp=tmp_path) for a in args]],
+                                env={"COLUMNS": "250"})
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == message.format(tmp=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_an_ending_copcode_does_not_write_is_the_users_choice(coded_demo, tmp_path):
+    result = CliRunner().invoke(app, ["--project", str(coded_demo), "quotes", "--format", "csv", "--out",
+                                      str(tmp_path / "quotes.txt")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "quotes.txt").read_text(encoding="utf-8").startswith("segment,transcript,participant,group,theme,code,")

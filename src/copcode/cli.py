@@ -268,9 +268,10 @@ def quotes_command(
     if fmt == "docx" and out_file is None:
         raise CopcodeError("--format docx needs a file", fix="add --out FILE.docx.")
     if out_file is not None and (fmt == "docx" or fmt == "table" and out_file.suffix.lower() == ".docx"):
-        from copcode.export import write_atomic
+        from copcode.export import check_ending, write_atomic
         from copcode.export.docx import quotes_docx
 
+        check_ending(out_file, "docx")
         write_atomic(_checked_out(out_file), quotes_docx(frame, codebook, f"Exemplar quotes: {title}", attributes))
         err.print(f"Wrote {len(frame)} quotes to {_escape(out_file)}")
         return

@@ -39,7 +39,8 @@ SETTINGS = """\
 # Passages longer than this many words are cut at sentence ends.
 # max_segment_words: 120
 
-# Suggestions scoring below this are not stored (0 to 1).
+# Cue suggestions scoring below this are not stored (0 to 1). A learned suggestion's score is
+# its model's probability, with a threshold of its own (shown with its evidence).
 # min_score: 0.35
 
 # Suggestions also learn from the coders' decisions (README, 'Learning from decisions');

@@ -55,9 +55,25 @@ def _markdown(frame) -> str:
     return "\n".join(lines) + "\n"
 
 
+ENDINGS = {"csv": (".csv",), "md": (".md", ".markdown"), "json": (".json",), "xlsx": (".xlsx",),
+           "docx": (".docx",), "html": (".html", ".htm"), "qdpx": (".qdpx",), "qdc": (".qdc",)}
+
+
+def check_ending(path: Path, fmt: str) -> None:
+    """Refuse to write `fmt` into a file whose ending names another format (Markdown in an
+    .xlsx, which Excel then calls damaged); an ending copcode does not write (.txt) is the
+    user's choice."""
+    ending = path.suffix.lower()
+    other = next((name for name, endings in ENDINGS.items() if ending in endings), fmt)
+    if other != fmt:
+        raise CopcodeError(f"{path}: a {ending} file, but --format {fmt} writes {fmt}",
+                           fix=f"end the file's name in {ENDINGS[fmt][0]}, or use --format {other}.")
+
+
 def write_table(frame, path: Path, fmt: str, sheet: str = "table", warnings: list[str] | None = None) -> Path:
     """Write `frame` to `path` in `fmt`; the file appears whole or not at all. What the user
     should know (an XLSX cell cut short) is added to `warnings`."""
+    check_ending(path, fmt)
     if fmt in TEXT_FORMATS:
         return write_atomic(path, render_table(frame, fmt).encode("utf-8"))
     if fmt == "xlsx":
@@ -131,6 +147,7 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
     from copcode.privacy import IDENTITY
 
     redactor = redactor or IDENTITY  # one boundary: every format below goes through it
+    check_ending(path, fmt)
     if utf16 and fmt != "qdpx":
         raise CopcodeError("--utf16 is for --format qdpx", fix="leave out --utf16, or export as qdpx.")
 
