@@ -59,3 +59,13 @@ def test_cli_an_ending_copcode_does_not_write_is_the_users_choice(coded_demo, tm
                                       str(tmp_path / "quotes.txt")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "quotes.txt").read_text(encoding="utf-8").startswith("segment,transcript,participant,group,theme,code,")
+
+
+@pytest.mark.parametrize("command", [["status"], ["quotes"], ["code"]])
+def test_cli_a_folder_that_is_no_project_is_named_so(tmp_path, command):
+    result = CliRunner().invoke(app, ["--project", str(tmp_path), *command], env={"COLUMNS": "250"})
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == (
+        f"Error: {tmp_path}: no copcode project here (no copcode.yaml, codebooks/ or transcripts/) How to fix: run "
+        "copcode in the project's folder, or name it with --project FOLDER; `copcode init` makes a new project.")
+    assert list(tmp_path.iterdir()) == []

@@ -153,6 +153,13 @@ class Project:
         found = sorted((self.root / "codebooks").glob("*.y*ml"))
         if len(found) == 1:
             return found[0]
+        if not found and not any((self.root / name).exists() for name in ("copcode.yaml", "codebooks", "transcripts")):
+            raise ProjectError(
+                "no copcode project here (no copcode.yaml, codebooks/ or transcripts/)",
+                where=str(self.root),
+                fix="run copcode in the project's folder, or name it with --project FOLDER; "
+                    "`copcode init` makes a new project.",
+            )
         if not found:
             raise ProjectError(
                 "no codebook found",
