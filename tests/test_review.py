@@ -57,8 +57,9 @@ def test_review_sheet_round_trip(coded_small, tmp_path):
     book = openpyxl.load_workbook(sheet)
     rows = list(book.active.values)
     assert rows[0] == ("segment", "participant", "group", "theme", "code", "label", "score",
-                       "quote", "text", "decision", "other_code", "note")
+                       "quote", "text", "decision", "other_code", "note", "coder")
     assert [r[4] for r in rows[1:]] == ["learn", "learn", "time"]
+    assert {r[-1] for r in rows[1:]} == {"ann"}
     decision, other, note = rows[0].index("decision") + 1, rows[0].index("other_code") + 1, rows[0].index("note") + 1
     book.active.cell(row=2, column=decision, value="Accept")
     book.active.cell(row=2, column=note, value="plain case, see p. 3")
@@ -72,9 +73,24 @@ def test_review_sheet_round_trip(coded_small, tmp_path):
         (segments[0], "learn", "ann"): "accepted", (segments[1], "learn", "ann"): "rejected",
         (segments[1], "time", "ann"): "accepted"}
     assert store.db.execute("SELECT note FROM decisions WHERE id = 1").fetchone()[0] == "plain case, see p. 3"
-    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")  # the same sheet again
+    result = cli(project.root, "review", "--import", str(sheet))  # the same sheet again: its coder is ann
     assert result.stdout == "ann: 0 accepted, 0 rejected, 0 re-coded, 1 left undecided, 2 unchanged.\n"
     assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 3
+
+
+def test_review_sheet_of_one_coder_is_not_recorded_as_anothers(coded_small, tmp_path):
+    project, store, codebook = coded_small
+    sheet = tmp_path / "review.csv"
+    assert cli(project.root, "review", "--export", str(sheet), "--coder", "dan").exit_code == 0
+    sheet.write_text(sheet.read_text(encoding="utf-8").replace(",,,,dan\n", ",accept,,,dan\n", 1), encoding="utf-8")
+    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == (
+        f"Error: {sheet}: the sheet is dan's (its coder column), not ann's How to fix: import it with --coder dan, "
+        "or, if ann filled it in, clear the coder column first.")
+    assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
+    result = cli(project.root, "review", "--import", str(sheet))
+    assert result.stdout == "dan: 1 accepted, 0 rejected, 0 re-coded, 2 left undecided.\n"
 
 
 def exported_sheet(project, path, fill) -> list[dict]:

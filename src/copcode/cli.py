@@ -559,19 +559,19 @@ def review_command(
     from copcode.decisions import default_coder
     from copcode.review import ReviewSession, import_review_sheet, review_queue, review_sheet
 
-    coder = default_coder() if coder is None else coder
     with _opened(ctx, write=export is None or import_ is not None) as (project, codebook, store):
         if import_ is not None:
-            counts = import_review_sheet(store, codebook, import_, coder)
+            coder, counts = import_review_sheet(store, codebook, import_, coder, _redactor(ctx, project).redact_names)
             out.print(f"{_escape(coder)}: {counts['accept']} accepted, {counts['reject']} rejected, "
                       f"{counts['recode']} re-coded, {counts['skipped']} left undecided"
                       + (f", {counts['unchanged']} unchanged." if counts["unchanged"] else "."))
             return
+        coder = default_coder() if coder is None else coder
         items = review_queue(store, codebook, coder, theme=theme, code=code, participant=participant,
                              group=group, min_score=min_score, order=order,
                              cue_threshold=project.settings.min_score)
         if export is not None:
-            _emit(_redacted(ctx, project, review_sheet(items, codebook)), export.suffix.lstrip(".").lower(),
+            _emit(_redacted(ctx, project, review_sheet(items, codebook, coder)), export.suffix.lstrip(".").lower(),
                   export, formats=("xlsx", "csv"))
             return
         if not items:

@@ -13,7 +13,7 @@ from copcode.errors import CopcodeError
 from copcode.store import Store
 
 SHEET_COLUMNS = ["segment", "participant", "group", "theme", "code", "label", "score", "quote",
-                 "text", "decision", "other_code", "note"]
+                 "text", "decision", "other_code", "note", "coder"]
 SHEET_DECISIONS = ("accept", "reject", "")
 ORDERS = ("transcript", "uncertain")
 
@@ -52,6 +52,7 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
     view = ProjectView(store, codebook)
     theme_id = codebook.find_theme(theme).id if theme else None
     code_id = codebook.code(code).id if code else None
+    view.check_people(participant or None, group or None)
     items = []
     for c in view.codings:
         if (c.segment, c.code, coder) in view.state.states or c.origin == "tagged":
@@ -139,8 +140,9 @@ class ReviewSession:
         self.index += 1
 
 
-def review_sheet(items: list[ReviewItem], codebook: Codebook):
-    """The queue as a table with empty `decision`, `other_code` and `note` columns."""
+def review_sheet(items: list[ReviewItem], codebook: Codebook, coder: str):
+    """The queue as a table with empty `decision`, `other_code` and `note` columns, and the
+    coder it is for, so that importing it records their decisions whoever imports it."""
     import pandas as pd
 
     labels = {code.id: code.label for code in codebook.codes}
@@ -148,15 +150,19 @@ def review_sheet(items: list[ReviewItem], codebook: Codebook):
         "segment": i.segment, "participant": i.participant, "group": i.group, "theme": i.theme,
         "code": i.code, "label": labels.get(i.code, ""), "score": i.score,
         "quote": i.text[i.quote_start - i.start:i.quote_end - i.start], "text": i.text,
-        "decision": "", "other_code": "", "note": "",
+        "decision": "", "other_code": "", "note": "", "coder": coder,
     } for i in items], columns=SHEET_COLUMNS)
 
 
-def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str) -> dict[str, int]:
+def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str | None,
+                        shown_as=lambda name: name) -> tuple[str, dict[str, int]]:
     """Apply a filled-in review sheet: every row is checked first, and either all of its
     decisions are recorded or, when any row is wrong, none (each bad row is named). A row
     that repeats the coder's current decision is counted as unchanged, not recorded again.
-    Ids a CSV export escaped with a leading apostrophe (`'=1-3fa2c1`) are read as written."""
+    Ids a CSV export escaped with a leading apostrophe (`'=1-3fa2c1`) are read as written.
+    The decisions are the sheet's coder's (its `coder` column, as `shown_as` writes a name
+    in outputs) or `coder`'s, which must then be the same; with neither, the default coder.
+    Returns the coder and the counts."""
     frame = _read_sheet(path)
     missing = [c for c in ("segment", "code", "decision") if c not in frame.columns]
     if missing:
@@ -164,6 +170,7 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
             f"the sheet has no column {', '.join(repr(m) for m in missing)}",
             where=str(path),
             fix="use the sheet that `copcode review --export` wrote; keep its header row.")
+    coder = _sheet_coder(frame, path, coder, shown_as)
     problems, rows = [], []
     counts = {"accept": 0, "reject": 0, "recode": 0, "skipped": 0, "unchanged": 0}
     current = coding_state(store, codebook).states
@@ -211,7 +218,29 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
             where=str(path), fix="correct those rows and import the sheet again.")
     with store.transaction():
         record_many(store, codebook, rows, coder)
-    return counts
+    return coder, counts
+
+
+def _sheet_coder(frame, path: Path, coder: str | None, shown_as) -> str:
+    """Whose decisions the sheet holds: see `import_review_sheet`."""
+    from copcode.decisions import default_coder
+
+    named = sorted({_cell(v) for v in frame["coder"]} - {""}) if "coder" in frame.columns else []
+    if len(named) > 1:
+        raise CopcodeError(f"the sheet's coder column names several coders ({', '.join(named)})", where=str(path),
+                           fix="import one coder's sheet at a time: `copcode review --export` writes one per coder.")
+    if not named:
+        return default_coder() if coder is None else coder
+    if coder is None:
+        if named[0] != shown_as(named[0]) or named[0].startswith("["):  # pseudonymised in the sheet
+            raise CopcodeError(f"the sheet's coder is shown as {named[0]!r}, pseudonymised", where=str(path),
+                               fix="give the coder's name with --coder NAME.")
+        return named[0]
+    if named[0] not in (coder, shown_as(coder)):
+        raise CopcodeError(f"the sheet is {named[0]}'s (its coder column), not {coder}'s", where=str(path),
+                           fix=f"import it with --coder {named[0]}, or, if {coder} filled it in, clear the coder "
+                               "column first.")
+    return coder
 
 
 def _code_id(codebook: Codebook, code_id: str) -> str:
