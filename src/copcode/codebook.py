@@ -403,6 +403,14 @@ def _msg(error: Mapping[str, Any]) -> str:
         return "required key is missing"
     if error["type"] == "string_pattern_mismatch":
         return "ids use lower-case letters, digits, - and _ (e.g. shared-language)"
+    if error["type"] == "list_type":
+        value = error.get("input")
+        if isinstance(value, str) and error["loc"][-1:] == ("examples",):  # a quote may hold commas
+            return 'must be a list: write each quote on a line of its own, after "- "'
+        if isinstance(value, str) and value.strip():  # `keywords: pay, paid`
+            first = value.split(",")[0].strip()
+            return f'must be a list: write [{value.strip()}] or one "- {first}" per line'
+        return 'must be a list: one "- item" per line, or [item, item]'
     return error["msg"].removeprefix("Value error, ")
 
 

@@ -15,7 +15,8 @@ from copcode.project import Project, read_participants
 @dataclass
 class Preview:
     files: list[dict]
-    warnings: list[str] = field(default_factory=list)  # decoding, participants.csv
+    warnings: list[str] = field(default_factory=list)  # decoding, participants.csv, files not read
+    not_read: int = 0  # entries of the transcripts folder that are not transcripts (in warnings)
 
     def as_dict(self) -> dict:
         return {"files": self.files, "warnings": self.warnings}
@@ -31,17 +32,19 @@ class Preview:
             if isinstance(value, dict):
                 return {k: clean(v) for k, v in value.items()}
             return value
-        return Preview(clean(self.files), clean(self.warnings))
+        return Preview(clean(self.files), clean(self.warnings), self.not_read)
 
 
 def preview_transcripts(project: Project, file: Path | None = None) -> Preview:
     """Every transcript file of the project (or the one `file`, with its turns) as copcode
     reads it. A file's problem is part of its entry; only a missing transcripts folder, a bad
     participants.csv or an unknown `file` raise."""
-    from copcode.ingest import FORMATS, inspect_transcript, transcript_paths
+    from copcode.ingest import FORMATS, inspect_transcript, known_ids, not_read, transcript_paths
+    from copcode.project import unmatched_participants
 
-    warnings: list[str] = []
     ids: dict[str, str] = {}
+    skipped = not_read(project) if file is None else []
+    warnings: list[str] = list(skipped)
     participants = read_participants(project, warnings, ids)
     if file is None:
         paths = transcript_paths(project)
@@ -53,8 +56,10 @@ def preview_transcripts(project: Project, file: Path | None = None) -> Preview:
         paths = [path]
     files: list[dict] = []
     seen: dict[str, str] = {}  # folded participant id -> the file that has its transcript
+    transcripts = []
     for path in paths:
         reading = inspect_transcript(path, project, participants, warnings, ids=ids)
+        transcripts += [reading.transcript] if reading.transcript is not None else []
         entry = _entry(reading, with_turns=file is not None)
         transcript = reading.transcript
         if transcript is not None:
@@ -63,7 +68,9 @@ def preview_transcripts(project: Project, file: Path | None = None) -> Preview:
                 entry["notes"].append(f"participant {transcript.id} already has a transcript, {other}; "
                                       "`copcode code` stops until each participant has one")
         files.append(entry)
-    return Preview(files, warnings)
+    if file is None and participants:
+        warnings += unmatched_participants(project, known_ids(transcripts, paths))
+    return Preview(files, warnings, len(skipped))
 
 
 def _find(project: Project, file: Path) -> Path:
@@ -139,5 +146,7 @@ def preview_lines(preview: Preview) -> list[str]:
     unusable = len(preview.files) - usable
     lines.append(f"{len(preview.files)} file{'s' * (len(preview.files) != 1)}: {usable} read"
                  + (f", {unusable} cannot be used (`copcode code` skips {'it' if unusable == 1 else 'them'}"
-                    ", or stops with --strict)." if unusable else "."))
+                    ", or stops with --strict)." if unusable else ".")
+                 + (f" {preview.not_read} other file{'s' * (preview.not_read != 1)} or folder"
+                    f"{'s' * (preview.not_read != 1)} not read (see the warnings)." if preview.not_read else ""))
     return lines

@@ -10,7 +10,7 @@ copcode.yaml:
       detect: [email, phone, postcode, nhs_number, date]   # the default: all of them
 
 Listed identifiers match whole words, in any case ("ASHFORD", "ashford's"), with any white
-space between their words (line breaks, no-break spaces), after Unicode normalisation
+space or a hyphen between their words (line breaks, no-break spaces; "Margaret-Hughes"), after Unicode normalisation
 (composed or decomposed accents, compatibility forms, accents dropped: "Zoë" also matches
 "Zoe\u0308" and "Zoe"; curly apostrophes and primes for "'"), and in their mojibake form
 (UTF-8 read as Windows-1252: "ZoÃ«"). Detected identifiers are replaced by "[email]",
@@ -72,6 +72,10 @@ class Finding:
 _APOSTROPHES = str.maketrans({c: "'" for c in "\u2019\u2018\u02bc\u2032\u02b9\uff07"})
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _SPACES = {"\u200b", "\u2060", "\ufeff"}  # zero-width: between two words they are a space
+# A listed name's words match across any white space and across a hyphen ("Margaret-Hughes",
+# a line broken at "Margaret-\nHughes"): ASCII, U+2010 (U+2011, the no-break hyphen, is U+2010
+# once normalised). Otherwise a listed "Margaret" leaves "[name]-Hughes".
+_BETWEEN_WORDS = r"(?:\s+|\s*[-\u2010\u2011]\s*)"
 
 
 def normalised(text: str) -> tuple[str, list[int] | None, list[int] | None]:
@@ -151,7 +155,7 @@ class Redactor:
             for variant in sorted(_variants(name)):
                 words = normalised(variant)[0].split()
                 if words:
-                    self.listed.append((re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)"),
+                    self.listed.append((re.compile(r"(?<!\w)" + _BETWEEN_WORDS.join(map(re.escape, words)) + r"(?!\w)"),
                                         identifiers[name]))
         self.active = bool(self.listed or self.detect)
         self.passages = passages or _NoPassages()  # where redact_frame finds a passage's transcript
@@ -428,8 +432,11 @@ class _Passages:
 
 def scan(store, redactor: Redactor):
     """What may still identify someone, per transcript with offsets: listed and detected
-    identifiers, and capitalised words inside sentences (likely names of people, places or
-    services) that are not listed. For a person to confirm, then list in copcode.yaml."""
+    identifiers; speaker labels that look like names (not role words or participant ids:
+    they are shown in the `speaker` column and in exports), kind "speaker"; and capitalised
+    words inside sentences (likely names of people, places or services), kind
+    "capitalised", as whole words of the text. Listed names are left out of the last two.
+    For a person to confirm, then list in copcode.yaml."""
     import pandas as pd
     import spacy
     from spacy.matcher import Matcher
@@ -443,6 +450,7 @@ def scan(store, redactor: Redactor):
     if not redactor.active:  # nothing listed: the detectors still say what they find
         redactor = Redactor({})
     listed = {" ".join(normalised(name)[0].split()) for name in redactor.identifiers}
+    participant_of = {row["id"]: row["participant"] for row in store.transcript_rows()}
     rows = []
     for transcript_id, text in store.transcripts_with_text():
         findings = redactor.findings(text)
@@ -450,20 +458,74 @@ def scan(store, redactor: Redactor):
         for f in findings:
             rows.append({"transcript": transcript_id, "start": f.start, "end": f.end, "text": f.text,
                          "kind": f.kind, "replacement": f.replacement})
-        turns = store.turn_spans(transcript_id)
+        turns = store.turns_of(transcript_id)
+        rows += _speaker_rows(transcript_id, text, turns, participant_of.get(transcript_id, transcript_id),
+                              redactor)
         for turn in turns:
             for s_start, s_end in split_sentences(text, turn["start"], turn["end"]):
                 doc = nlp.make_doc(text[s_start:s_end])
-                for _, first, last in names(doc):
+                found: list[tuple[int, int]] = []
+                for _, first, last in sorted(names(doc), key=lambda m: m[1]):
                     span = doc[first:last]
-                    start, end = s_start + span.start_char, s_start + span.end_char
-                    if first == 0 or doc[first - 1].text in ("]", '"', "“", "'", "(") or \
-                            " ".join(normalised(span.text)[0].split()) in listed or span.text in _COMMON or \
-                            any(a <= start < b for a, b in spans):
+                    if first == 0 or doc[first - 1].text in ("]", '"', "“", "'", "("):
                         continue  # a sentence's first word (also after "[laughs]") is capitalised anyway
+                    start, end = _whole_words(text, s_start + span.start_char, s_start + span.end_char)
+                    if found and not text[found[-1][1]:start].strip():  # next to (or over) the one before:
+                        before = found.pop()  # one name that spaCy cut in two ("Dare" + "nt Valley")
+                        start, end = min(before[0], start), max(before[1], end)
+                    found.append((start, end))
+                for start, end in found:
+                    words = text[start:end]
+                    if " ".join(normalised(words)[0].split()) in listed or words in _COMMON or \
+                            any(a <= start < b for a, b in spans):
+                        continue
                     rows.append({"transcript": transcript_id, "start": start, "end": end,
-                                 "text": span.text, "kind": "capitalised", "replacement": ""})
+                                 "text": words, "kind": "capitalised", "replacement": ""})
     return pd.DataFrame(rows, columns=["transcript", "start", "end", "text", "kind", "replacement"])
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """(start, end) widened to the word boundaries of `text`: spaCy's tokenizer may cut a word
+    ("Darent" is "Dare" + "nt"), and the scan reports words as the text has them."""
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return start, end
+
+
+def _speaker_rows(transcript_id: str, text: str, turns, participant: str, redactor: Redactor) -> list[dict]:
+    """A row for each speaker label of the transcript that looks like a person's name, where
+    it is first written (at its first turn when the text does not hold it, as in a table)."""
+    from copcode.ingest.speakers import NOT_SPEAKERS, PARTICLES, fold, is_known
+
+    rows, seen = [], set()
+    for turn in turns:
+        label = " ".join(turn["speaker"].split())
+        if fold(label) in seen:
+            continue
+        seen.add(fold(label))
+        words = label.split()
+        if not words or is_known(label, participant) or fold(label) in NOT_SPEAKERS or \
+                fold(label) in _ROLES or any(c.isdigit() for c in label) or \
+                not all(w[:1].isupper() or w.casefold() in PARTICLES for w in words):
+            continue
+        hidden = sum(f.end - f.start for f in redactor.findings(label, detected=False))
+        if hidden >= len(label.replace(" ", "")):
+            continue  # listed already
+        line_start = text.rfind("\n", 0, turn["start"]) + 1
+        start = text.find(turn["speaker"], line_start, turn["start"])
+        start, end = (start, start + len(turn["speaker"])) if start >= 0 else (turn["start"], turn["start"])
+        rows.append({"transcript": transcript_id, "start": start, "end": end, "text": turn["speaker"],
+                     "kind": "speaker", "replacement": ""})
+    return rows
+
+
+# speaker labels that name a role, not a person ("Nurse: ...")
+_ROLES = {"researcher", "research assistant", "nurse", "doctor", "gp", "carer", "parent", "mum", "mother",
+          "dad", "father", "manager", "staff", "student", "teacher", "chair", "observer", "note taker",
+          "notetaker", "translator", "interpreter", "host", "all", "everyone", "group", "others", "both",
+          "audience", "unknown", "inaudible", "crosstalk", "multiple speakers", "various"}
 
 
 _COMMON = {

@@ -9,6 +9,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from copcode import yamlsafe
 from copcode.errors import ProjectError
 
@@ -233,12 +235,43 @@ def _read_settings(path: Path) -> Settings:
     if isinstance(raw.get("privacy"), dict) and isinstance(raw["privacy"].get("identifiers"), dict):
         # identifiers as written: YAML 1.1 would read a listed `0123` as 83, `NO` as False
         written = yamlsafe.load(text, as_text=True)["privacy"]["identifiers"]
+        _check_replacements(text, path.name)
         settings.privacy = {**raw["privacy"], "identifiers": written}
     if raw.get("speakers"):
         settings.speakers = "none"
     if "groups" in raw:
         settings.groups = {str(k): str(v) for k, v in (raw["groups"] or {}).items()}
     return settings
+
+
+def _check_replacements(text: str, name: str) -> None:
+    """Refuse a listed identifier whose replacement is not text: `Nurse Kelly: [nurse]`
+    unquoted is a YAML list (shown as "['nurse']"), `Pat Brown:` with nothing after it would
+    replace the name with nothing."""
+    node, _ = yamlsafe.compose(text)
+    identifiers = _value_node(_value_node(node, "privacy"), "identifiers")
+    for key, value in identifiers.value if isinstance(identifiers, yaml.MappingNode) else ():
+        shown = key.value if isinstance(key, yaml.ScalarNode) else "?"
+        example = ""
+        if isinstance(value, yaml.SequenceNode) and all(isinstance(v, yaml.ScalarNode) for v in value.value):
+            example = "[" + ", ".join(v.value for v in value.value) + "]"
+        if isinstance(value, yaml.ScalarNode):
+            if value.value.strip():
+                continue  # 007 or NO too: identifiers are read as written
+            what = f"the identifier {shown!r} has no replacement, so it would be replaced by nothing"
+            fix = f'give it a replacement, in quotes: "{shown}": "[name]".'
+        else:
+            kind = "a list" if isinstance(value, yaml.SequenceNode) else "a mapping"
+            what = f"the replacement for {shown!r} is not text: YAML reads {example or 'it'} as {kind}"
+            fix = f'put the replacement in quotes: "{shown}": "{example or "[name]"}".'
+        raise ProjectError(what, where=f"{name}:{value.start_mark.line + 1}", fix=fix)
+
+
+def _value_node(node, key: str):
+    """The value node of `key` in a YAML mapping node, or None."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
 
 
 def _setting_problems(raw: dict):
@@ -277,18 +310,54 @@ def _unescaped(cell: str) -> str:
     return cell.strip()
 
 
+def participants_file(project: Project) -> Path | None:
+    """participants.csv in the project, else in its transcripts folder; None when there is none."""
+    for path in (project.root / "participants.csv", project.transcripts_dir / "participants.csv"):
+        if os.path.lexists(path):
+            return path
+    return None
+
+
+def _delimiter(header_line: str) -> str:
+    """The separator of participants.csv, from its header: a comma, or, when the header holds
+    none, the semicolon that Excel writes where the comma is the decimal mark (much of Europe),
+    or a tab. Decided from the header alone, not guessed from the rows (csv.Sniffer can take a
+    comma inside a cell for the separator): the header names the columns, so its separator is
+    the file's."""
+    if "," in header_line:
+        return ","
+    return ";" if ";" in header_line else "\t" if "\t" in header_line else ","
+
+
+def unmatched_participants(project: Project, known) -> list[str]:
+    """A warning for each participants.csv row whose id is no participant in `known` (ids of
+    transcripts and of the speakers of focus groups, and the names of files that could not
+    be read): its attributes reach nobody, which is most often a misspelt id."""
+    lines: dict[str, int] = {}
+    ids: dict[str, str] = {}
+    rows = read_participants(project, None, ids, lines)
+    if not rows:
+        return []
+    source = project.relative(participants_file(project))  # type: ignore[arg-type]
+    known = {k.casefold() for k in known}
+    return [f"{source}:{lines[key]}: participant {ids[key]} matches no transcript, so its row is not "
+            "used. Correct the id to the transcript's (its file name or header `participant:`), or remove "
+            "the row." for key in rows if key not in known]
+
+
 def read_participants(project: Project, warnings: list[str] | None = None,
-                      ids: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+                      ids: dict[str, str] | None = None,
+                      lines: dict[str, int] | None = None) -> dict[str, dict[str, str]]:
     """Attributes by participant id, case-folded ("e05" for E05), from participants.csv (in
     the project or its transcripts folder); {} when there is none. The first column is the
     participant id; ids that differ only in case are one participant, so two rows for them
-    are an error. A file saved by Excel in Windows-1252 is decoded, and said in `warnings`.
-    `ids`, when given, gets each id as written, by its case-folded form. Columns `transcript`
-    and `speaker` give a speaker of a focus group their own id (see README, 'Transcripts')."""
-    for path in (project.root / "participants.csv", project.transcripts_dir / "participants.csv"):
-        if os.path.lexists(path):
-            break
-    else:
+    are an error. Cells are separated by commas, or by semicolons or tabs when the header
+    is (Excel in much of Europe writes semicolons). A file saved by Excel in Windows-1252 is
+    decoded, and said in `warnings`. `ids`, when given, gets each id as written, by its
+    case-folded form; `lines` its row's line. Columns `transcript` and `speaker` give a
+    speaker of a focus group their own id (see README, 'Transcripts')."""
+    path = participants_file(project)
+    if path is None:
         return {}
     source = project.relative(path)
     try:
@@ -305,12 +374,12 @@ def read_participants(project: Project, warnings: list[str] | None = None,
         text = raw.decode("cp1252", errors="replace")
         if warnings is not None:
             warnings.append(f"{source}: not UTF-8; decoded as Windows-1252.")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0])))
     if not rows or not rows[0]:
         return {}
     header = [_unescaped(h) for h in rows[0]]
     participants: dict[str, dict[str, str]] = {}
-    lines: dict[str, tuple[int, str]] = {}
+    seen: dict[str, tuple[int, str]] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -322,16 +391,18 @@ def read_participants(project: Project, warnings: list[str] | None = None,
             )
         values = {h: _unescaped(cell) for h, cell in zip(header, row)}
         key = values[header[0]].casefold()
-        if key in lines:
-            first, written = lines[key]
+        if key in seen:
+            first, written = seen[key]
             raise ProjectError(
                 f"participant {values[header[0]]} has a row already, line {first} ({written}); "
                 "ids that differ only in case are one participant",
                 where=f"{source}:{line}",
                 fix="keep one row per participant.",
             )
-        lines[key] = (line, values[header[0]])
+        seen[key] = (line, values[header[0]])
         if ids is not None:
             ids[key] = values[header[0]]
+        if lines is not None:
+            lines[key] = line
         participants[key] = {h: v for h, v in values.items() if h != header[0]}
     return participants

@@ -19,7 +19,7 @@ from functools import cached_property
 from itertools import groupby
 
 from copcode.codebook import Codebook
-from copcode.errors import CopcodeError
+from copcode.errors import CopcodeError, LookupFailed
 
 STATUSES = ("accepted", "suggested", "all")
 SEGMENT_COLUMNS = ["segment", "transcript", "participant", "group", "theme", "code", "start",
@@ -169,6 +169,23 @@ class ProjectView:
                                f"{self.codebook.depth(code_id)} or more.")
         return code_id
 
+    def check_people(self, participant: str | None = None, group: str | None = None) -> None:
+        """Refuse a --participant or --group that names no one in the store (ids and groups
+        are compared case aside), listing the known ones: an empty table would read as
+        "nothing coded" when the id is misspelt."""
+        if participant is not None:
+            known = [p for p, _ in self.people]
+            if participant.casefold() not in {p.casefold() for p in known}:
+                raise LookupFailed(f"unknown participant {participant!r}",
+                                   fix=f"use one of: {_first(known)}.")
+        if group is not None:
+            groups = sorted({g for _, g in self.people if g})
+            if group.casefold() not in {g.casefold() for g in groups}:
+                raise LookupFailed(f"unknown group {group!r}",
+                                   fix=f"use one of: {_first(groups)}." if groups else
+                                   "no participant has a group: set `groups:` in copcode.yaml or a `group` "
+                                   "column in participants.csv.")
+
     @cached_property
     def state(self):
         """decisions.CodingState: every coder's current verdicts."""
@@ -271,6 +288,11 @@ class ProjectView:
         return [(p, a.get("group", "")) for p, a in self.attributes.items()]
 
 
+def _first(names: list[str], shown: int = 10) -> str:
+    """The first `shown` names, and how many there are in all when there are more."""
+    return ", ".join(names[:shown]) + (f" ... ({len(names)} in all)" if len(names) > shown else "")
+
+
 # ---------------------------------------------------------------- tables of codings
 
 def segment_row(c: Coding) -> dict:
@@ -309,6 +331,7 @@ def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | 
     candidates = view.current(status)
     theme_id = view.codebook.find_theme(theme).id if theme is not None else None
     code_id = view.code_id(code) if code is not None else None
+    view.check_people(participant, group)
     rows = [c for c in candidates
             if (theme_id is None or c.theme == theme_id) and (code_id is None or c.code == code_id)
             and (group is None or c.group.casefold() == group.casefold())
@@ -470,6 +493,7 @@ def segment_list(view: ProjectView, *, theme: str | None = None, code: str | Non
         raise CopcodeError(f"unknown status {status!r}", fix=f"use one of: {', '.join(STATUSES + ('rejected',))}.")
     theme_id = view.codebook.find_theme(theme).id if theme is not None else None
     code_id = view.code_id(code) if code is not None else None
+    view.check_people(participant, group)
     filtered = theme_id is not None or code_id is not None or status != "all"
     codes: dict[str, list[Coding]] = {}
     for c in view.iter_codings(theme_id):

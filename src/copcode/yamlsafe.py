@@ -9,6 +9,7 @@ the last, silently), and only YAML's plain value tags are accepted (no `!!binary
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -44,7 +45,7 @@ def load(text: str, *, max_depth: int = MAX_DEPTH, as_text: bool = False) -> Any
     try:
         return yaml.load(text, Loader=_TextLoader if as_text else _Loader)
     except yaml.YAMLError as exc:  # two documents in one file, an unhashable key
-        raise _problem(exc) from None
+        raise _problem(exc, text) from None
 
 
 def compose(text: str, *, max_depth: int = MAX_DEPTH) -> tuple[yaml.Node | None, Any]:
@@ -54,7 +55,7 @@ def compose(text: str, *, max_depth: int = MAX_DEPTH) -> tuple[yaml.Node | None,
         node = yaml.compose(text, Loader=_Loader)
         return node, (yaml.SafeLoader("").construct_document(node) if node is not None else None)
     except yaml.YAMLError as exc:  # two documents in one file, an unhashable key
-        raise _problem(exc) from None
+        raise _problem(exc, text) from None
 
 
 def check(text: str, *, max_depth: int = MAX_DEPTH) -> None:
@@ -68,7 +69,7 @@ def check(text: str, *, max_depth: int = MAX_DEPTH) -> None:
         try:
             _check(text, yaml.SafeLoader, max_depth)
         except yaml.YAMLError as exc:
-            raise _problem(exc) from None
+            raise _problem(exc, text) from None
         raise YamlProblem("not valid YAML", None, syntax=True) from None
 
 
@@ -112,12 +113,61 @@ def _tag_problem(tag: str) -> str:
     return f"the YAML tag {shown} is not allowed; write the value as plain text"
 
 
-def _problem(exc: yaml.YAMLError) -> YamlProblem:
-    """PyYAML's problem and line; its context too when the problem alone reads as half a
-    sentence ("but found another document")."""
+def _problem(exc: yaml.YAMLError, text: str = "") -> YamlProblem:
+    """PyYAML's problem and line, said in plain words for the mistakes people make by hand
+    (see `_plain`); else PyYAML's own, with its context when the problem alone reads as half
+    a sentence ("but found another document")."""
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
+    plain = _plain(exc, text.splitlines())
+    if plain is not None:
+        return YamlProblem(plain[0], plain[1], syntax=True)
     if context and problem.startswith("but "):
         problem = f"{context}, {problem}"
     return YamlProblem(problem, mark.line + 1 if mark else None, syntax=True)
+
+
+_INDENTATION = ('the indentation does not line up with the lines above: the keys of one block, and the '
+                '"- " items of one list, start in the same column')
+
+
+def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
+    """(what is wrong in plain words, its 1-based line) for PyYAML's errors that hand-written
+    files meet most: a value holding ": ", lines indented out of step, a quote never closed,
+    text after a quoted value, a tab, a key without its ":"; None for the others."""
+    problem = getattr(exc, "problem", None) or ""
+    context = getattr(exc, "context", None) or ""
+    mark, opened = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    if mark is None:
+        return None
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    before = line[:mark.column]
+    if problem == "mapping values are not allowed here":
+        key = re.match(r"^(\s*(?:-\s+)?)([^\s#'\"][^:#]*?):\s+(\S.*)$", line)
+        if key and ": " in before + " ":
+            value = key.group(3).rstrip()
+            return (f'a value holds ": "; put it in quotes: {key.group(2)}: "{_quoted(value)}"', mark.line + 1)
+        return ("the indentation does not line up with the lines above: this line is indented further "
+                "than the key before it; start it in the same column as that key", mark.line + 1)
+    if problem.startswith("expected ',' or '}', but got ':'") or problem.startswith("expected ',' or ']', but got ':'"):
+        return ('a value holds ": "; put it in quotes, e.g. {label: "Pay: wages"}', mark.line + 1)
+    if problem.startswith("expected <block end>") and "'<scalar>'" in problem and re.search(r"[\"']\s*\S", before):
+        return ("text follows a value in quotes; put the whole value in quotes "
+                "(quotes inside it doubled or of the other kind, e.g. '\"Pay\" wages')", mark.line + 1)
+    if problem.startswith("expected <block end>") or problem == "did not find expected key" or \
+            problem == "did not find expected '-' indicator":
+        return _INDENTATION, mark.line + 1
+    if context == "while scanning a quoted scalar" and opened is not None:
+        return ("a quoted value opened on this line is never closed; end it with the same quote mark "
+                "(\" or ') it starts with", opened.line + 1)
+    if "'\\t' that cannot start any token" in problem or "found character '\t'" in problem:
+        return "a tab is used to indent; YAML indents with spaces only: replace the tab with spaces", mark.line + 1
+    if problem == "could not find expected ':'" and opened is not None:
+        return ('a key has no ":" after it; write "key: value" (or join this line to the one above if it '
+                "continues it)", opened.line + 1)
+    return None
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')

@@ -25,7 +25,7 @@ from copcode.ingest.speakers import (
     is_known,
 )
 from copcode.model import Transcript, Turn
-from copcode.project import NotAFile, Project, read_participants, read_regular_file
+from copcode.project import NotAFile, Project, read_participants, read_regular_file, unmatched_participants
 
 FORMATS = (".txt", ".md", ".docx", ".vtt", ".srt")
 MAX_BYTES = 256 * 1024 * 1024  # far beyond any interview; keeps a stray disk image out of memory
@@ -33,15 +33,16 @@ NO_LABELS_FIX = ('start each turn on a new line with its speaker, e.g. "Intervie
                  "if it is a document without speakers (field notes, an answer), add `speakers: none` to "
                  "its header or to copcode.yaml.")
 
-__all__ = ["FORMATS", "Corpus", "Reading", "find_turns", "inspect_transcript", "read_corpus",
-           "read_transcript", "read_transcripts", "is_interviewer", "PARTICIPANT_ID"]
+__all__ = ["FORMATS", "Corpus", "Reading", "find_turns", "inspect_transcript", "known_ids", "not_read",
+           "read_corpus", "read_transcript", "read_transcripts", "is_interviewer", "PARTICIPANT_ID"]
 
 
 @dataclass
 class Corpus:
     transcripts: list[Transcript]
-    warnings: list[str]  # files skipped, and files decoded from another encoding
+    warnings: list[str]  # files skipped or not read, files decoded from another encoding, participants.csv
     skipped: list[TranscriptError] = field(default_factory=list)  # why each skipped file was
+    not_read: list[str] = field(default_factory=list)  # files and folders not read (also in warnings)
 
 
 @dataclass
@@ -80,12 +81,71 @@ def transcript_paths(project: Project) -> list[Path]:
     # and skipped (or stops the run) by inspect_transcript, never left out silently
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in FORMATS)
     if not paths:
+        others = [f"{name}/" if path.is_dir() else name for path, name in
+                  ((p, p.name) for p in sorted(folder.iterdir())) if _not_read(path) is not None]
+        held = f" (it holds {', '.join(others[:5])}{' and more' if len(others) > 5 else ''})" if others else ""
         raise ProjectError(
-            "the transcripts folder holds no transcripts",
+            f"the transcripts folder holds no transcripts{held}",
             where=project.relative(folder),
-            fix=f"add transcripts with one of the endings {', '.join(FORMATS)}.",
+            fix=f"add transcripts with one of the endings {', '.join(FORMATS)}"
+            + ("; `copcode transcripts` says how to convert the files there." if others else "."),
         )
     return paths
+
+
+# what copcode says of a file in the transcripts folder that it does not read, by its ending
+_CONVERT = "save it as .docx or .txt and put that in the transcripts folder"
+NOT_READ = {
+    ".pdf": ("a PDF, which copcode does not read", "save it as .docx or .txt (or copy its text into a .txt "
+             "file) and put that in the transcripts folder"),
+    ".doc": ("an old Word document (.doc), which copcode does not read", "open it in Word or LibreOffice and "
+             "save it as .docx"),
+    ".rtf": ("a Rich Text file, which copcode does not read", _CONVERT),
+    ".odt": ("an OpenDocument text, which copcode does not read", "save it as .docx (in LibreOffice: File > "
+             "Save As, Word format)"),
+    ".pages": ("a Pages document, which copcode does not read", "export it as .docx (File > Export To > Word)"),
+    ".csv": ("a table, which copcode does not read as a transcript", "for survey answers use `copcode code "
+             "--input FILE` and keep the file outside the transcripts folder"),
+    ".xlsx": ("a spreadsheet, which copcode does not read as a transcript", "for survey answers use `copcode "
+              "code --input FILE` and keep the file outside the transcripts folder"),
+}
+for _ending in (".mp3", ".m4a", ".wav", ".mp4", ".mov", ".ogg", ".webm", ".aac", ".flac", ".wma"):
+    NOT_READ[_ending] = ("a recording, which copcode does not read", "transcribe it (e.g. to a .vtt, .docx "
+                         "or .txt file) and put the transcript in the transcripts folder")
+# files that programs leave in folders, and the participants file: never worth a word
+_QUIET = {"participants.csv", "thumbs.db", "desktop.ini"}
+
+
+def _not_read(path: Path) -> tuple[str, str] | None:
+    """(what it is, how to fix it) for an entry of the transcripts folder that copcode does not
+    read; None for a transcript file (read, or named by its reader) and for what is ignored
+    without a word: hidden files, participants.csv, Windows' Thumbs.db and desktop.ini."""
+    name = path.name
+    if path.suffix.lower() in FORMATS or name.startswith(".") or name.casefold() in _QUIET:
+        return None
+    if path.is_dir():
+        return ("a folder; copcode reads the transcripts folder itself, not folders inside it",
+                "move its transcripts into the transcripts folder, or point `transcripts:` in copcode.yaml "
+                "at it")
+    return NOT_READ.get(path.suffix.lower(), (
+        f"not a transcript format copcode reads ({', '.join(FORMATS)})",
+        "save it in one of those formats, or move it out of the transcripts folder if it is not a transcript"))
+
+
+def not_read(project: Project) -> list[str]:
+    """A warning for each entry of the transcripts folder that copcode does not read: files of
+    other formats (.pdf, .doc, ...) and folders, each with how to make it readable; so that
+    "16 files, 12 read" is never said as "12 files"."""
+    folder = project.transcripts_dir
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir()):
+        reason = _not_read(path)
+        if reason is not None:
+            shown = project.relative(path) + ("/" if path.is_dir() else "")
+            found.append(f"{shown}: {reason[0]}; skipped. {reason[1][:1].upper()}{reason[1][1:]}.")
+    return found
 
 
 def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
@@ -96,7 +156,8 @@ def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
     files for one participant always stop it. A file decoded from another encoding than
     UTF-8 is read, with a warning."""
     paths = transcript_paths(project)
-    warnings: list[str] = []
+    skipped_entries = not_read(project)
+    warnings: list[str] = list(skipped_entries)
     ids: dict[str, str] = {}
     participants = read_participants(project, warnings, ids)
     problems: list[TranscriptError] = []
@@ -132,7 +193,19 @@ def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
         if len(problems) == 1:
             raise problems[0]
         raise _all_problems(project, problems, strict, none_left=True)
-    return Corpus(sorted(transcripts.values(), key=lambda t: t.id), warnings, problems)
+    if participants:
+        warnings += unmatched_participants(project, known_ids(transcripts.values(), paths))
+    return Corpus(sorted(transcripts.values(), key=lambda t: t.id), warnings, problems, skipped_entries)
+
+
+def known_ids(transcripts, paths) -> set[str]:
+    """Every participant id a participants.csv row may name: each transcript's id and
+    participant, each speaker's own id (a focus group's), and the names of the transcript
+    files (a file that could not be read still has its participant)."""
+    known = {path.stem for path in paths}
+    for t in transcripts:
+        known |= {t.id, t.participant, *(turn.participant for turn in t.turns if turn.participant)}
+    return known
 
 
 def _skipped(problem: TranscriptError) -> str:

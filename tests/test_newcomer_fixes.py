@@ -1,0 +1,339 @@
+"""What a new researcher met: hyphenated names, replacements that are not text, speaker labels
+that are names, files and folders copcode does not read, participants.csv from European
+Excel, codebook YAML mistakes in plain words, and a participant or group that does not exist."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from copcode.cli import app
+from copcode.privacy import Redactor
+from copcode.project import open_project, read_participants
+
+from conftest import SMALL_CODEBOOK
+
+
+def cli(root, *args):
+    return CliRunner().invoke(app, ["--project", str(root), *args], env={"COLUMNS": "250"})
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".copcode" not in p.parts}
+
+
+def project(root: Path, transcripts: dict[str, str], settings: str | None = None,
+            codebook: str = SMALL_CODEBOOK) -> Path:
+    (root / "transcripts").mkdir(parents=True)
+    (root / "codebooks").mkdir()
+    (root / "codebooks" / "small.yaml").write_text(codebook, encoding="utf-8")
+    for name, text in transcripts.items():
+        (root / "transcripts" / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    if settings is not None:
+        (root / "copcode.yaml").write_text(textwrap.dedent(settings), encoding="utf-8")
+    return root
+
+
+def csv_rows(result, *columns):
+    assert result.exit_code == 0, result.output
+    return [tuple(row[c] for c in columns) for row in csv.DictReader(io.StringIO(result.stdout))]
+
+
+# ------------------------------------------------------------------ 1. hyphenated names
+
+HYPHENS = """\
+    privacy:
+      identifiers:
+        "Margaret Hughes": "[name]"
+        "Margaret": "[name]"
+    """
+
+
+def test_hyphenated_name_is_replaced_whole_in_every_hyphen(tmp_path):
+    root = project(tmp_path / "p", {"E01.txt": (
+        "Interviewer: Who helped you learn?\n"
+        "E01: Margaret-Hughes helped me learn. Then Margaret\u2011Hughes and Margaret\u2010Hughes did too, "
+        "and Margaret-\nHughes once more.\n")}, HYPHENS)
+    assert cli(root, "code").exit_code == 0
+    result = cli(root, "segments", "--format", "csv")
+    assert csv_rows(result, "text") == [("[name] helped me learn. Then [name] and [name] did too, "
+                                         "and [name] once more.",)]
+    assert "Margaret" not in result.stdout and "Hughes" not in result.stdout
+
+
+def test_hyphen_joins_only_listed_words():
+    redactor = Redactor({"Margaret Hughes": "[name]", "Margaret": "[name]"}, ())
+    assert redactor.redact("Margaret-Smith met Margaret - Hughes and Hughes-Margaret.") == \
+        "[name]-Smith met [name] and Hughes-[name]."
+
+
+# ------------------------------------------------------------------ 2. replacements that are not text
+
+TWO_TRANSCRIPTS = {
+    "E01.txt": "Interviewer: What did you learn?\nE01: I learnt so much from the group.\n",
+    "P02.txt": "Interviewer: Any time?\nP02: No time, my workload is huge.\n",
+}
+
+
+@pytest.mark.parametrize("line, message", [
+    ("    Nurse Kelly: [nurse]\n",
+     "copcode.yaml:4: the replacement for 'Nurse Kelly' is not text: YAML reads [nurse] as a list\n"
+     '  How to fix: put the replacement in quotes: "Nurse Kelly": "[nurse]".\n'),
+    ("    Pat Brown:\n",
+     "copcode.yaml:4: the identifier 'Pat Brown' has no replacement, so it would be replaced by nothing\n"
+     '  How to fix: give it a replacement, in quotes: "Pat Brown": "[name]".\n'),
+    ('    Pat Brown: ""\n',
+     "copcode.yaml:4: the identifier 'Pat Brown' has no replacement, so it would be replaced by nothing\n"
+     '  How to fix: give it a replacement, in quotes: "Pat Brown": "[name]".\n'),
+    ("    Pat Brown: {first: Pat}\n",
+     "copcode.yaml:4: the replacement for 'Pat Brown' is not text: YAML reads it as a mapping\n"
+     '  How to fix: put the replacement in quotes: "Pat Brown": "[name]".\n'),
+], ids=["list", "empty", "empty string", "mapping"])
+def test_replacement_that_is_not_text_is_refused(tmp_path, line, message):
+    root = project(tmp_path / "p", TWO_TRANSCRIPTS,
+                   'privacy:\n  identifiers:\n    "Ann Lee": "[name]"\n' + line)
+    before = files(root)
+    result = cli(root, "code")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {message}")
+    assert files(root) == before and not (root / ".copcode").exists() and not (root / "out").exists()
+
+
+def test_replacement_written_as_digits_is_still_text(tmp_path):
+    root = project(tmp_path / "p", TWO_TRANSCRIPTS, 'privacy:\n  identifiers:\n    "Ann Lee": 007\n')
+    assert open_project(root).settings.privacy == {"identifiers": {"Ann Lee": "007"}}
+
+
+# ------------------------------------------------------------------ 3. speaker labels in the scan
+
+SPEAKERS = {
+    "E01.txt": "Interviewer: What did you learn?\n"
+               "Jane Smith: I learnt so much at Darent Valley Hospital with the others.\n"
+               "Interviewer: Anything else?\nJane Smith: No time, my workload is huge.\n",
+    "E02.vtt": "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Interviewer>What did you learn?\n\n"
+               "00:00:05.000 --> 00:00:09.000\n<v Brian Cooper>I learnt about training from the group.\n",
+    "E03.srt": "1\n00:00:01,000 --> 00:00:04,000\nInterviewer: What did you learn?\n\n"
+               "2\n00:00:05,000 --> 00:00:09,000\nFatima Begum: I learnt a lot, no time though.\n",
+    "P04.txt": "Q: What did you learn?\nP04: I learnt from David Okonkwo.\nModerator: And?\nA: Nothing.\n"
+               "Speaker 1: Learn more.\nParticipant: Yes, learn.\n",
+}
+
+
+def test_privacy_scan_lists_speaker_labels_that_are_names_as_whole_words(tmp_path):
+    root = project(tmp_path / "p", SPEAKERS)
+    assert cli(root, "code").exit_code == 0
+    result = cli(root, "privacy", "scan", "--format", "csv")
+    assert csv_rows(result, "transcript", "start", "end", "text", "kind") == [
+        ("E01", "33", "43", "Jane Smith", "speaker"),
+        ("E01", "65", "87", "Darent Valley Hospital", "capitalised"),
+        ("E02", "33", "45", "Brian Cooper", "speaker"),
+        ("E03", "33", "45", "Fatima Begum", "speaker"),
+        ("P04", "42", "55", "David Okonkwo", "capitalised"),
+    ]
+
+
+def test_listed_speaker_is_not_listed_again_and_is_gone_from_the_speaker_column(tmp_path):
+    root = project(tmp_path / "p", SPEAKERS, """\
+        privacy:
+          identifiers:
+            "Jane Smith": "[name]"
+            "Brian Cooper": "[name]"
+            "Fatima Begum": "[name]"
+            "David Okonkwo": "[name]"
+            "Darent Valley Hospital": "[hospital]"
+          detect: []
+        """)
+    assert cli(root, "code").exit_code == 0
+    scan = cli(root, "privacy", "scan", "--format", "csv")
+    assert {row[0] for row in csv_rows(scan, "kind")} == {"listed"}
+    segments = cli(root, "segments", "--format", "csv")
+    assert csv_rows(segments, "transcript", "speaker")[:4] == [
+        ("E01", "[name]"), ("E01", "[name]"), ("E02", "[name]"), ("E03", "[name]")]
+    for name in ("Jane", "Smith", "Brian", "Cooper", "Fatima", "Begum", "Okonkwo", "Darent"):
+        assert name not in segments.stdout
+
+
+# ------------------------------------------------------------------ 4. files and folders not read
+
+NOT_READ_WARNINGS = [
+    "Warning: transcripts/a.doc: an old Word document (.doc), which copcode does not read; skipped. Open it in "
+    "Word or LibreOffice and save it as .docx.",
+    "Warning: transcripts/b.pdf: a PDF, which copcode does not read; skipped. Save it as .docx or .txt (or copy "
+    "its text into a .txt file) and put that in the transcripts folder.",
+    "Warning: transcripts/c.rtf: a Rich Text file, which copcode does not read; skipped. Save it as .docx or "
+    ".txt and put that in the transcripts folder.",
+    "Warning: transcripts/d.odt: an OpenDocument text, which copcode does not read; skipped. Save it as .docx "
+    "(in LibreOffice: File > Save As, Word format).",
+    "Warning: transcripts/notes.json: not a transcript format copcode reads (.txt, .md, .docx, .vtt, .srt); "
+    "skipped. Save it in one of those formats, or move it out of the transcripts folder if it is not a "
+    "transcript.",
+    "Warning: transcripts/siteA/: a folder; copcode reads the transcripts folder itself, not folders inside "
+    "it; skipped. Move its transcripts into the transcripts folder, or point `transcripts:` in copcode.yaml "
+    "at it.",
+]
+
+
+def not_read_project(root: Path) -> Path:
+    root = project(root, TWO_TRANSCRIPTS)
+    folder = root / "transcripts"
+    for name, data in {"a.doc": b"\xd0\xcf\x11\xe0", "b.pdf": b"%PDF-1.4\n", "c.rtf": b"{\\rtf1 Hi}",
+                       "d.odt": b"PK\x03\x04", "notes.json": b"{}", ".DS_Store": b"\x00",
+                       "participants.csv": b"participant,group\nE01,E\n", "Thumbs.db": b"\x00"}.items():
+        (folder / name).write_bytes(data)
+    (folder / "siteA").mkdir()
+    (folder / "siteA" / "E09.txt").write_text("Interviewer: Hi?\nE09: Hello.\n", encoding="utf-8")
+    return root
+
+
+def test_files_and_folders_not_read_are_named_by_transcripts_and_code(tmp_path):
+    root = not_read_project(tmp_path / "p")
+    preview = cli(root, "transcripts")
+    assert preview.exit_code == 0
+    assert preview.stderr == "".join(w + "\n" for w in NOT_READ_WARNINGS)
+    assert preview.stdout.endswith("\n2 files: 2 read. 6 other files or folders not read (see the warnings).\n")
+    result = cli(root, "code")
+    assert result.exit_code == 0
+    assert result.stderr == "".join(w + "\n" for w in NOT_READ_WARNINGS)
+    from copcode.ingest import read_corpus
+
+    corpus = read_corpus(open_project(root))
+    assert [t.id for t in corpus.transcripts] == ["E01", "P02"]
+    assert corpus.not_read == [w.removeprefix("Warning: ") for w in NOT_READ_WARNINGS]
+
+
+def test_folder_of_files_not_read_says_what_it_holds(tmp_path):
+    root = project(tmp_path / "p", {})
+    (root / "transcripts" / "E01.pdf").write_bytes(b"%PDF-1.4\n")
+    (root / "transcripts" / "siteA").mkdir()
+    result = cli(root, "code")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: transcripts: the transcripts folder holds no transcripts (it holds E01.pdf, siteA/)\n"
+        "  How to fix: add transcripts with one of the endings .txt, .md, .docx, .vtt, .srt; `copcode "
+        "transcripts` says how to convert the files there.\n")
+
+
+# ------------------------------------------------------------------ 5. participants.csv
+
+def test_participants_csv_separated_by_semicolons_is_read(tmp_path):
+    root = project(tmp_path / "p", TWO_TRANSCRIPTS)
+    (root / "participants.csv").write_bytes("participant;group;role\r\nE01;E;carer, unpaid\r\nP02;P;nurse\r\n"
+                                            .encode("cp1252"))
+    assert read_participants(open_project(root)) == {"e01": {"group": "E", "role": "carer, unpaid"},
+                                                     "p02": {"group": "P", "role": "nurse"}}
+    assert cli(root, "code").exit_code == 0
+    result = cli(root, "quotes", "--with", "role", "--format", "csv")
+    assert sorted(set(csv_rows(result, "participant", "role"))) == [("E01", "carer, unpaid"), ("P02", "nurse")]
+
+
+def test_participants_csv_id_that_matches_no_transcript_is_a_warning(tmp_path):
+    root = project(tmp_path / "p", TWO_TRANSCRIPTS)
+    (root / "participants.csv").write_text("participant,group\nE01,E\nE10,E\np02,P\n", encoding="utf-8")
+    warning = ("Warning: participants.csv:3: participant E10 matches no transcript, so its row is not used. "
+               "Correct the id to the transcript's (its file name or header `participant:`), or remove the row.\n")
+    result = cli(root, "code")
+    assert (result.exit_code, result.stderr) == (0, warning)
+    preview = cli(root, "transcripts")
+    assert (preview.exit_code, preview.stderr) == (0, warning)
+
+
+# ------------------------------------------------------------------ 6. codebook YAML in plain words
+
+def codebook_with(cue_lines: str) -> str:
+    return ("name: small\nthemes:\n  - id: learning\n    label: Learning\n    codes:\n      - id: learn\n"
+            + cue_lines)
+
+
+@pytest.mark.parametrize("codebook, problem", [
+    (codebook_with("        label: Pay: wages\n        definition: Members learn.\n"),
+     'line 7: a value holds ": "; put it in quotes: label: "Pay: wages"'),
+    (codebook_with("        label: Learning\n       definition: Members learn.\n"),
+     'line 8: the indentation does not line up with the lines above: the keys of one block, and the "- " '
+     "items of one list, start in the same column"),
+    (codebook_with("        label: Learning\n          definition: Members learn.\n"),
+     "line 8: the indentation does not line up with the lines above: this line is indented further than the "
+     "key before it; start it in the same column as that key"),
+    (codebook_with('        label: "Learning\n        definition: Members learn.\n'
+                   "        cues:\n          keywords: [learn]\n"),
+     "line 7: a quoted value opened on this line is never closed; end it with the same quote mark "
+     "(\" or ') it starts with"),
+    (codebook_with("        label: Learning\n        definition: Members learn.\n"
+                   "        cues:\n          keywords: learn, learnt\n"),
+     'line 10: themes[0].codes[0].cues.keywords: must be a list: write [learn, learnt] or one "- learn" '
+     "per line"),
+    (codebook_with("        label: Learning\n        definition: Members learn.\n"
+                   "        examples: I learnt a lot, really\n"),
+     'line 9: themes[0].codes[0].examples: must be a list: write each quote on a line of its own, after "- "'),
+    (codebook_with("\tlabel: Learning\n"),
+     "line 7: a tab is used to indent; YAML indents with spaces only: replace the tab with spaces"),
+    (codebook_with('        label: "Pay" wages\n        definition: Members learn.\n'),
+     "line 7: text follows a value in quotes; put the whole value in quotes (quotes inside it doubled or of "
+     "the other kind, e.g. '\"Pay\" wages')"),
+], ids=["colon in a value", "indented less", "indented more", "unclosed quote", "keywords as text",
+        "examples as text", "tab", "text after quotes"])
+def test_codebook_yaml_mistakes_are_said_in_plain_words(tmp_path, codebook, problem):
+    root = project(tmp_path / "p", TWO_TRANSCRIPTS, codebook=codebook)
+    before = files(root)
+    result = cli(root, "code")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (f"Error: codebooks/small.yaml: the codebook is not valid (1 problem):\n  {problem}\n"
+                             "  How to fix: correct the lines named above; `copcode codebook check` checks again.\n")
+    assert files(root) == before and not (root / ".copcode").exists()
+
+
+def test_settings_yaml_mistake_is_said_in_plain_words_too(tmp_path):
+    root = project(tmp_path / "p", TWO_TRANSCRIPTS, "groups:\n  E: Experts: by experience\n")
+    result = cli(root, "code")
+    assert (result.exit_code, result.stderr) == (
+        1, 'Error: copcode.yaml:2: not valid YAML (a value holds ": "; put it in quotes: E: "Experts: by '
+           'experience")\n  How to fix: correct the YAML syntax at that line.\n')
+
+
+# ------------------------------------------------------------------ 7. unknown participant or group
+
+@pytest.mark.parametrize("args, message", [
+    (["quotes", "--participant", "X99"], "unknown participant 'X99'\n  How to fix: use one of: E01, P02.\n"),
+    (["quotes", "--group", "X"], "unknown group 'X'\n  How to fix: use one of: E, P.\n"),
+    (["segments", "--group", "Z"], "unknown group 'Z'\n  How to fix: use one of: E, P.\n"),
+    (["segments", "--participant", "E1"], "unknown participant 'E1'\n  How to fix: use one of: E01, P02.\n"),
+], ids=["quotes participant", "quotes group", "segments group", "segments participant"])
+def test_unknown_participant_or_group_is_an_error(coded_small, args, message):
+    project_, store, _ = coded_small
+    result = cli(project_.root, *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {message}")
+
+
+def test_known_participant_and_group_in_any_case_still_work(coded_small):
+    root = coded_small[0].root
+    assert {r[0] for r in csv_rows(cli(root, "segments", "--participant", "e01", "--format", "csv"),
+                                   "participant")} == {"E01"}
+    assert {r[0] for r in csv_rows(cli(root, "quotes", "--group", "p", "--format", "csv"), "group")} == {"P"}
+
+
+def test_review_queue_refuses_an_unknown_participant(coded_small):
+    from copcode.errors import LookupFailed
+    from copcode.review import review_queue
+
+    _, store, codebook = coded_small
+    with pytest.raises(LookupFailed) as caught:
+        review_queue(store, codebook, "ann", participant="X99")
+    assert caught.value.message == "unknown participant 'X99'\n  How to fix: use one of: E01, P02."
+
+
+def test_first_ten_are_listed_when_there_are_more(tmp_path):
+    transcripts = {f"E{n:02}.txt": f"Interviewer: What did you learn?\nE{n:02}: I learnt a lot.\n"
+                   for n in range(1, 13)}
+    root = project(tmp_path / "p", transcripts)
+    assert cli(root, "code").exit_code == 0
+    result = cli(root, "quotes", "--participant", "E13")
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: unknown participant 'E13'\n  How to fix: use one of: E01, E02, E03, E04, E05, E06, E07, "
+           "E08, E09, E10 ... (12 in all).\n")
+    assert json.loads(cli(root, "quotes", "--participant", "e12", "--format", "json").stdout)[0]["participant"] \
+        == "E12"
