@@ -514,3 +514,30 @@ def test_export_utf16_option_counts_an_emoji_as_two(small, tmp_path):
     assert " ".join(refused.output.split()) == ("Error: --utf16 is for --format qdpx How to fix: leave out --utf16, "
                                                 "or export as qdpx.")
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_pseudonymised_export_imports_into_an_empty_folder(tmp_path):
+    """The speaker labels of a privacy-on export are placeholders ("[name]:"): they are read as
+    labels, so the participant's turns are not taken for the interviewer's."""
+    root = tmp_path / "private"
+    ok(tmp_path, "init", str(root))
+    settings = root / "copcode.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        '    # "Firstname Surname": "[name]"', '    "Jane Smith": "[name]"\n    "Sam Lee": "[interviewer]"'),
+        encoding="utf-8")
+    (root / "transcripts" / "J01.txt").write_text(
+        "Sam Lee: How was the service?\nJane Smith: The staff listened to me and I felt valued.\n"
+        "Sam Lee: Anything else?\nJane Smith: The wait list was long.\n", encoding="utf-8")
+    ok(root, "code")
+    segment = segment_of(root, "The staff")
+    ok(root, "tag", segment, "positive", "--coder", "ann")
+    exported = tmp_path / "private.qdpx"
+    ok(root, "export", "--format", "qdpx", "--out", str(exported))
+    source = zipfile.ZipFile(exported)
+    text = next(source.read(n).decode("utf-8") for n in source.namelist() if n.startswith("sources/"))
+    assert text.startswith("[interviewer]: How was the service?\n[name]: The staff")
+    (tmp_path / "empty").mkdir()
+    assert ok(tmp_path / "empty", "import", str(exported)).stdout.startswith(
+        "Wrote codebooks/private.yaml\nAdded 1 transcript and 1 coding.\n")
+    quotes = ok(tmp_path / "empty", "quotes", "--format", "csv").stdout
+    assert "The staff listened to me and I felt valued.,1.0,accepted by ann" in quotes

@@ -123,6 +123,9 @@ class Candidate:
     label: str
     kind: str  # "inline" (words on the line), "alone" (colon or time, words below), "bare"
     words_at: int | None  # where the words start; None: at the next line
+    # written in square brackets ("[name]:"), as copcode's pseudonymised outputs write a listed
+    # name: a label when it opens two turns or more, whatever its case
+    bracketed: bool = False
 
 
 @dataclass
@@ -156,10 +159,11 @@ def _candidates(text: str, lines: list[tuple[int, int]], label_lines=frozenset()
             m = _INLINE.match(line)
             if m:
                 rest = line[m.end():]
+                bracketed = line[m.start("label") - 1:m.start("label")] == "[" and line[m.end("label"):][:1] == "]"
                 if rest.strip():
-                    found.append(Candidate(number, start, m["label"], "inline", start + m.end()))
+                    found.append(Candidate(number, start, m["label"], "inline", start + m.end(), bracketed))
                 else:
-                    found.append(Candidate(number, start, m["label"], "alone", None))
+                    found.append(Candidate(number, start, m["label"], "alone", None, bracketed))
                 continue
             m = _ALONE_TIME.match(line)
             if m:
@@ -206,7 +210,7 @@ def detect(text: str, participant: str, listed=(), configured=(), label_lines=fr
     def labelled(c):
         if fold(c.label) in NOT_SPEAKERS and fold(c.label) not in {fold(x) for x in listed}:
             return False
-        return known(c.label) or (counts.get(fold(c.label), 0) >= 2 and _name_like(c.label)
+        return known(c.label) or (counts.get(fold(c.label), 0) >= 2 and (c.bracketed or _name_like(c.label))
                                   and fold(c.label) not in ANSWERS)
 
     accepted = [c for c in candidates if c.kind != "bare" and labelled(c)]
