@@ -69,3 +69,12 @@ def test_cli_a_folder_that_is_no_project_is_named_so(tmp_path, command):
         f"Error: {tmp_path}: no copcode project here (no copcode.yaml, codebooks/ or transcripts/) How to fix: run "
         "copcode in the project's folder, or name it with --project FOLDER; `copcode init` makes a new project.")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("participant, group", [("E05", "E"), ("E-5", "E"), ("P 3", "P"), ("Entrevista", ""),
+                                                ("Paula", ""), ("R", "R")])
+def test_a_group_prefix_is_followed_by_no_letter(tmp_path, participant, group):
+    """With the default groups, a document named "Entrevista" is no Expert by experience."""
+    from copcode.project import open_project
+
+    assert open_project(tmp_path).group_of(participant) == group

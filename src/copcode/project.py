@@ -176,9 +176,11 @@ class Project:
         )
 
     def group_of(self, participant: str) -> str:
-        """The group a participant id's prefix maps to in the settings ("E05" -> "E")."""
+        """The group a participant id's prefix maps to in the settings ("E05", "E-5" -> "E"):
+        the prefix followed by anything but a letter, so that with the default groups a
+        document named "Entrevista" or a participant "Paula" is in no group."""
         for prefix in sorted(self.settings.groups, key=len, reverse=True):
-            if participant.upper().startswith(prefix.upper()):
+            if participant.upper().startswith(prefix.upper()) and not participant[len(prefix):][:1].isalpha():
                 return prefix
         return ""
 
