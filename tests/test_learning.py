@@ -112,11 +112,14 @@ def test_learn_from_names_the_coders_learned_from(learned_demo, tmp_path):
             "gold).") in " ".join(result.output.split())
     (copy / "copcode.yaml").write_text("learning: false\n", encoding="utf-8")
     assert "Learned" not in cli(copy, "code").output
-    (copy / "copcode.yaml").write_text("learn_from: ann\n", encoding="utf-8")
-    result = cli(copy, "code")
-    assert result.exit_code == 1
-    assert " ".join(result.output.split()) == ("Error: copcode.yaml:1: `learn_from:` must be a list of coders' "
-                                               "names, e.g. [ann, ben] How to fix: see README, 'Project settings'.")
+    for wrong in ("ann", "[]"):  # an empty list would read as "everyone", which it does not say
+        (copy / "copcode.yaml").write_text(f"learn_from: {wrong}\n", encoding="utf-8")
+        result = cli(copy, "code")
+        assert result.exit_code == 1
+        assert " ".join(result.output.split()) == (
+            "Error: copcode.yaml:1: `learn_from:` must be a list of coders' names, e.g. [ann, ben]; leave it out to "
+            "learn from every coder, or write `learning: false` to learn from none How to fix: see README, "
+            "'Project settings'.")
 
 
 def test_evaluate_scores_the_suggestions_against_the_decisions(learned_demo):

@@ -292,8 +292,9 @@ def _setting_problems(raw: dict):
         "privacy": (lambda v: isinstance(v, dict) and isinstance(v.get("detect", []), list),
                     "must hold `identifiers:` and, optionally, a list `detect:`"),
         "learning": (lambda v: isinstance(v, bool), "must be true or false"),
-        "learn_from": (lambda v: isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v),
-                       "must be a list of coders' names, e.g. [ann, ben]"),
+        "learn_from": (lambda v: isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v),
+                       "must be a list of coders' names, e.g. [ann, ben]; leave it out to learn from every "
+                       "coder, or write `learning: false` to learn from none"),
         "speakers": (lambda v: isinstance(v, str) and v.strip().casefold() == "none",
                      "must be `none` (files without speaker labels are documents) or left out"),
     }
