@@ -70,7 +70,9 @@ def test_tag_with_a_span_counts_in_the_segments_text(demo):
 
 @pytest.mark.parametrize("args, message", [
     (["--quote", "nothing like it"], f"Error: the quote is not in segment {SEGMENT} How to fix: "
-                                     "copy the words exactly as `copcode segments` shows the segment's text."),
+                                     "copy the words exactly as `copcode segments` shows the segment's text (with "
+                                     "privacy on, as `copcode --no-redact segments` shows it: a tag is on the "
+                                     "transcript's own words)."),
     (["--quote", "  "], "Error: the quote is empty How to fix: give the exact words, e.g. --quote \"in English, please\"."),
     (["--quote", "the"], f"Error: the quote is 3 times in segment {SEGMENT} (at 244:247, 255:258, 433:436) How to fix: give "
                          "more words, or the span of the one you mean with --span START:END."),

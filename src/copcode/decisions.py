@@ -136,7 +136,9 @@ def span_in(segment, quote: str | None = None, span: str | None = None) -> tuple
         found = list(re.finditer(pattern, text))
         if not found:  # the words are not repeated: they may name someone
             raise CopcodeError(f"the quote is not in segment {segment['id']}",
-                               fix="copy the words exactly as `copcode segments` shows the segment's text.")
+                               fix="copy the words exactly as `copcode segments` shows the segment's text (with "
+                                   "privacy on, as `copcode --no-redact segments` shows it: a tag is on the "
+                                   "transcript's own words).")
         if len(found) > 1:
             places = ", ".join(f"{m.start()}:{m.end()}" for m in found)
             raise CopcodeError(f"the quote is {len(found)} times in segment {segment['id']} (at {places})",
