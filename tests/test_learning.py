@@ -360,3 +360,13 @@ def test_evaluate_leaves_empty_what_is_undefined(coded_demo, tmp_path):
             collaboration["best_cue_threshold"]) == (None, True, None)
     markdown = cli(root, "evaluate", "--format", "md").stdout
     assert "None" not in markdown and "| research-collaboration | 0 |" in markdown
+
+
+def test_the_review_screen_says_what_a_learned_suggestion_needed(learned_demo):
+    """Its score is the model's probability, set against its own threshold, not min_score."""
+    root, *_ = learned_demo
+    result = CliRunner().invoke(app, ["--project", str(root), "review", "--coder", "zed", "--code",
+                                      "capturing-knowledge"], input="q", env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert "capturing-knowledge  ·  score 0." in first and "(learned: needs 0." in first, first

@@ -674,8 +674,11 @@ def _review_loop(session, redactor) -> None:
     while session.current is not None:
         item = session.current
         code = session.codebook.code(item.code)
-        out.rule(_escape(f"{session.index + 1} of {len(session.items)}  ·  {item.participant} ({redactor.redact(item.group)})"
-                         f"  ·  {item.theme} / {item.code}  ·  score {item.score:.2f}"))
+        group = f" ({redactor.redact(item.group)})" if item.group else ""
+        learned = next((e for e in item.evidence if e.get("kind") == "learned"), None)
+        needs = f" (learned: needs {learned['threshold']:.2f})" if learned else ""  # not min_score
+        out.rule(_escape(f"{session.index + 1} of {len(session.items)}  ·  {item.participant}{group}"
+                         f"  ·  {item.theme} / {item.code}  ·  score {item.score:.2f}{needs}"))
         out.print(f"[bold]{_escape(redactor.redact(code.label))}[/]: {_escape(redactor.redact(code.definition.strip()))}")
         if item.question:  # the question the passage answers, as context
             out.print(f"[dim]{_escape(redactor.redact_at(item.question, item.transcript, item.question_start))}[/]")
