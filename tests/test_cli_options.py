@@ -36,13 +36,13 @@ def test_cli_version_names_the_engine_and_the_packages_behind_suggestions():
 
 @pytest.mark.parametrize("args, message", [
     (["segments", "--format", "md", "--out", "{tmp}/ev.xlsx"],
-     "Error: {tmp}/ev.xlsx: a .xlsx file, but --format md writes md How to fix: end the file's name in .md, or use "
+     "Error: {tmp}/ev.xlsx: the name ends in .xlsx, but --format md writes a .md file How to fix: end the file's name in .md, or use "
      "--format xlsx."),
     (["export", "--format", "html", "--out", "{tmp}/report.xlsx"],
-     "Error: {tmp}/report.xlsx: a .xlsx file, but --format html writes html How to fix: end the file's name in "
+     "Error: {tmp}/report.xlsx: the name ends in .xlsx, but --format html writes a .html file How to fix: end the file's name in "
      ".html, or use --format xlsx."),
     (["quotes", "--format", "docx", "--out", "{tmp}/quotes.md"],
-     "Error: {tmp}/quotes.md: a .md file, but --format docx writes docx How to fix: end the file's name in .docx, "
+     "Error: {tmp}/quotes.md: the name ends in .md, but --format docx writes a .docx file How to fix: end the file's name in .docx, "
      "or use --format md."),
 ])
 def test_cli_a_file_ending_that_names_another_format_is_refused(coded_demo, tmp_path, args, message):

@@ -62,7 +62,6 @@ def test_a_rare_code_falls_back_to_its_cues(model):
     assert plan.positives == 2 < MIN_POSITIVES
     assert (plan.source, plan.threshold) == ("cues", 0.35)
     assert model.decide(["no car park spaces", "car park again"], [{"parking": 0.6}, {}]) == [{"parking"}, set()]
-    assert model.predict(["no car park spaces"], [{"parking": 0.6}])[0]["parking"] == 0.6
     assert model.explain("parking", "no car park spaces") == []
 
 
@@ -131,7 +130,7 @@ def test_training_is_deterministic(model):
     again = train(texts, labels, scores, CODES)
     probe = ["lunch was fine", "car park", "the menu", "staff were kind"]
     cues = [{}, {"parking": 0.6}, {}, {"cues-perfect": 0.5}]
-    assert again.predict(probe, cues) == model.predict(probe, cues)
+    assert again.suggest(probe, cues) == model.suggest(probe, cues)  # scores and words alike
     assert (again.per_code["food"].coef == model.per_code["food"].coef).all()
     assert again.per_code["food"].threshold == model.per_code["food"].threshold
 
@@ -149,7 +148,7 @@ def test_no_units_or_no_words_leave_every_code_to_its_cues():
     empty = train([], [], [], ["a"])
     assert empty.learned_from == {"units": 0, "positives": {"a": 0}, "known": {"a": 0}}
     assert empty.decide(["x", "y"], [{"a": 0.5}, {"a": 0.2}]) == [{"a"}, set()]
-    assert empty.predict([], []) == []
+    assert empty.decide([], []) == [] and empty.suggest([], []) == ([], [])
     marks = train(["-", ".", "!"] * 3, [{"a"}, set(), set()] * 3, [{}] * 9, ["a"])
     assert marks.per_code["a"].source == "cues"
 

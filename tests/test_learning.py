@@ -356,8 +356,10 @@ def test_evaluate_leaves_empty_what_is_undefined(coded_demo, tmp_path):
     policy, collaboration = by_code["practice-policy"], by_code["research-collaboration"]
     assert policy["gold"] == 1 and policy["cues_recall"] is not None
     assert collaboration["gold"] == 0
-    assert (collaboration["cues_recall"], collaboration["cues_f1"] is None or collaboration["cues_f1"] == 0.0,
-            collaboration["best_cue_threshold"]) == (None, True, None)
+    # no gold: no recall and no best threshold; F1 is 0 where the cues suggested it (all wrong), else undefined
+    suggested = collaboration["cues_precision"] is not None
+    assert (collaboration["cues_recall"], collaboration["cues_f1"], collaboration["best_cue_threshold"]) == \
+        (None, 0.0 if suggested else None, None)
     markdown = cli(root, "evaluate", "--format", "md").stdout
     assert "None" not in markdown and "| research-collaboration | 0 |" in markdown
 

@@ -163,13 +163,14 @@ def test_listed_speaker_is_not_listed_again_and_is_gone_from_the_speaker_column(
 
 NOT_READ_WARNINGS = [
     "Warning: transcripts/a.doc: an old Word document (.doc), which copcode does not read; skipped. Open it in "
-    "Word or LibreOffice and save it as .docx.",
+    "Word or LibreOffice and save it as .docx. Then move the original out of the transcripts folder.",
     "Warning: transcripts/b.pdf: a PDF, which copcode does not read; skipped. Save it as .docx or .txt (or copy "
-    "its text into a .txt file) and put that in the transcripts folder.",
+    "its text into a .txt file) and put that in the transcripts folder. Then move the original out of the "
+    "transcripts folder.",
     "Warning: transcripts/c.rtf: a Rich Text file, which copcode does not read; skipped. Save it as .docx or "
-    ".txt and put that in the transcripts folder.",
+    ".txt and put that in the transcripts folder. Then move the original out of the transcripts folder.",
     "Warning: transcripts/d.odt: an OpenDocument text, which copcode does not read; skipped. Save it as .docx "
-    "(in LibreOffice: File > Save As, Word format).",
+    "(in LibreOffice: File > Save As, Word format). Then move the original out of the transcripts folder.",
     "Warning: transcripts/notes.json: not a transcript format copcode reads (.txt, .md, .docx, .vtt, .srt); "
     "skipped. Save it in one of those formats, or move it out of the transcripts folder if it is not a "
     "transcript.",
@@ -337,3 +338,15 @@ def test_first_ten_are_listed_when_there_are_more(tmp_path):
            "E08, E09, E10 ... (12 in all).\n")
     assert json.loads(cli(root, "quotes", "--participant", "e12", "--format", "json").stdout)[0]["participant"] \
         == "E12"
+
+
+def test_an_unclosed_quote_before_a_later_quote_is_named_where_it_opens(tmp_path):
+    """PyYAML runs the open quote on to the next quote mark and stumbles there, lines later."""
+    path = tmp_path / "book.yaml"
+    path.write_text(
+        "name: book\nthemes:\n  - id: t\n    label: Theme\n    codes:\n      - id: c\n"
+        '        label: "What works well\n        definition: What works.\n        examples:\n'
+        '          - "The staff listened."\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["codebook", "check", str(path)], env={"COLUMNS": "250"})
+    assert result.exit_code == 1
+    assert "line 7: a quoted value opened on this line is never closed" in " ".join(result.output.split())

@@ -146,23 +146,36 @@ def _text_of(path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def test_a_learned_suggestion_never_shows_a_word_of_a_listed_name_alone():
-    """"Harvey" alone is not "William Harvey Hospital": redacting the evidence's text cannot catch it."""
+def test_a_learned_suggestion_never_shows_a_word_of_an_identifier_alone():
+    """"Harvey" alone is not "William Harvey Hospital", nor "gmail" an e-mail address: redacting
+    the evidence's text cannot catch them. Words of the passage outside identifiers stay."""
     from copcode.tables import evidence_shown
 
-    redactor = Redactor({"William Harvey Hospital": "[hospital]", "Zoë Ångström": "[name]"}, ())
+    redactor = Redactor({"William Harvey Hospital": "[hospital]", "Zoë Ångström": "[name]"}, ("email",))
+    passage = "At William Harvey Hospital the ward staff wrote to zanele.mbeki@gmail.com; Zoe Angstrom too."
     evidence = [{"cue": "ward", "kind": "keyword"},
-                {"kind": "learned", "words": ["harvey", "ward", "zoe", "hospital", "angstrom"], "passages": 30,
-                 "positives": 6, "threshold": 0.4}]
-    assert evidence_shown(evidence, redactor.hides) == ["ward", "learned: ward (from 30 coded passages, 6 with the code)"]
-    assert evidence_shown(evidence)[1] == ("learned: harvey, ward, zoe, hospital, angstrom (from 30 coded passages, "
-                                           "6 with the code)")
+                {"kind": "learned", "words": ["harvey", "ward", "zoe", "gmail", "mbeki", "angstrom", "staff"],
+                 "passages": 30, "positives": 6, "threshold": 0.4}]
+    assert evidence_shown(evidence, redactor.hider(passage)) == [
+        "ward", "learned: ward, staff (from 30 coded passages, 6 with the code)"]
+    # only the identifiers within the passage's own part of the text count
+    assert evidence_shown(evidence, redactor.hider(passage, 0, 30))[1] == (
+        "learned: ward, zoe, gmail, mbeki, angstrom, staff (from 30 coded passages, 6 with the code)")
+    assert evidence_shown(evidence)[1] == ("learned: harvey, ward, zoe, gmail, mbeki, angstrom, staff (from 30 "
+                                           "coded passages, 6 with the code)")
+
+
+@pytest.mark.parametrize("written", ["Anne-Marie Smith", "Anne Marie Smith", "Anne–Marie Smith", "Anne-\nMarie Smith",
+                                     "ANNE - MARIE SMITH"])
+def test_a_listed_hyphenated_name_matches_its_other_forms(written):
+    redactor = Redactor({"Anne-Marie Smith": "[name]"}, ())
+    assert redactor.redact(f"I met {written} there.") == "I met [name] there."
 
 
 def test_privacy_scan_says_when_nothing_is_pseudonymised(coded_demo):
     """The demo's copcode.yaml has no `privacy:` section: what the scan finds is not replaced."""
     result = cli(coded_demo, "privacy", "scan", "--format", "csv")
     assert result.exit_code == 0, result.output
-    assert " ".join(result.stderr.split()) == ("Possible identifiers: NOTHING is pseudonymised in outputs, copcode.yaml "
-                                               "has no `privacy:` section (README, 'Privacy')")
+    assert " ".join(result.stderr.split()) == ("Possible identifiers: NOTHING is pseudonymised in outputs: copcode.yaml "
+                                               "lists no identifier and detects nothing (README, 'Privacy')")
     assert result.stdout.startswith("transcript,start,end,text,kind,replacement\n")

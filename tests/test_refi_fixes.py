@@ -516,19 +516,36 @@ def test_export_utf16_option_counts_an_emoji_as_two(small, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_a_pseudonymised_export_imports_into_an_empty_folder(tmp_path):
-    """The speaker labels of a privacy-on export are placeholders ("[name]:"): they are read as
-    labels, so the participant's turns are not taken for the interviewer's."""
+def private_project(tmp_path, interviewer: str):
+    """A project made by `copcode init`, its two speakers listed, Sam Lee as `interviewer`."""
     root = tmp_path / "private"
     ok(tmp_path, "init", str(root))
     settings = root / "copcode.yaml"
     settings.write_text(settings.read_text(encoding="utf-8").replace(
-        '    # "Firstname Surname": "[name]"', '    "Jane Smith": "[name]"\n    "Sam Lee": "[interviewer]"'),
+        '    # "Firstname Surname": "[name]"', f'    "Jane Smith": "[name]"\n    "Sam Lee": "{interviewer}"'),
         encoding="utf-8")
     (root / "transcripts" / "J01.txt").write_text(
         "Sam Lee: How was the service?\nJane Smith: The staff listened to me and I felt valued.\n"
         "Sam Lee: Anything else?\nJane Smith: The wait list was long.\n", encoding="utf-8")
     ok(root, "code")
+    return root
+
+
+def test_one_placeholder_for_every_speaker_comes_in_as_a_document_and_is_said(tmp_path):
+    """"[name]:" on every turn cannot say who asks: not read as labels, so the import says the
+    source comes in as a document rather than filing the questions as the participant's."""
+    exported = tmp_path / "same.qdpx"
+    ok(private_project(tmp_path, "[name]"), "export", "--format", "qdpx", "--out", str(exported))
+    (tmp_path / "empty").mkdir()
+    said = " ".join(ok(tmp_path / "empty", "import", str(exported)).stdout.split())
+    assert said.endswith("TextSource 'J01' has no speaker labels: it comes in as a document (transcripts/J01.txt, "
+                         "`speakers: none`), the whole text one participant's, each paragraph a segment.")
+
+
+def test_a_pseudonymised_export_imports_into_an_empty_folder(tmp_path):
+    """The speaker labels of a privacy-on export are placeholders ("[name]:"): they are read as
+    labels, so the participant's turns are not taken for the interviewer's."""
+    root = private_project(tmp_path, "[interviewer]")
     segment = segment_of(root, "The staff")
     ok(root, "tag", segment, "positive", "--coder", "ann")
     exported = tmp_path / "private.qdpx"

@@ -424,8 +424,11 @@ def codebook_check(
         project = _project(ctx)
         codebook = project_codebook(project)
     nlp = build_pipeline(codebook)  # spaCy checks the token patterns
-    counts = [(len(codebook.themes), "theme"), (len(codebook.codes), "code"), (len(compile_cues(codebook)), "cue")]
-    out.print(f"{_escape(codebook.path)}: valid. " + ", ".join(f"{n} {what}{'s' * (n != 1)}" for n, what in counts) + ".")
+    from copcode.import_table import counted
+
+    counts = [counted(len(codebook.themes), "theme"), counted(len(codebook.codes), "code"),
+              counted(len(compile_cues(codebook)), "cue")]
+    out.print(f"{_escape(codebook.path)}: valid. {', '.join(counts)}.")
     min_score = project.settings.min_score if project else Settings().min_score
     warnings = cue_warnings(codebook, min_score, nlp)
     for warning in warnings if all_ else warnings[:WARNINGS_SHOWN]:
@@ -685,7 +688,7 @@ def _review_loop(session, redactor) -> None:
         out.print(_highlighted(item, redactor))
         from copcode.tables import evidence_shown
 
-        shown = [redactor.redact(e) for e in evidence_shown(item.evidence, redactor.hides)]
+        shown = [redactor.redact(e) for e in evidence_shown(item.evidence, redactor.hider(item.text))]
         out.print(f"[dim]evidence: {_escape(', '.join(shown))}[/]" + (f"\n[dim]note: {_escape(note)}[/]" if note else ""))
         out.print(keys)
         key = _read_key()
@@ -788,8 +791,8 @@ def privacy_scan(
         title = ("Possible identifiers (listed and detected ones are pseudonymised in outputs; "
                  "confirm the capitalised ones and list them in copcode.yaml)")
     else:
-        title = ("Possible identifiers: NOTHING is pseudonymised in outputs, copcode.yaml has no `privacy:` "
-                 "section (README, 'Privacy')")
+        title = ("Possible identifiers: NOTHING is pseudonymised in outputs: copcode.yaml lists no identifier "
+                 "and detects nothing (README, 'Privacy')")
         if fmt != "table":
             err.print(title)
     _output(found, fmt, out_file, lambda f: _print_frame(f, title))

@@ -76,21 +76,6 @@ class Model:
         """The codes decided (wholly or partly) by what was learned."""
         return [c for c in self.codes if self.per_code[c].source != "cues"]
 
-    def predict(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]]) -> list[dict[str, float]]:
-        """Per text, each code's score in [0, 1]: the learned probability for learned codes,
-        the cue score for the others (0 where the cues do not suggest the code)."""
-        features = self._features(texts, cue_scores) if self.learned_codes else None
-        out: list[dict[str, float]] = [{} for _ in texts]
-        for code in self.codes:
-            plan = self.per_code[code]
-            if plan.source == "cues":
-                values = [scores.get(code, 0.0) for scores in cue_scores]
-            else:
-                values = _probability(features, plan)
-            for row, value in zip(out, values):
-                row[code] = round(float(value), 4)
-        return out
-
     def decide(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]]) -> list[set[str]]:
         """Per text, the codes to suggest: for a learned code, its probability reaching the
         code's threshold, or for a code whose source is "either", also a cue score reaching
@@ -99,8 +84,7 @@ class Model:
         import numpy
 
         decided: list[set[str]] = [set() for _ in texts]
-        learned = {code: chosen for code, _, _, chosen, flooded in self._choices(texts, cue_scores) if not flooded} \
-            if self.learned_codes else {}
+        learned = {code: chosen for code, _, _, chosen, flooded in self._choices(texts, cue_scores) if not flooded}
         for code in self.codes:
             chosen = learned.get(code)
             if chosen is None:
@@ -110,13 +94,16 @@ class Model:
         return decided
 
     def _choices(self, texts, cue_scores, features=None):
-        """Per learned code (`features`: `_features` of the texts, when made already): (code, its probabilities, where they reach its threshold, where it is
-        chosen, whether it floods). A code floods when, over at least FLOOD_MIN texts, it would
-        be chosen on more than FLOOD times the larger of the share of coded passages its
-        coders gave it and the share its cues suggest it on here: a model that learned from
-        a handful of examples can rate half a survey above a low threshold."""
+        """Per learned code: (code, its probabilities, where they reach its threshold, where it
+        is chosen, whether it floods); `features`: `_features` of the texts, when made already.
+        A code floods when, over at least FLOOD_MIN texts, it would be chosen on more than
+        FLOOD times the larger of the share of coded passages its coders gave it and the share
+        its cues suggest it on here: a model that learned from a handful of examples can rate
+        half a survey above a low threshold."""
         import numpy
 
+        if not self.learned_codes:
+            return
         features = self._features(texts, cue_scores) if features is None else features
         for code in self.learned_codes:
             plan = self.per_code[code]
@@ -464,9 +451,9 @@ class Decided:
     none of these coders has decided (pending: not yet an absence), unless a coder marked the
     whole document as coded (`copcode import FILE.csv`) or coded it by tagging alone, without
     accepting or rejecting any suggestion there (the NVivo way: what they did not tag is
-    absent; `CodingState.reviewing`). A segment on which a coder decided every suggestion is coded in full: every code is known there (what they did not tag is
-    absent), as a reviewer who goes through a passage's suggestions and tags what they missed
-    has coded it."""
+    absent; `CodingState.reviewing`). A segment on which a coder decided every suggestion is
+    coded in full: every code is known there (what they did not tag is absent), as a reviewer
+    who goes through a passage's suggestions and tags what they missed has coded it."""
 
     segments: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)

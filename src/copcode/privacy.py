@@ -72,10 +72,11 @@ class Finding:
 _APOSTROPHES = str.maketrans({c: "'" for c in "\u2019\u2018\u02bc\u2032\u02b9\uff07"})
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _SPACES = {"\u200b", "\u2060", "\ufeff"}  # zero-width: between two words they are a space
-# A listed name's words match across any white space and across a hyphen ("Margaret-Hughes",
-# a line broken at "Margaret-\nHughes"): ASCII, U+2010 (U+2011, the no-break hyphen, is U+2010
-# once normalised). Otherwise a listed "Margaret" leaves "[name]-Hughes".
-_BETWEEN_WORDS = r"(?:\s+|\s*[-\u2010\u2011]\s*)"
+# A listed name's words match across any white space and across a hyphen or en dash
+# ("Margaret-Hughes", a line broken at "Margaret-\nHughes"), whichever of them the list writes:
+# ASCII, U+2010 (U+2011, the no-break hyphen, is U+2010 once normalised), U+2013. Otherwise a
+# listed "Margaret" leaves "[name]-Hughes".
+_BETWEEN_WORDS = r"(?:\s+|\s*[-\u2010\u2011\u2013]\s*)"
 
 
 def normalised(text: str) -> tuple[str, list[int] | None, list[int] | None]:
@@ -153,21 +154,24 @@ class Redactor:
         self.listed = []
         for name in listed:
             for variant in sorted(_variants(name)):
-                words = normalised(variant)[0].split()
-                if words:
+                # a listed "Anne-Marie Smith" also matches "Anne Marie Smith" and "Anne–Marie"
+                words = re.split(_BETWEEN_WORDS, normalised(variant)[0].strip())
+                if words and words != [""]:
                     self.listed.append((re.compile(r"(?<!\w)" + _BETWEEN_WORDS.join(map(re.escape, words)) + r"(?!\w)"),
                                         identifiers[name]))
         self.active = bool(self.listed or self.detect)
         self.passages = passages or _NoPassages()  # where redact_frame finds a passage's transcript
         self._cache: dict[tuple[str, bool], list[Finding]] = {}
-        # every word of a listed identifier: a word shown alone ("harvey" of "William Harvey
-        # Hospital", a learned suggestion's strongest word) is not matched by the whole name
-        self.words = {w for name in identifiers for variant in _variants(name)
-                      for w in re.findall(r"\w+", normalised(variant)[0])}
 
-    def hides(self, word: str) -> bool:
-        """Whether `word`, shown on its own, is part of a listed identifier."""
-        return normalised(word)[0] in self.words
+    def hider(self, text: str, start: int = 0, end: int | None = None):
+        """A test of whether a word shown on its own (a learned suggestion's strongest word)
+        stands inside an identifier found in `text` (listed or detected) within `text[start:end]`:
+        "harvey" of "William Harvey Hospital", "gmail" of an e-mail address. Redacting the
+        evidence's text cannot catch such a word once it stands alone."""
+        end = len(text) if end is None else end
+        hidden = {word for f in self.findings(text) if f.start < end and start < f.end
+                  for word in re.findall(r"\w+", normalised(text[f.start:f.end])[0])}
+        return lambda word: normalised(word)[0] in hidden
 
     def findings(self, text: str, *, detected: bool = True) -> list[Finding]:
         """Every identifier in `text`, earliest first, overlaps resolved for the longest.
@@ -486,10 +490,16 @@ def scan(store, redactor: Redactor):
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     """(start, end) widened to the word boundaries of `text`: spaCy's tokenizer may cut a word
-    ("Darent" is "Dare" + "nt"), and the scan reports words as the text has them."""
-    while start > 0 and text[start - 1].isalnum():
+    ("Darent" is "Dare" + "nt", "Mary-Jane" three tokens), and the scan reports words as the
+    text has them, a hyphenated name whole (listing "Jane Okafor" of "Mary-Jane Okafor" would
+    leave "Mary-[name]")."""
+    def inside(i: int) -> bool:  # a letter, or a hyphen or apostrophe between two ("Mary-Jane", "O'Neill")
+        return text[i].isalnum() or (text[i] in "-'’\u2010\u2011" and 0 < i < len(text) - 1
+                                     and text[i - 1].isalnum() and text[i + 1].isalnum())
+
+    while start > 0 and inside(start - 1):
         start -= 1
-    while end < len(text) and text[end].isalnum():
+    while end < len(text) and inside(end):
         end += 1
     return start, end
 

@@ -454,8 +454,8 @@ def _spread(rows: list, limit: int, per_participant: int, one_per_passage: bool 
 def evidence_shown(evidence: list[dict], hides=lambda word: False) -> list[str]:
     """A suggestion's evidence as people read it: its cues (sorted, once each), then for a
     learned one "learned: WORDS (from N coded passages, P with the code)", without the words
-    `hides` (privacy.Redactor.hides: a word of a listed name, which redacting the text around
-    it cannot catch once it stands alone)."""
+    `hides` (privacy.Redactor.hider: a word of an identifier in the passage, which redacting
+    the text around it cannot catch once it stands alone)."""
     shown = sorted({str(e["cue"]) for e in evidence if "cue" in e})
     for e in evidence:
         if e.get("kind") == "learned":

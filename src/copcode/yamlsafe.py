@@ -152,6 +152,11 @@ def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
                 "than the key before it; start it in the same column as that key", mark.line + 1)
     if problem.startswith("expected ',' or '}', but got ':'") or problem.startswith("expected ',' or ']', but got ':'"):
         return ('a value holds ": "; put it in quotes, e.g. {label: "Pay: wages"}', mark.line + 1)
+    unclosed = _unclosed_quote(lines, mark.line)
+    if unclosed is not None and problem.startswith(("expected <block end>", "did not find expected")):
+        # a quote left open runs on to the next quote mark, and PyYAML stumbles lines later
+        return ("a quoted value opened on this line is never closed; end it with the same quote mark "
+                "(\" or ') it starts with", unclosed + 1)
     if problem.startswith("expected <block end>") and "'<scalar>'" in problem and re.search(r"[\"']\s*\S", before):
         return ("text follows a value in quotes; put the whole value in quotes "
                 "(quotes inside it doubled or of the other kind, e.g. '\"Pay\" wages')", mark.line + 1)
@@ -166,6 +171,24 @@ def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
     if problem == "could not find expected ':'" and opened is not None:
         return ('a key has no ":" after it; write "key: value" (or join this line to the one above if it '
                 "continues it)", opened.line + 1)
+    return None
+
+
+def _unclosed_quote(lines: list[str], upto: int) -> int | None:
+    """The 0-based index of the line before `upto` whose value opens a quote that the line does
+    not close (`label: "What works well`) and that the next quote mark, on line `upto`, would
+    close; None when there is none (a quoted value may rightly run over lines)."""
+    for number, line in enumerate(lines[:upto]):
+        opened = re.match(r"""^\s*(?:-\s+)?(?:[^\s#'"][^:#]*:\s+)?(["'])""", line)
+        if not opened:
+            continue
+        quote = opened.group(1)
+        rest = line[opened.end():]
+        rest = rest.replace('\\"', "") if quote == '"' else rest.replace("''", "")
+        if quote in rest:
+            continue
+        closing = next((n for n in range(number + 1, len(lines)) if quote in lines[n]), None)
+        return number if closing == upto else None
     return None
 
 

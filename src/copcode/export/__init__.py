@@ -66,7 +66,7 @@ def check_ending(path: Path, fmt: str) -> None:
     ending = path.suffix.lower()
     other = next((name for name, endings in ENDINGS.items() if ending in endings), fmt)
     if other != fmt:
-        raise CopcodeError(f"{path}: a {ending} file, but --format {fmt} writes {fmt}",
+        raise CopcodeError(f"{path}: the name ends in {ending}, but --format {fmt} writes a {ENDINGS[fmt][0]} file",
                            fix=f"end the file's name in {ENDINGS[fmt][0]}, or use --format {other}.")
 
 

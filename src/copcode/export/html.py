@@ -152,7 +152,8 @@ def report_html(view, title: str, redactor) -> str:
                 pieces.append({"text": redactor.redact_slice(text, at, start)})
                 codes = [{"code": r.code, "label": labels[r.code], "theme": r.theme,
                           "status": redactor.redact_names(r.shown_status), "score": round(r.score, 2),
-                          "evidence": [redactor.redact(e) for e in evidence_shown(r.evidence_list(), redactor.hides)]}
+                          "evidence": [redactor.redact(e) for e in
+                                       evidence_shown(r.evidence_list(), redactor.hider(text, start, end))]}
                          for r in rows]
                 passages[segment_id] = {"codes": codes}
                 pieces.append({"segment": segment_id, "colour": colour[rows[0].theme],

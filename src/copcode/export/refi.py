@@ -202,8 +202,10 @@ def _utf16_offsets(text: str):
     a character outside the BMP counts two."""
     from bisect import bisect_left
 
-    astral = [m.start() for m in re.finditer("[\U00010000-\U0010FFFF]", text)]
-    return lambda offset: offset + bisect_left(astral, offset)
+    from copcode.ingest.refi import astral_indices
+
+    wide = astral_indices(text)
+    return lambda offset: offset + bisect_left(wide, offset)
 
 
 def _xml_text(text: str) -> str:

@@ -112,6 +112,8 @@ NOT_READ = {
 for _ending in (".mp3", ".m4a", ".wav", ".mp4", ".mov", ".ogg", ".webm", ".aac", ".flac", ".wma"):
     NOT_READ[_ending] = ("a recording, which copcode does not read", "transcribe it (e.g. to a .vtt, .docx "
                          "or .txt file) and put the transcript in the transcripts folder")
+# the endings whose fix makes another file from this one
+CONVERTED = {".pdf", ".doc", ".rtf", ".odt", ".pages", *(e for e, (what, _) in NOT_READ.items() if "recording" in what)}
 # files that programs leave in folders, and the participants file: never worth a word
 _QUIET = {"participants.csv", "thumbs.db", "desktop.ini"}
 
@@ -144,7 +146,10 @@ def not_read(project: Project) -> list[str]:
         reason = _not_read(path)
         if reason is not None:
             shown = project.relative(path) + ("/" if path.is_dir() else "")
-            found.append(f"{shown}: {reason[0]}; skipped. {reason[1][:1].upper()}{reason[1][1:]}.")
+            # a file made readable elsewhere would be named on every run while it stays here
+            then = " Then move the original out of the transcripts folder." \
+                if path.suffix.lower() in CONVERTED and not path.is_dir() else ""
+            found.append(f"{shown}: {reason[0]}; skipped. {reason[1][:1].upper()}{reason[1][1:]}.{then}")
     return found
 
 

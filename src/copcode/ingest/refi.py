@@ -290,7 +290,7 @@ def _project(path: Path, root, archive, utf16: bool | None, budget: list[int]) -
         # where the "\r\n" and the characters outside the BMP are, found once: a source may
         # carry thousands of selections, and counting from the start for each is quadratic
         crlf = [m.start() for m in re.finditer("\r\n", raw)]
-        astral = _astral(raw) if utf16 else []
+        astral = astral_indices(raw) if utf16 else []
         for selection in selections[name]:
             start, end = selection.start, selection.end
             units = len(raw) + len(astral)  # the text's length as the file counts it
@@ -368,7 +368,7 @@ def _names(counts: dict[str, int], shown: int = 5) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
-def _astral(text: str) -> list[int]:
+def astral_indices(text: str) -> list[int]:
     """The indices of the characters outside the BMP (two UTF-16 code units each)."""
     return [m.start() for m in re.finditer("[\U00010000-\U0010FFFF]", text)]
 
@@ -384,7 +384,7 @@ def _offset_reading(raw_texts: dict[str, str], selections: dict[str, list[_Selec
     votes = {True: 0, False: 0}
     differ = False
     for name, raw in raw_texts.items():
-        astral = _astral(raw)
+        astral = astral_indices(raw)
         if not astral:
             continue  # no character outside the BMP: both readings are the same
         for selection in selections[name]:

@@ -214,6 +214,9 @@ def detect(text: str, participant: str, listed=(), configured=(), label_lines=fr
                                   and fold(c.label) not in ANSWERS)
 
     accepted = [c for c in candidates if c.kind != "bare" and labelled(c)]
+    if accepted and all(c.bracketed and not known(c.label) for c in accepted) and \
+            len({fold(c.label) for c in accepted}) == 1:
+        accepted = []  # one placeholder for every speaker ("[name]:"): who asks cannot be told
     convention = _convention(accepted)
     if accepted:
         names = {fold(c.label) for c in accepted}
