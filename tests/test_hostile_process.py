@@ -69,7 +69,7 @@ def test_case_36_a_5000_row_survey_is_coded_in_batches_with_the_same_tables(smal
     answers = write_answers(small_project / "answers.csv", survey_rows(5000))
     result = cli(small_project, "code", "--input", str(answers))
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Coded 5000 transcripts: 5000 participant segments, ")
+    assert result.stdout.startswith("Coded 5000 answers: 5000 segments, ")
     db = sqlite3.connect(small_project / ".copcode" / "copcode.db")
     assert db.execute("SELECT count(*) FROM transcripts").fetchone()[0] == 5000
     assert db.execute("SELECT source FROM transcripts WHERE id = 'S04999'").fetchone()[0] == "answers.csv#row5001"

@@ -70,7 +70,7 @@ def test_scale_survey_answers_as_input(tmp_path):
         writer.writerow(["S004", "Fine, thanks.\r\nNothing else.", "Deal", "admin"])
     result = cli(root, "code", "--input", str(answers), "--id-column", "id", "--text-column", "comment")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Coded 3 transcripts: 3 participant segments, 2 suggested codings")
+    assert result.stdout.startswith("Coded 3 answers: 3 segments, 2 suggested codings")
     assert result.stderr == "Warning: answers.csv: 1 row(s) with an empty comment skipped.\n"
     quotes = json.loads(cli(root, "quotes", "--theme", "barriers", "--format", "json", "--with", "site,role").stdout)
     assert [(q["participant"], q["quote"], q["site"], q["role"]) for q in quotes] == [

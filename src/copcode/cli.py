@@ -199,7 +199,8 @@ def code_command(
     _warn_unredacted(ctx, project)
     for warning in result.warnings:
         err.print(f"[yellow]Warning:[/] {_escape(warning)}")
-    out.print(f"Coded {result.transcripts} transcripts: {result.segments} participant segments, "
+    units, passages = ("answers", "segments") if input_ is not None else ("transcripts", "participant segments")
+    out.print(f"Coded {result.transcripts} {units}: {result.segments} {passages}, "
               f"{result.suggestions} suggested codings ({result.parsed} segments parsed, "
               f"{result.segments - result.parsed} unchanged since the last run).")
     if result.learning is not None:
