@@ -350,3 +350,70 @@ def test_an_unclosed_quote_before_a_later_quote_is_named_where_it_opens(tmp_path
     result = CliRunner().invoke(app, ["codebook", "check", str(path)], env={"COLUMNS": "250"})
     assert result.exit_code == 1
     assert "line 7: a quoted value opened on this line is never closed" in " ".join(result.output.split())
+
+
+# ------------------------------------------------------------------ a second review
+
+INTERVIEW_WITH_MARKS = """\
+    Interviewer: How was it?
+    P01: Fine.
+    [laughs]: well, no.
+    Interviewer: And then?
+    P01: Then it got better.
+    [laughs]: really.
+    [Interviewer's note]: she smiled.
+    [Interviewer's note]: the end.
+    """
+
+
+def test_a_transcribers_bracketed_mark_is_no_speaker(tmp_path):
+    """"[laughs]:" twice at a line's start stays in the turn; only placeholders are labels."""
+    root = project(tmp_path / "p", {"t_lau.txt": INTERVIEW_WITH_MARKS})
+    result = cli(root, "transcripts", "--format", "json")
+    assert result.exit_code == 0, result.output
+    [found] = json.loads(result.stdout)["files"]
+    assert sorted((s["label"], s["role"]) for s in found["speakers"]) == [("Interviewer", "interviewer"),
+                                                                           ("P01", "participant")]
+
+
+@pytest.mark.parametrize("listed", ["Jean - Paul", "Jean – Paul", "Jean-Paul", "Jean Paul"])
+def test_a_listed_name_with_a_spaced_hyphen_matches_every_form(listed):
+    redactor = Redactor({listed: "[name]"}, ())
+    assert [redactor.redact(f"{written} came.") for written in ("Jean-Paul", "Jean Paul", "Jean – Paul")] == \
+        ["[name] came."] * 3
+
+
+@pytest.mark.parametrize("settings, group", [(None, ""), ("groups: {E: Experts, P: Practitioners}\n", "P")])
+def test_groups_a_project_names_are_its_own_prefixes(tmp_path, settings, group):
+    """With the default groups "PT01" is in none (a letter follows P); a project that names P
+    as a group keeps PT01 in it, as before."""
+    root = project(tmp_path / "p", {}, settings)
+    assert open_project(root).group_of("PT01") == group
+
+
+def test_word_lock_files_are_left_alone_and_a_converted_pdf_is_said_so(tmp_path):
+    root = project(tmp_path / "p", {"PT01.txt": "Interviewer: How?\nPT01: Fine, really fine.\n"
+                                                "Interviewer: And?\nPT01: Good.\n"})
+    (root / "transcripts" / "PT01.pdf").write_bytes(b"%PDF-1.4 x")
+    (root / "transcripts" / "~$EBE02.docx").write_bytes(b"junk")
+    result = cli(root, "transcripts")
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stderr.split()) == ("Warning: transcripts/PT01.pdf: a PDF, which copcode does not read; "
+                                               "skipped: transcripts/PT01.txt is read. Move PT01.pdf out of the "
+                                               "transcripts folder.")
+
+
+@pytest.mark.parametrize("text, message", [
+    # a quote rightly over two lines, then one left open: the open one is named
+    ('title: "Care study\n  codebook"\nthemes:\n  - id: t1\n    label: "Territory\n    codes: []\n  - id: t2\n'
+     '    label: "Practice"\n', "line 5: a quoted value opened on this line is never closed"),
+    # an apostrophe in a block scalar, then a real indentation slip: the slip is named
+    ("title: Study\ndescription: |\n  People said 'nobody listens to us\n  and they meant it.\nthemes:\n"
+     "  - id: t1\n    label: T\n   codes: []\n", "line 8: the indentation does not line up"),
+])
+def test_an_unclosed_quote_is_told_from_other_mistakes(text, message):
+    from copcode import yamlsafe
+
+    with pytest.raises(yamlsafe.YamlProblem) as raised:
+        yamlsafe.load(text)
+    assert str(raised.value).startswith(message)

@@ -76,7 +76,7 @@ _SPACES = {"\u200b", "\u2060", "\ufeff"}  # zero-width: between two words they a
 # ("Margaret-Hughes", a line broken at "Margaret-\nHughes"), whichever of them the list writes:
 # ASCII, U+2010 (U+2011, the no-break hyphen, is U+2010 once normalised), U+2013. Otherwise a
 # listed "Margaret" leaves "[name]-Hughes".
-_BETWEEN_WORDS = r"(?:\s+|\s*[-\u2010\u2011\u2013]\s*)"
+_BETWEEN_WORDS = r"(?:\s*[-\u2010\u2011\u2013]\s*|\s+)"  # the hyphen first: "Jean - Paul" is two words
 
 
 def normalised(text: str) -> tuple[str, list[int] | None, list[int] | None]:
@@ -155,8 +155,8 @@ class Redactor:
         for name in listed:
             for variant in sorted(_variants(name)):
                 # a listed "Anne-Marie Smith" also matches "Anne Marie Smith" and "Anne–Marie"
-                words = re.split(_BETWEEN_WORDS, normalised(variant)[0].strip())
-                if words and words != [""]:
+                words = [w for w in re.split(_BETWEEN_WORDS, normalised(variant)[0]) if w]
+                if words:
                     self.listed.append((re.compile(r"(?<!\w)" + _BETWEEN_WORDS.join(map(re.escape, words)) + r"(?!\w)"),
                                         identifiers[name]))
         self.active = bool(self.listed or self.detect)

@@ -176,11 +176,14 @@ class Project:
         )
 
     def group_of(self, participant: str) -> str:
-        """The group a participant id's prefix maps to in the settings ("E05", "E-5" -> "E"):
-        the prefix followed by anything but a letter, so that with the default groups a
-        document named "Entrevista" or a participant "Paula" is in no group."""
+        """The group a participant id's prefix maps to in the settings ("E05" -> "E"). With the
+        default groups (none in copcode.yaml) the prefix must be followed by no letter ("E-5"
+        yes), so that a document named "Entrevista" or a participant "Paula" is in no group;
+        groups a project names are its own prefixes, "PT01" under "P" as ever."""
+        whole = self.settings.groups == DEFAULT_GROUPS
         for prefix in sorted(self.settings.groups, key=len, reverse=True):
-            if participant.upper().startswith(prefix.upper()) and not participant[len(prefix):][:1].isalpha():
+            if participant.upper().startswith(prefix.upper()) and \
+                    not (whole and participant[len(prefix):][:1].isalpha()):
                 return prefix
         return ""
 

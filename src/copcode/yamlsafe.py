@@ -174,21 +174,42 @@ def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
     return None
 
 
+_OPENS_QUOTE = re.compile(r"""^\s*(?:-\s+)?(?:[^\s#'"][^:#]*:\s+)?(["'])""")  # a value that starts with a quote
+_BLOCK = re.compile(r"""^(\s*)(?:-\s+)?(?:[^\s#'"][^:#]*:\s*)?[|>][-+0-9]*\s*(?:#.*)?$""")  # "key: |", "- >-"
+
+
 def _unclosed_quote(lines: list[str], upto: int) -> int | None:
-    """The 0-based index of the line before `upto` whose value opens a quote that the line does
-    not close (`label: "What works well`) and that the next quote mark, on line `upto`, would
-    close; None when there is none (a quoted value may rightly run over lines)."""
-    for number, line in enumerate(lines[:upto]):
-        opened = re.match(r"""^\s*(?:-\s+)?(?:[^\s#'"][^:#]*:\s+)?(["'])""", line)
-        if not opened:
+    """The 0-based index of a line before `upto` whose value opens a quote that it does not
+    close (`label: "What works well`) when the next quote mark is the one that opens a value
+    on line `upto` (`- "The staff...`): PyYAML ran the quote on to there. None otherwise: a
+    quoted value may rightly run over lines, and block scalars (`|`, `>`) hold any text."""
+    number, block = 0, None  # block: the indentation of the key whose block scalar we are in
+    while number < upto:
+        line = lines[number]
+        indent = len(line) - len(line.lstrip())
+        if block is not None and (not line.strip() or indent > block):
+            number += 1
             continue
-        quote = opened.group(1)
-        rest = line[opened.end():]
+        block = None
+        scalar = _BLOCK.match(line)
+        if scalar:
+            block = len(scalar.group(1))
+            number += 1
+            continue
+        opened = _OPENS_QUOTE.match(line)
+        rest = line[opened.end():] if opened else ""
+        quote = opened.group(1) if opened else ""
         rest = rest.replace('\\"', "") if quote == '"' else rest.replace("''", "")
-        if quote in rest:
+        if not opened or quote in rest:
+            number += 1
             continue
         closing = next((n for n in range(number + 1, len(lines)) if quote in lines[n]), None)
-        return number if closing == upto else None
+        if closing == upto:
+            at = _OPENS_QUOTE.match(lines[upto])
+            return number if at and at.group(1) == quote and quote not in lines[upto][:at.start(1)] else None
+        if closing is None or closing > upto:
+            return None
+        number = closing + 1  # a value rightly over several lines: go on after it
     return None
 
 

@@ -79,7 +79,8 @@ def transcript_paths(project: Project) -> list[Path]:
         )
     # not only regular files: a folder, FIFO or dangling link named like a transcript is named
     # and skipped (or stops the run) by inspect_transcript, never left out silently
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in FORMATS)
+    # "~$x.docx" is the lock file Word keeps beside a document it has open: not a transcript
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in FORMATS and not p.name.startswith("~$"))
     if not paths:
         others = [f"{name}/" if path.is_dir() else name for path, name in
                   ((p, p.name) for p in sorted(folder.iterdir())) if _not_read(path) is not None]
@@ -123,7 +124,7 @@ def _not_read(path: Path) -> tuple[str, str] | None:
     read; None for a transcript file (read, or named by its reader) and for what is ignored
     without a word: hidden files, participants.csv, Windows' Thumbs.db and desktop.ini."""
     name = path.name
-    if path.suffix.lower() in FORMATS or name.startswith(".") or name.casefold() in _QUIET:
+    if path.suffix.lower() in FORMATS or name.startswith((".", "~$")) or name.casefold() in _QUIET:
         return None
     if path.is_dir():
         return ("a folder; copcode reads the transcripts folder itself, not folders inside it",
@@ -149,6 +150,12 @@ def not_read(project: Project) -> list[str]:
             # a file made readable elsewhere would be named on every run while it stays here
             then = " Then move the original out of the transcripts folder." \
                 if path.suffix.lower() in CONVERTED and not path.is_dir() else ""
+            done = [p for p in folder.iterdir() if p.stem == path.stem and p.suffix.lower() in FORMATS] \
+                if then else []
+            if done:  # converted already
+                found.append(f"{shown}: {reason[0]}; skipped: {project.relative(done[0])} is read. Move "
+                             f"{path.name} out of the transcripts folder.")
+                continue
             found.append(f"{shown}: {reason[0]}; skipped. {reason[1][:1].upper()}{reason[1][1:]}.{then}")
     return found
 

@@ -43,6 +43,12 @@ ANSWERS = {"yes", "no", "yeah", "yep", "nope", "ok", "okay", "right", "sure", "t
            "mm", "mm-hmm", "mhm", "hmm", "uh-huh", "exactly", "absolutely", "definitely", "great",
            "good", "fine", "true", "maybe", "sorry", "well", "so", "and", "but", "indeed", "totally",
            "interesting", "lovely", "brilliant", "perfect", "cool", "wow", "oh", "ah", "um", "er"}
+# what transcribers write in square brackets at a line's start that is no speaker ("[laughs]:")
+MARKS = {"laughs", "laughing", "laughter", "inaudible", "crosstalk", "cross talk", "cross-talk", "overtalk",
+         "overlapping", "overlapping speech", "pause", "pauses", "long pause", "silence", "sic", "unclear",
+         "indistinct", "translation", "translated", "translator", "interpreter", "music", "noise",
+         "background noise", "coughs", "cough", "sighs", "sigh", "applause", "interruption", "phone rings",
+         "break", "end", "end of recording", "recording ends", "recording stops", "technical issue"}
 PARTICLES = {"de", "van", "von", "der", "den", "da", "di", "du", "la", "le", "bin", "al", "del", "dos", "y"}
 
 _TS = r"\d{1,2}(?::\d{1,2}){1,2}(?:[.,]\d{1,3})?(?!\d|:\d)"  # a whole time, never its first part
@@ -124,7 +130,8 @@ class Candidate:
     kind: str  # "inline" (words on the line), "alone" (colon or time, words below), "bare"
     words_at: int | None  # where the words start; None: at the next line
     # written in square brackets ("[name]:"), as copcode's pseudonymised outputs write a listed
-    # name: a label when it opens two turns or more, whatever its case
+    # name: a label when it opens two turns or more, whatever its case, unless it is a
+    # transcriber's mark ("[laughs]:", "[Interviewer's note]:")
     bracketed: bool = False
 
 
@@ -159,7 +166,8 @@ def _candidates(text: str, lines: list[tuple[int, int]], label_lines=frozenset()
             m = _INLINE.match(line)
             if m:
                 rest = line[m.end():]
-                bracketed = line[m.start("label") - 1:m.start("label")] == "[" and line[m.end("label"):][:1] == "]"
+                bracketed = line[m.start("label") - 1:m.start("label")] == "[" and line[m.end("label"):][:1] == "]" \
+                    and fold(m["label"]) not in MARKS and not {"note", "notes"} & set(fold(m["label"]).split())
                 if rest.strip():
                     found.append(Candidate(number, start, m["label"], "inline", start + m.end(), bracketed))
                 else:
