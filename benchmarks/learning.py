@@ -156,7 +156,8 @@ def spacy_textcat(texts, labels, scores, rows, test, codes, epochs: int = 10):
 
 
 def demo_data():
-    """The demo's segments, their gold codes, and the transcript of each."""
+    """The demo's segments, their gold codes, the transcript of each, and the interviewer's
+    turn just before each ("" when none), as `copcode code` finds it (store.questions)."""
     from copcode.codebook import load_codebook
     from copcode.ingest import read_corpus
     from copcode.project import open_project
@@ -167,7 +168,7 @@ def demo_data():
     project = open_project(ROOT)
     codebook = load_codebook(ROOT / "codebooks" / "cop.yaml")
     passages = gold_passages()
-    texts, labels, owners = [], [], []
+    texts, labels, owners, asked = [], [], [], []
     for transcript in read_corpus(project).transcripts:
         located = []
         for passage in passages.get(transcript.id, []):
@@ -177,24 +178,29 @@ def demo_data():
             texts.append(segment.text)
             labels.append(set().union(*[c for s, e, c in located if s < segment.end and segment.start < e]))
             owners.append(transcript.id)
-    return codebook, texts, labels, owners, TUNED_ON
+            before = [t for t in transcript.turns[:segment.turn] if t.role == "interviewer"]
+            asked.append(transcript.text[before[-1].start:before[-1].end] if before else "")
+    return codebook, texts, labels, owners, asked, TUNED_ON
 
 
 def demo(out):
     from copcode.learn import cue_scores, evaluate, train
 
-    codebook, texts, labels, owners, tuned_on = demo_data()
+    codebook, texts, labels, owners, questions, tuned_on = demo_data()
     codes = [c.id for c in codebook.codes]
     scores = cue_scores(codebook, texts)
+    asked = cue_scores(codebook, questions)
     rows = [i for i, t in enumerate(owners) if t in tuned_on]
     test = [i for i, t in enumerate(owners) if t not in tuned_on]
     truth = [labels[i] for i in test]
     base = f1_figures(truth, cues_alone([scores[i] for i in test], 0.35), codes)
     start = time.perf_counter()
     model = train([texts[i] for i in rows], [labels[i] for i in rows], [scores[i] for i in rows], codes,
-                  groups=[owners[i] for i in rows])  # as copcode code does: by transcript
+                  groups=[owners[i] for i in rows],  # as copcode code does: by transcript
+                  asked=[asked[i] for i in rows])
     seconds = time.perf_counter() - start
-    learned = f1_figures(truth, model.decide([texts[i] for i in test], [scores[i] for i in test]), codes)
+    learned = f1_figures(truth, model.decide([texts[i] for i in test], [scores[i] for i in test],
+                                             [asked[i] for i in test]), codes)
     out(f"\nDemo: trained on the 7 transcripts the cues were tuned on ({len(rows)} segments), "
         f"scored on the other 14 ({len(test)} segments)")
     out("| | micro F1 | macro F1 | codes learned | training s |")
@@ -202,7 +208,7 @@ def demo(out):
     out(f"| cues alone | {base[0]:.2f} | {base[1]:.2f} | | |")
     out(f"| cues + learning | {learned[0]:.2f} | {learned[1]:.2f} | {len(model.learned_codes)} of {len(codes)} "
         f"| {seconds:.1f} |")
-    folds = evaluate(texts, labels, scores, owners, codes, folds=5)
+    folds = evaluate(texts, labels, scores, owners, codes, folds=5, asked=asked)
     micro, macro = folds[-2], folds[-1]
     out("\nDemo, cross-validated by transcript (5 folds: trained on about 17 transcripts, scored on the rest)")
     out("| | micro F1 | macro F1 |")

@@ -144,6 +144,36 @@ def test_codes_without_a_unit_and_mismatched_inputs():
         train(texts, labels[:-1], scores, CODES)
 
 
+def test_a_code_can_be_learned_from_the_question_a_passage_answers():
+    """Answers of filler words: what tells them apart is the question before them, whose cues
+    matched "visits" (its own code here, standing for any code of the codebook)."""
+    rng = random.Random(0)
+    texts = [" ".join(rng.sample(FILLER, 6)) for _ in range(90)]
+    labels = [{"visits"} if i % 3 == 0 else set() for i in range(90)]
+    asked = [{"visits": 0.5} if i % 3 == 0 else {} for i in range(90)]
+    model = train(texts, labels, [{}] * 90, ["visits"], asked=asked)
+    assert model.per_code["visits"].source == "learned"
+    answers = ["the staff were really quite good", "my mum was in the room"]
+    assert model.decide(answers, [{}, {}], [{"visits": 0.5}, {}]) == [{"visits"}, set()]
+    assert model.decide(answers, [{}, {}]) == [set(), set()]  # no question: nothing to go on
+    found, _ = model.suggest(answers, [{}, {}], [{"visits": 0.5}, {}])
+    assert found[1] == {} and found[0]["visits"][2] == ["visits"]  # said to come after the question
+    with pytest.raises(ValueError, match="as long as each other"):
+        train(texts, labels, [{}] * 90, ["visits"], asked=asked[:-1])
+
+
+def test_units_that_answer_no_question_give_the_question_no_weight(model):
+    """Units that answer no question (a survey's): `asked` of empty scores is no `asked`, and
+    the question's columns, all 0, get weight 0, so the words and cues decide as they did
+    before questions were read."""
+    texts, labels, scores = corpus()
+    same = train(texts, labels, scores, CODES, asked=[{}] * len(texts))
+    probe = ["the lunch menu was tasty", "car park full", "the ward was quiet today"]
+    cues = [{}, {"parking": 0.6}, {"cues-perfect": 0.5}]
+    assert same.suggest(probe, cues) == model.suggest(probe, cues)
+    assert all((same.per_code[c].coef[-len(CODES):] == 0).all() for c in same.learned_codes)
+
+
 def test_no_units_or_no_words_leave_every_code_to_its_cues():
     empty = train([], [], [], ["a"])
     assert empty.learned_from == {"units": 0, "positives": {"a": 0}, "known": {"a": 0}}

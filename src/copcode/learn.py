@@ -2,13 +2,15 @@
 
 A unit is a passage (a segment, or a survey answer) of a document someone coded, with the set
 of codes it carries; every other code is a negative for it (the absence a coded document
-implies). Per code, a logistic regression reads the TF-IDF weights of the passage's words and
-the cue scores of every code (`cue_scores`: copcode's own suggestions as the store keeps them,
-0 where a code is not suggested). A code is learned when it has at least `min_positives`
-positive units and, cross-validated inside the training units, the model beats the cues' F1
-for it: then it is suggested when its probability reaches the threshold with the best
-cross-validated F1 ("learned"), or when that or its cues say so, whichever of the two did
-better ("either"). Otherwise it is suggested from its cues alone, as without learning.
+implies). Per code, a logistic regression reads the TF-IDF weights of the passage's words, the
+cue scores of every code (`cue_scores`: copcode's own suggestions as the store keeps them, 0
+where a code is not suggested) and the cue scores of the interviewer's question just before
+the passage (`asked`: what the passage answers; none in a survey). A code is learned when it
+has at least `min_positives` positive units and, cross-validated inside the training units,
+the model beats the cues' F1 for it: then it is suggested when its probability reaches the
+threshold with the best cross-validated F1 ("learned"), or when that or its cues say so,
+whichever of the two did better ("either"). Otherwise it is suggested from its cues alone, as
+without learning.
 
 Everything is deterministic: fixed folds, fixed seeds, and solvers without randomness. Heavy
 imports (scikit-learn, numpy, scipy) happen inside functions."""
@@ -76,15 +78,21 @@ class Model:
         """The codes decided (wholly or partly) by what was learned."""
         return [c for c in self.codes if self.per_code[c].source != "cues"]
 
-    def decide(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]]) -> list[set[str]]:
+    def decide(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]],
+               asked: Sequence[dict[str, float]] | None = None) -> list[set[str]]:
         """Per text, the codes to suggest: for a learned code, its probability reaching the
         code's threshold, or for a code whose source is "either", also a cue score reaching
         `min_score`; for the others, and a learned code that would flood these texts (see
-        `_choices`), the cue score reaching `min_score`."""
+        `_choices`), the cue score reaching `min_score`. `asked`: the cue scores of the
+        question before each text, as `train` took them."""
         import numpy
 
         decided: list[set[str]] = [set() for _ in texts]
-        learned = {code: chosen for code, _, _, chosen, flooded in self._choices(texts, cue_scores) if not flooded}
+        learned = {}
+        if self.learned_codes:
+            features = self._features(texts, cue_scores, asked)
+            learned = {code: chosen for code, _, _, chosen, flooded in self._choices(texts, cue_scores, features)
+                       if not flooded}
         for code in self.codes:
             chosen = learned.get(code)
             if chosen is None:
@@ -93,18 +101,15 @@ class Model:
                 decided[i].add(code)
         return decided
 
-    def _choices(self, texts, cue_scores, features=None):
+    def _choices(self, texts, cue_scores, features):
         """Per learned code: (code, its probabilities, where they reach its threshold, where it
-        is chosen, whether it floods); `features`: `_features` of the texts, when made already.
+        is chosen, whether it floods); `features`: `_features` of the texts.
         A code floods when, over at least FLOOD_MIN texts, it would be chosen on more than
         FLOOD times the larger of the share of coded passages its coders gave it and the share
         its cues suggest it on here: a model that learned from a handful of examples can rate
         half a survey above a low threshold."""
         import numpy
 
-        if not self.learned_codes:
-            return
-        features = self._features(texts, cue_scores) if features is None else features
         for code in self.learned_codes:
             plan = self.per_code[code]
             probability = _probability(features, plan)
@@ -125,31 +130,41 @@ class Model:
         return self._strongest(pushes, 0, limit)
 
     def suggest(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]],
-                limit: int = STRONGEST) -> tuple[list[dict[str, tuple[float, list[str]]]], list[str]]:
+                asked: Sequence[dict[str, float]] | None = None, limit: int = STRONGEST) \
+            -> tuple[list[dict[str, tuple[float, list[str], list[str]]]], list[str]]:
         """Per text, for each learned code `decide` suggests: (its score, the words of the text
         that push it most towards the code, strongest first, leaving out words like "the" or
-        "they", which the model may weigh but which explain nothing to a reader). The score is
-        the learned probability, or for an "either" code suggested by its cues alone, the cue
-        score. One pass over the texts: `explain` for every suggestion at once. Second, the
-        learned codes that would flood these texts, which keep to their cues (none of them in
-        the first)."""
+        "they", which the model may weigh but which explain nothing to a reader, and the codes
+        whose cues in the question before it (`asked`) push it towards the code, strongest
+        first). The score is the learned probability, or for an "either" code suggested by
+        its cues alone, the cue score. One pass over the texts: `explain` for every suggestion
+        at once. Second, the learned codes that would flood these texts, which keep to their
+        cues (none of them in the first)."""
         import numpy
 
-        out: list[dict[str, tuple[float, list[str]]]] = [{} for _ in texts]
+        out: list[dict[str, tuple[float, list[str], list[str]]]] = [{} for _ in texts]
         flooding: list[str] = []
         if not self.learned_codes:
             return out, flooding
-        features = self._features(texts, cue_scores)
-        words = features[:, :len(self.vectorizer.vocabulary_)].tocsr()
+        features = self._features(texts, cue_scores, asked)
+        vocabulary = len(self.vectorizer.vocabulary_)
+        words = features[:, :vocabulary].tocsr()
+        questions = features[:, vocabulary + len(self.codes):].toarray()
         for code, probability, learned, chosen, flooded in self._choices(texts, cue_scores, features):
             if flooded:
                 flooding.append(code)
                 continue
             plan = self.per_code[code]
-            pushes = words[numpy.flatnonzero(chosen)].multiply(plan.coef[:words.shape[1]]).tocsr()
-            for n, i in enumerate(numpy.flatnonzero(chosen)):
+            rows = numpy.flatnonzero(chosen)
+            pushes = words[rows].multiply(plan.coef[:vocabulary]).tocsr()
+            asked_pushes = questions[rows] * plan.coef[vocabulary + len(self.codes):]
+            pushed = (asked_pushes > 0).any(axis=1)  # most rows answer no question matching a cue
+            for n, i in enumerate(rows):
                 score = float(probability[i]) if learned[i] else float(cue_scores[int(i)].get(code, 0.0))
-                out[i][code] = (round(score, 4), self._strongest(pushes, n, limit))
+                after = []
+                if pushed[n]:
+                    after = [c for _, c in sorted((-push, c) for c, push in zip(self.codes, asked_pushes[n]) if push > 0)]
+                out[i][code] = (round(score, 4), self._strongest(pushes, n, limit), after)
         return out, flooding
 
     def _strongest(self, pushes, n: int, limit: int) -> list[str]:
@@ -171,15 +186,21 @@ class Model:
         """The vocabulary's words by column, built once (every suggestion looks them up)."""
         return self.vectorizer.get_feature_names_out()
 
-    def _features(self, texts, cue_scores):
+    def _features(self, texts, cue_scores, asked=None):
+        """The words' TF-IDF weights, then the cue scores of each code for the text, then
+        those of its question (`asked`; all 0 when none)."""
         import numpy
         from scipy import sparse
 
+        def matrix(scores_of):
+            return numpy.array([[scores.get(c, 0.0) for c in self.codes] for scores in scores_of],
+                               dtype=float).reshape(len(texts), len(self.codes)) * CUE_FEATURE_SCALE
+
         words = self.vectorizer.transform(list(texts)) if len(texts) else \
             sparse.csr_matrix((0, len(self.vectorizer.vocabulary_)))
-        cues = numpy.array([[scores.get(c, 0.0) for c in self.codes] for scores in cue_scores],
-                           dtype=float).reshape(len(texts), len(self.codes))
-        return sparse.hstack([words, sparse.csr_matrix(cues * CUE_FEATURE_SCALE)], format="csr")
+        questions = matrix(asked) if asked is not None else numpy.zeros((len(texts), len(self.codes)))
+        return sparse.hstack([words, sparse.csr_matrix(matrix(cue_scores)), sparse.csr_matrix(questions)],
+                             format="csr")
 
 
 def _probability(features, plan: CodeModel):
@@ -192,11 +213,12 @@ def _probability(features, plan: CodeModel):
 def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
           codes: Sequence[str], *, min_score: float = 0.35, min_positives: int = MIN_POSITIVES,
           folds: int = FOLDS, known: Sequence[Iterable[str]] | None = None,
-          groups: Sequence[str] | None = None) -> Model:
+          groups: Sequence[str] | None = None, asked: Sequence[dict[str, float]] | None = None) -> Model:
     """A model from coded units: `texts[i]` carries the codes `labels[i]` (and none of the
     others), and `cue_scores[i]` are copcode's cue suggestions for it ({code: score}, as
-    stored at `min_score`). With `known`, a code teaches only from the units whose
-    `known[i]` holds it (a unit says nothing of a theme its coder did not code). With
+    stored at `min_score`); `asked[i]`, those of the question before it, when it answers one.
+    With `known`, a code teaches only from the units whose `known[i]` holds it (a unit says
+    nothing of a theme its coder did not code). With
     `groups` (each unit's transcript), the cross-validation that decides whether and how a
     code is learned keeps a transcript's units together, and a code whose positives are all
     in one transcript is not learned: passages of one interview share their words, so a model
@@ -204,17 +226,10 @@ def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Seq
     are ignored."""
     import numpy
 
-    if not (len(texts) == len(labels) == len(cue_scores)) or (known is not None and len(known) != len(texts)) \
-            or (groups is not None and len(groups) != len(texts)):
-        raise ValueError("texts, labels, cue_scores, known and groups must be as long as each other")
+    if any(len(given) != len(texts) for given in (labels, cue_scores, known, groups, asked) if given is not None):
+        raise ValueError("texts, labels, cue_scores, known, groups and asked must be as long as each other")
     codes = list(codes)
-    sets = [set(found) for found in labels]
-    knows = [set(k) for k in known] if known is not None else None
-    rows_of = {c: numpy.array([i for i, k in enumerate(knows) if c in k], dtype=int) if knows is not None
-               else numpy.arange(len(sets)) for c in codes}
-    positives = {c: sum(c in sets[i] for i in rows_of[c]) for c in codes}
-    learnable = [c for c in codes if min_positives <= positives[c] < len(rows_of[c]) and
-                 (groups is None or len({groups[int(i)] for i in rows_of[c] if c in sets[i]}) >= 2)]
+    sets, rows_of, positives, learnable = _learnable(labels, codes, known, groups, min_positives)
     model = Model(codes, {}, None, min_score,
                   {"units": len(texts), "positives": positives, "known": {c: len(rows_of[c]) for c in codes}})
     if learnable:  # else scikit-learn is not even imported (2 s on a busy machine)
@@ -223,7 +238,7 @@ def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Seq
             model.vectorizer.fit(list(texts))
         except ValueError:  # no word at all (only punctuation): nothing to learn from words
             model.vectorizer.fit(["nothing"])
-        all_features = model._features(texts, cue_scores)
+        all_features = model._features(texts, cue_scores, asked)
     for code in codes:
         rows = rows_of[code]
         y = numpy.array([code in sets[i] for i in rows], dtype=int)
@@ -250,6 +265,28 @@ def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Seq
             plan.source, plan.threshold = "learned", threshold
         plan.coef, plan.intercept = fitted.coef_.ravel(), float(fitted.intercept_[0])
     return model
+
+
+def learnable(labels: Sequence[Iterable[str]], codes: Sequence[str], *, known: Sequence[Iterable[str]] | None = None,
+              groups: Sequence[str] | None = None, min_positives: int = MIN_POSITIVES) -> list[str]:
+    """The codes `train` would try to learn from these units (it keeps those that beat their
+    cues): at least `min_positives` positive units, not all of them, in two groups or more."""
+    return _learnable(labels, list(codes), known, groups, min_positives)[3]
+
+
+def _learnable(labels, codes: list[str], known, groups, min_positives):
+    """`learnable`, with what it found on the way: each unit's codes (a set), the rows that
+    know each code, and each code's positives."""
+    import numpy
+
+    sets = [set(found) for found in labels]
+    knows = [set(k) for k in known] if known is not None else None
+    rows_of = {c: numpy.array([i for i, k in enumerate(knows) if c in k], dtype=int) if knows is not None
+               else numpy.arange(len(sets)) for c in codes}
+    positives = {c: sum(c in sets[i] for i in rows_of[c]) for c in codes}
+    found = [c for c in codes if min_positives <= positives[c] < len(rows_of[c]) and
+             (groups is None or len({groups[int(i)] for i in rows_of[c] if c in sets[i]}) >= 2)]
+    return sets, rows_of, positives, found
 
 
 def cue_scores(codebook, texts: Sequence[str], min_score: float = 0.35, nlp=None) -> list[dict[str, float]]:
@@ -372,16 +409,21 @@ def _f1(y, predicted) -> float:
 
 def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
              groups: Sequence[str], codes: Sequence[str], *, min_score: float = 0.35,
-             folds: int = 5, known: Sequence[Iterable[str]] | None = None) -> list[dict]:
+             folds: int = 5, known: Sequence[Iterable[str]] | None = None,
+             asked: Sequence[dict[str, float]] | None = None) -> list[dict]:
     """How good the suggestions are against `labels`, cross-validated by group (transcript):
     the model never sees the group it is scored on. One row per code, then "micro" and
     "macro": gold units, and precision, recall and F1 for the cues alone and for cues with
     learning, plus the cue-score threshold that would have given the best F1 for the code.
-    With `known`, a code is scored (and learned) only on the units whose `known[i]` holds it."""
+    With `known`, a code is scored (and learned) only on the units whose `known[i]` holds it;
+    `asked`: the cue scores of the question before each unit, as `train` takes them."""
     import numpy
     from sklearn.model_selection import GroupKFold
 
     codes = list(codes)
+
+    def questions(rows):
+        return [asked[i] for i in rows] if asked is not None else None
     sets = [set(found) for found in labels]
     knows = [set(k) for k in known] if known is not None else [set(codes)] * len(texts)
     cues = [{c for c, v in scores.items() if v >= min_score} for scores in cue_scores]
@@ -391,9 +433,11 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
         for fit_rows, score_rows in GroupKFold(splits).split(numpy.zeros(len(texts)), groups=list(groups)):
             model = train([texts[i] for i in fit_rows], [sets[i] for i in fit_rows],
                           [cue_scores[i] for i in fit_rows], codes, min_score=min_score,
-                          known=[knows[i] for i in fit_rows], groups=[groups[i] for i in fit_rows])
+                          known=[knows[i] for i in fit_rows], groups=[groups[i] for i in fit_rows],
+                          asked=questions(fit_rows))
             for i, found in zip(score_rows, model.decide([texts[i] for i in score_rows],
-                                                         [cue_scores[i] for i in score_rows])):
+                                                         [cue_scores[i] for i in score_rows],
+                                                         questions(score_rows))):
                 learned[i] = found
     else:
         learned = cues
@@ -551,15 +595,18 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     units = decided_units(store, codebook, cues, coders, state)
     report = Learning(units.decisions, len(set(units.transcripts)), len(units.segments), [],
                       units.everyone, total=store.count("suggestions"))
-    if not units.segments:
-        return report
     codes = [code.id for code in codebook.codes]
+    if not learnable(units.labels, codes, known=units.known, groups=units.transcripts):
+        return report  # nor are spaCy and scikit-learn loaded
+    ids = list(texts)
+    asked = question_scores(store, codebook, min_score, ids)
     model = train(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], codes,
-                  min_score=min_score, known=units.known, groups=units.transcripts)
+                  min_score=min_score, known=units.known, groups=units.transcripts,
+                  asked=[asked.get(s, {}) for s in units.segments] if asked else None)
     if not model.learned_codes:
         return report
-    ids = list(texts)
-    found, report.flooding = model.suggest([texts[i] for i in ids], [cues.get(i, {}) for i in ids])
+    found, report.flooding = model.suggest([texts[i] for i in ids], [cues.get(i, {}) for i in ids],
+                                           [asked.get(i, {}) for i in ids] if asked else None)
     report.learned = [code for code in model.learned_codes if code not in report.flooding]
     if not report.learned:
         return report
@@ -567,17 +614,31 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     placed = store.segment_sentences({i for i, per in zip(ids, found) if any((i, c) not in earlier for c in per)})
     rows = []
     for segment, per in zip(ids, found):
-        for code, (score, words) in per.items():
+        for code, (score, words, after) in per.items():
             plan = model.per_code[code]
             cue = earlier.get((segment, code))
             evidence = json.loads(cue["evidence"]) if cue else []
-            evidence.append({"kind": "learned", "words": words, "passages": model.learned_from["known"][code],
-                             "positives": plan.positives, "threshold": plan.threshold})
+            evidence.append({"kind": "learned", "words": words, "asked": after,
+                             "passages": model.learned_from["known"][code], "positives": plan.positives,
+                             "threshold": plan.threshold})
             start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], words)
             rows.append((segment, code, score, start, end, json.dumps(evidence), ENGINE_VERSION))
     report.total = store.replace_suggestions(report.learned, rows)
     report.suggestions = len(rows)
     return report
+
+
+def question_scores(store, codebook, min_score: float, segments: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Segment id -> the cue scores ({code: score}, those reaching `min_score`) of the
+    interviewer's turn just before the segment's (`tables.questions`), of the `segments`
+    whose question matches a cue. The questions are scored in memory each time (a study has
+    some tens of them an interview, a survey none), not kept in the store."""
+    from copcode.tables import questions
+
+    asked = questions(store, segments)
+    distinct = sorted(set(asked.values()))
+    scored = dict(zip(distinct, cue_scores(codebook, distinct, min_score))) if distinct else {}
+    return {segment: scored[question] for segment, question in asked.items() if scored[question]}
 
 
 def stored_cue_scores(store, codebook, min_score: float, texts: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
@@ -646,7 +707,9 @@ def evaluate_project(store, codebook, min_score: float, coders: Sequence[str] = 
                            fix="code some passages first (copcode review, copcode tag), or import a coding "
                                "(copcode import FILE.csv --coder NAME).")
     groups = sorted(set(units.transcripts))
+    asked = question_scores(store, codebook, min_score, units.segments)
     rows = evaluate(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], units.transcripts,
-                    [code.id for code in codebook.codes], min_score=min_score, folds=folds, known=units.known)
+                    [code.id for code in codebook.codes], min_score=min_score, folds=folds, known=units.known,
+                    asked=[asked.get(s, {}) for s in units.segments] if asked else None)
     table = Table(EVALUATION_COLUMNS, [{c: r[c] for c in EVALUATION_COLUMNS} for r in rows])
     return Evaluation(table, units, min(folds, len(groups)) if len(groups) >= 2 else 0)

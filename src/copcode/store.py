@@ -329,6 +329,8 @@ class Store:
     def questions(self, segment_ids) -> dict[str, tuple[str, int, int]]:
         """Segment id -> (transcript, start, end) of the interviewer's turn just before the
         segment's turn (the nearest earlier one in its transcript), of those that have one."""
+        if self._one("SELECT 1 FROM turns WHERE role = 'interviewer' LIMIT 1") is None:
+            return {}  # a survey's answers: one quick look, not one per segment
         return {r[0]: (r[1], r[2], r[3]) for r in self._in_batches(
             'SELECT s.id, s.transcript, q.start, q."end" FROM segments s JOIN turns q '
             "ON q.transcript = s.transcript AND q.idx = (SELECT MAX(idx) FROM turns "

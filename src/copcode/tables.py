@@ -455,13 +455,15 @@ def evidence_shown(evidence: list[dict], hides=lambda word: False) -> list[str]:
     """A suggestion's evidence as people read it: its cues (sorted, once each), then for a
     learned one "learned: WORDS (from N coded passages, P with the code)", without the words
     `hides` (privacy.Redactor.hider: a word of an identifier in the passage, which redacting
-    the text around it cannot catch once it stands alone)."""
+    the text around it cannot catch once it stands alone), and "after a question on CODE" when
+    the cues of the question before the passage pushed it towards its code."""
     shown = sorted({str(e["cue"]) for e in evidence if "cue" in e})
     for e in evidence:
         if e.get("kind") == "learned":
             words = [w for w in e["words"] if not hides(w)]
+            after = f"; after a question on {', '.join(e['asked'])}" if e.get("asked") else ""
             shown.append(f"learned: {', '.join(words) or '-'} (from {e['passages']} coded passages, "
-                         f"{e['positives']} with the code)")
+                         f"{e['positives']} with the code{after})")
     return shown
 
 
