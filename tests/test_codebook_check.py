@@ -51,14 +51,11 @@ def test_check_warns_about_lemmas_repeats_and_weak_weights_and_still_passes(tmp_
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{path}: valid. 1 theme, 1 code, 9 cues.\n"
     assert result.stderr.splitlines() == [
-        'Warning: line 11: code answers: keyword "answered" is matched as its lemma "answer", with every word '
-        'of that lemma; to match it as written use {phrase: answered, exact: true}, or write "answer"',
-        'Warning: line 12: code answers: keyword "teams" is matched as its lemma "team", with every word of '
-        'that lemma; to match it as written use {phrase: teams, exact: true}, or write "team"',
+        'Warning: line 11: code answers: 3 keywords are matched as their lemmas, with every word of those '
+        'lemmas: "answered" as "answer" (line 11), "teams" as "team" (line 12), "parking" as "park" (line 14); '
+        'to match one as written use {phrase: ..., exact: true}, or write its lemma',
         'Warning: line 13: code answers: keywords "teams" and "team" match the same words ("team"), so a '
         'passage with them counts twice; keep one',
-        'Warning: line 14: code answers: keyword "parking" is matched as its lemma "park", with every word of '
-        'that lemma; to match it as written use {phrase: parking, exact: true}, or write "park"',
         "Warning: line 16: code answers: keyword \"minor\" (weight 0.5) cannot suggest the code alone: it "
         "scores 0.22, below min_score 0.35, and reaches it only with another cue or in a passage like the "
         "code's description; give it weight 0.91 or more to suggest alone",
@@ -222,9 +219,9 @@ def test_cues_needs_a_coded_project(small_project):
 
 
 def test_many_warnings_show_the_first_ten_and_say_how_to_see_all(tmp_path):
-    keywords = "\n".join(f"            - {word}" for word in
-                         ["answered", "teams", "parking", "waited", "nurses", "doctors", "visits",
-                          "meals", "rooms", "beds", "calls", "letters"])
+    keywords = "\n".join(f"            - {{phrase: {word}, weight: 0.5}}" for word in  # each too weak alone
+                         ["answer", "team", "park", "wait", "nurse", "doctor", "visit", "meal", "room", "bed",
+                          "call", "letter"])
     path = tmp_path / "many.yaml"
     path.write_text(textwrap.dedent("""\
         name: many

@@ -171,9 +171,9 @@ def _lower_form(nlp: Language, phrase: str) -> str:
 
 def cue_warnings(codebook: Codebook, min_score: float = 0.35, nlp: Language | None = None) -> list[str]:
     """What in a valid codebook probably does not do what its writer meant, each with its line:
-    keywords matched by a lemma that is another word, two keywords of a code that match the same
-    words (a passage with them counts twice), and cue weights that cannot reach `min_score`
-    alone (see suggest.py's score)."""
+    keywords matched by a lemma that is another word (one warning for a code's), two keywords of
+    a code that match the same words (a passage with them counts twice), and cue weights that
+    cannot reach `min_score` alone (see suggest.py's score)."""
     from copcode.codebook import locator
     from copcode.suggest import CUE_SHARE
 
@@ -186,15 +186,16 @@ def cue_warnings(codebook: Codebook, min_score: float = 0.35, nlp: Language | No
     for place, code in codebook.places():
         where = [*place, "cues"]
         seen: dict[str, tuple[str, bool]] = {}  # the words a keyword matches -> its phrase, exact
+        forms_of = [(_lower_form(nlp, keyword.phrase), lemma_form(nlp, keyword.phrase))
+                    for keyword in code.cues.keywords]
+        as_lemmas = [(line(where + ["keywords", k]), keyword.phrase, lemma)
+                     for k, (keyword, (lower, lemma)) in enumerate(zip(code.cues.keywords, forms_of))
+                     if not keyword.exact and lemma != lower]
+        if as_lemmas:
+            warnings.append(_as_lemmas(code.id, as_lemmas))
         for k, keyword in enumerate(code.cues.keywords):
             at = f"line {line(where + ['keywords', k])}: code {code.id}"
-            lower = _lower_form(nlp, keyword.phrase)
-            lemma = lemma_form(nlp, keyword.phrase)
-            if not keyword.exact and lemma != lower:
-                warnings.append(
-                    f"{at}: keyword \"{keyword.phrase}\" is matched as its lemma \"{lemma}\", with every "
-                    f"word of that lemma; to match it as written use {{phrase: {keyword.phrase}, exact: "
-                    f"true}}, or write \"{lemma}\"")
+            lower, lemma = forms_of[k]
             forms = [(lower, True)] if keyword.exact else [(lemma, False)]
             if keyword.exact and lemma != lower:
                 forms.append((lemma, False))  # a lemma keyword of that lemma matches it too
@@ -228,6 +229,20 @@ def cue_warnings(codebook: Codebook, min_score: float = 0.35, nlp: Language | No
                     f"{min_score:g}); only with another cue; give it weight {_up(alone)} or more to "
                     f"suggest alone")
     return warnings
+
+
+def _as_lemmas(code: str, keywords: list[tuple[int, str, str]]) -> str:
+    """The warning for a code's keywords matched as a lemma that is another word: one keyword
+    alone, or the code's keywords in one warning (a codebook of natural phrases has many)."""
+    first, phrase, lemma = keywords[0]
+    if len(keywords) == 1:
+        return (f"line {first}: code {code}: keyword \"{phrase}\" is matched as its lemma \"{lemma}\", with "
+                f"every word of that lemma; to match it as written use {{phrase: {phrase}, exact: true}}, or "
+                f"write \"{lemma}\"")
+    listed = ", ".join(f"\"{phrase}\" as \"{lemma}\" (line {at})" for at, phrase, lemma in keywords)
+    return (f"line {first}: code {code}: {len(keywords)} keywords are matched as their lemmas, with every word "
+            f"of those lemmas: {listed}; to match one as written use {{phrase: ..., exact: true}}, or write "
+            f"its lemma")
 
 
 def _weight_for(cue_part: float) -> float:
