@@ -243,3 +243,18 @@ def test_many_warnings_show_the_first_ten_and_say_how_to_see_all(tmp_path):
     every = run("codebook", "check", str(path), "--all")
     assert len([line for line in every.output.splitlines() if line.startswith("Warning:")]) == 12
     assert "warnings in all" not in every.output
+
+
+def test_the_demo_codebook_counts_no_cue_twice():
+    """The demo's own codebook: a keyword of each lemma once per code (pairs were merged with
+    their weights summed), and the lemma keywords of each code in one warning."""
+    from pathlib import Path
+
+    result = run("codebook", "check", "--all", str(Path(__file__).resolve().parent.parent / "codebooks" / "cop.yaml"))
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert not [w for w in warnings if "counts twice" in w]
+    assert [w.split(":")[2].strip() for w in warnings if "matched as their lemmas" in w] == [
+        "code inclusive-learning", "code capturing-knowledge", "code building-relationships", "code prevailing-culture",
+        "code shared-language", "code research-collaboration", "code practice-policy"]
+    assert len(warnings) == 10  # and three weights too weak to suggest alone, each meant to need another cue

@@ -207,7 +207,9 @@ def test_evaluate_scores_each_group_with_a_model_that_never_saw_it():
     assert by_code["cues-perfect"]["best_cue_threshold"] == 0.5
     assert by_code["parking"]["learning_f1"] == by_code["parking"]["cues_f1"] == 1.0
     assert by_code["micro"]["learning_f1"] == 1.0 and by_code["macro"]["learning_f1"] == 1.0
-    assert evaluate(texts, labels, scores, groups, CODES, folds=3) == rows
+    told = []
+    assert evaluate(texts, labels, scores, groups, CODES, folds=3, on_progress=lambda *fold: told.append(fold)) == rows
+    assert told == [(1, 3), (2, 3), (3, 3)]  # each fold as it is done, for `copcode evaluate`'s progress bar
 
 
 PATIENT = ROOT.parent / "shared" / "data" / "patient-feedback"

@@ -625,11 +625,17 @@ def evaluate_command(
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
 ):
     """How good the suggestions are against the coders' decisions, per code.  e.g. copcode evaluate"""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from copcode.learn import evaluate_project
 
     names = [c.strip() for c in coder or [] if c.strip()]
-    with _opened(ctx) as (project, codebook, store):
-        found = evaluate_project(store, codebook, project.settings.min_score, names)
+    with _opened(ctx) as (project, codebook, store), \
+            Progress(TextColumn("Cross-validating: folds"), BarColumn(), MofNCompleteColumn(),
+                     console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("folds", total=None)
+        found = evaluate_project(store, codebook, project.settings.min_score, names,
+                                 on_progress=lambda done, total: bar.update(task, completed=done, total=total))
     name = _redactor(ctx, project).redact_names
     units = found.units
     coders = ", ".join(name(c) for c in units.decisions)  # the title is escaped where it is printed

@@ -410,13 +410,15 @@ def _f1(y, predicted) -> float:
 def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
              groups: Sequence[str], codes: Sequence[str], *, min_score: float = 0.35,
              folds: int = 5, known: Sequence[Iterable[str]] | None = None,
-             asked: Sequence[dict[str, float]] | None = None) -> list[dict]:
+             asked: Sequence[dict[str, float]] | None = None, on_progress=None) -> list[dict]:
     """How good the suggestions are against `labels`, cross-validated by group (transcript):
     the model never sees the group it is scored on. One row per code, then "micro" and
     "macro": gold units, and precision, recall and F1 for the cues alone and for cues with
     learning, plus the cue-score threshold that would have given the best F1 for the code.
     With `known`, a code is scored (and learned) only on the units whose `known[i]` holds it;
-    `asked`: the cue scores of the question before each unit, as `train` takes them."""
+    `asked`: the cue scores of the question before each unit, as `train` takes them;
+    `on_progress(done, total)` is told each fold as it is done (a survey's folds take seconds
+    each)."""
     import numpy
     from sklearn.model_selection import GroupKFold
 
@@ -430,7 +432,8 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
     learned: list[set[str]] = [set() for _ in texts]
     splits = min(folds, len(set(groups)))
     if splits >= 2:
-        for fit_rows, score_rows in GroupKFold(splits).split(numpy.zeros(len(texts)), groups=list(groups)):
+        for fold, (fit_rows, score_rows) in enumerate(GroupKFold(splits).split(numpy.zeros(len(texts)),
+                                                                                groups=list(groups)), 1):
             model = train([texts[i] for i in fit_rows], [sets[i] for i in fit_rows],
                           [cue_scores[i] for i in fit_rows], codes, min_score=min_score,
                           known=[knows[i] for i in fit_rows], groups=[groups[i] for i in fit_rows],
@@ -439,6 +442,8 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
                                                          [cue_scores[i] for i in score_rows],
                                                          questions(score_rows))):
                 learned[i] = found
+            if on_progress is not None:
+                on_progress(fold, splits)
     else:
         learned = cues
     rows: list[dict[str, Any]] = []
@@ -683,9 +688,11 @@ class Evaluation:
     folds: int
 
 
-def evaluate_project(store, codebook, min_score: float, coders: Sequence[str] = (), folds: int = 5) -> Evaluation:
+def evaluate_project(store, codebook, min_score: float, coders: Sequence[str] = (), folds: int = 5,
+                     on_progress=None) -> Evaluation:
     """How good the suggestions are against `coders`' decisions (everyone's when empty),
-    cross-validated by transcript; CopcodeError when no transcript is coded yet."""
+    cross-validated by transcript; CopcodeError when no transcript is coded yet.
+    `on_progress(done, total)`: as for `evaluate`, the folds."""
     from copcode.errors import CopcodeError
     from copcode.tables import Table
 
@@ -710,6 +717,7 @@ def evaluate_project(store, codebook, min_score: float, coders: Sequence[str] = 
     asked = question_scores(store, codebook, min_score, units.segments)
     rows = evaluate(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], units.transcripts,
                     [code.id for code in codebook.codes], min_score=min_score, folds=folds, known=units.known,
-                    asked=[asked.get(s, {}) for s in units.segments] if asked else None)
+                    asked=[asked.get(s, {}) for s in units.segments] if asked else None,
+                    on_progress=on_progress)
     table = Table(EVALUATION_COLUMNS, [{c: r[c] for c in EVALUATION_COLUMNS} for r in rows])
     return Evaluation(table, units, min(folds, len(groups)) if len(groups) >= 2 else 0)
