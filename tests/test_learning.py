@@ -268,23 +268,36 @@ def test_codes_tagged_in_one_transcript_only_are_not_learned(coded_demo, tmp_pat
     assert ("Learned from 3 decisions by gold (3) on 1 coded transcript(s), 17 passages: no code is suggested from "
             "them yet (a code needs at least 3 passages coded with it, in two transcripts or more, and the learned model "
             "must beat its cues); suggestions come from the cues alone.") in said
-    assert not code_imports_scikit_learn(root)
+    assert "sklearn" not in imported_by_code(root)
 
 
 def test_scikit_learn_is_imported_only_when_a_code_can_be_learned(learned_demo):
-    assert code_imports_scikit_learn(learned_demo[0])
+    assert "sklearn" in imported_by_code(learned_demo[0])
 
 
-def code_imports_scikit_learn(root) -> bool:
-    """Whether `copcode code` on `root`, in a fresh interpreter, imported scikit-learn (about 2 s
-    of a run on a busy machine)."""
+def test_a_run_that_changed_nothing_learns_without_loading_spacy(learned_demo, tmp_path):
+    # the first run with decisions parsed the interviewer's questions (learning reads them)
+    # and cached them; the next finds them in the cache, as it finds the segments
+    root = tmp_path / "demo"
+    shutil.copytree(learned_demo[0], root)
+    assert imported_by_code(root) == {"sklearn"}
+    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+        learned = sorted(db.execute("SELECT segment, code, score, evidence FROM suggestions"))
+        assert round(micro_f1(db, HELD_OUT), 3) == 0.548
+    with sqlite3.connect(learned_demo[0] / ".copcode" / "copcode.db") as db:
+        assert learned == sorted(db.execute("SELECT segment, code, score, evidence FROM suggestions"))
+
+
+def imported_by_code(root) -> set[str]:
+    """Which of scikit-learn and spaCy (about 2 s and 1 s of a run on a busy machine)
+    `copcode code` on `root` imported, in a fresh interpreter."""
     probe = ("import sys, runpy; sys.argv = ['copcode', '--project', sys.argv[1], 'code']\n"
              "try:\n    runpy.run_module('copcode', run_name='__main__')\n"
              "except SystemExit as exit:\n    assert not exit.code, exit.code\n"
-             "print('sklearn' in sys.modules)")
+             "print(*[m for m in ('sklearn', 'spacy') if m in sys.modules], sep=',')")
     result = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    return {"True": True, "False": False}[result.stdout.splitlines()[-1]]
+    return set(filter(None, result.stdout.splitlines()[-1].split(",")))
 
 
 @pytest.mark.parametrize("name", ["suggestions", "Suggestions", "copcode suggestions"])

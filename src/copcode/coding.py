@@ -237,7 +237,10 @@ def _code_batch(store, run, batch, codebook, min_score, parse, corpus, on_progre
            for segment, key in zip(segments, keys) if key not in cached}
     cached.update(new)
     suggestions = [Suggestion.placed(c, s) for s, k in zip(segments, keys) for c in cached[k]]
-    run.add(transcripts, segments, suggestions, keys, new)
+    # the cache keeps the interviewer's questions too, which learning scores (learn.question_scores)
+    asked = [cache_key(codebook, min_score, t.text[turn.start:turn.end])
+             for t in transcripts for turn in t.turns if turn.role == "interviewer"]
+    run.add(transcripts, segments, suggestions, keys + asked, new)
     return len(todo)
 
 

@@ -292,6 +292,12 @@ def _learnable(labels, codes: list[str], known, groups, min_positives):
 def cue_scores(codebook, texts: Sequence[str], min_score: float = 0.35, nlp=None) -> list[dict[str, float]]:
     """Per text, copcode's cue suggestions for it as {code: score} (only scores reaching
     `min_score`, as the store keeps them). Texts are scored as one passage each, in memory."""
+    return [{found["code"]: found["score"] for found in entries}
+            for entries in _cue_entries(codebook, texts, min_score, nlp)]
+
+
+def _cue_entries(codebook, texts: Sequence[str], min_score: float, nlp=None) -> list[list[dict]]:
+    """Per text, its cue suggestions as the store's cache keeps a segment's (offsets in the text)."""
     from copcode.model import Segment
     from copcode.segment import split_sentences
     from copcode.suggest import Suggester
@@ -303,9 +309,9 @@ def cue_scores(codebook, texts: Sequence[str], min_score: float = 0.35, nlp=None
     segments = [Segment(str(i), "", 0, 0, len(text), text,
                         tuple(split_sentences(text, 0, len(text))) or ((0, len(text)),))
                 for i, text in enumerate(texts)]
-    out: list[dict[str, float]] = [{} for _ in texts]
+    out: list[list[dict]] = [[] for _ in texts]
     for found in Suggester(nlp, codebook, min_score)(segments):
-        out[int(found.segment)][found.code] = found.score
+        out[int(found.segment)].append(found.relative(segments[int(found.segment)]))
     return out
 
 
@@ -604,7 +610,7 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     if not learnable(units.labels, codes, known=units.known, groups=units.transcripts):
         return report  # nor are spaCy and scikit-learn loaded
     ids = list(texts)
-    asked = question_scores(store, codebook, min_score, ids)
+    asked = question_scores(store, codebook, min_score, ids, remember=True)
     model = train(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], codes,
                   min_score=min_score, known=units.known, groups=units.transcripts,
                   asked=[asked.get(s, {}) for s in units.segments] if asked else None)
@@ -633,16 +639,28 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     return report
 
 
-def question_scores(store, codebook, min_score: float, segments: Iterable[str]) -> dict[str, dict[str, float]]:
+def question_scores(store, codebook, min_score: float, segments: Iterable[str], *,
+                    remember: bool = False) -> dict[str, dict[str, float]]:
     """Segment id -> the cue scores ({code: score}, those reaching `min_score`) of the
     interviewer's turn just before the segment's (`tables.questions`), of the `segments`
-    whose question matches a cue. The questions are scored in memory each time (a study has
-    some tens of them an interview, a survey none), not kept in the store."""
+    whose question matches a cue. A question is looked up in the store's cache like a
+    segment (by its words, `cache_key`) and parsed only when it is not there; with `remember`
+    (inside the caller's transaction) what was parsed joins the cache, which `copcode code`
+    keeps for the questions of its transcripts (`coding._code_batch`): a run that changed
+    nothing loads no spaCy."""
+    from copcode.suggest import cache_key
     from copcode.tables import questions
 
     asked = questions(store, segments)
-    distinct = sorted(set(asked.values()))
-    scored = dict(zip(distinct, cue_scores(codebook, distinct, min_score))) if distinct else {}
+    keys = {question: cache_key(codebook, min_score, question) for question in set(asked.values())}
+    cached = store.cached(set(keys.values()))
+    todo = sorted(q for q, key in keys.items() if key not in cached)
+    if todo:
+        new = dict(zip((keys[q] for q in todo), _cue_entries(codebook, todo, min_score)))
+        cached.update(new)
+        if remember:
+            store.remember(new)
+    scored = {question: {found["code"]: found["score"] for found in cached[key]} for question, key in keys.items()}
     return {segment: scored[question] for segment, question in asked.items() if scored[question]}
 
 

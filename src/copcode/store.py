@@ -342,6 +342,12 @@ class Store:
         return {k: json.loads(v) for k, v in self._in_batches(
             "SELECT key, suggestions FROM cache WHERE key IN ({ids})", keys)}
 
+    def remember(self, entries: dict[str, list[dict]]) -> None:
+        """Inside the caller's transaction: cache these suggestions (key -> entries), as a run
+        caches its segments'."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?)", [(k, json.dumps(v)) for k, v in entries.items()])
+
     # ---------------------------------------------------------------- the decision log
 
     DECISION_COLUMNS = ("id", "segment", "code", "verdict", "coder", "at", "note", "transcript",
@@ -472,7 +478,7 @@ class RunWriter:
 
     def add(self, transcripts, segments, suggestions, keys, new_cache: dict[str, list[dict]]) -> None:
         """One batch: its transcripts with their turns, segments, suggestions; `keys` the cache
-        keys of its segments, `new_cache` the entries parsed in this run."""
+        keys to keep (its segments', its questions'), `new_cache` the entries parsed in this run."""
         db = self.db
         with self._batch():
             db.executemany("INSERT INTO temp.run_transcripts VALUES (?, ?, ?, ?, ?, ?)",
@@ -510,7 +516,7 @@ class RunWriter:
     def commit(self, store: Store, codebook, engine: str) -> None:
         """Replace transcripts, turns, segments and suggestions with this run's, in one
         transaction (or in the caller's, which then decides when it commits); decisions stay
-        as they are. The cache keeps the entries of this run's segments only. The run's record
+        as they are. The cache keeps the entries of this run's `keys` only. The run's record
         holds the versions of spaCy and of its lemma table (spacy-lookups-data)."""
         from copcode import versions
 
