@@ -111,6 +111,17 @@ def test_cli_codebook_check_demo():
     assert result.stdout.startswith("codebooks/cop.yaml: valid. 3 themes, 7 codes, ")
 
 
+def test_help_shows_no_type_for_a_flag_and_the_type_of_a_value():
+    # Typer 0.29 showed "--strict <bool>", as if a flag took a value
+    said = CliRunner().invoke(app, ["code", "--help"]).output
+    lines = {line.strip("│ ").split("  ")[0]: " ".join(line.strip("│ ").split()) for line in said.splitlines()}
+    assert lines["--strict"].startswith("--strict Stop, naming every transcript")
+    assert lines["--no-learning"].startswith("--no-learning Suggest from the codebook's cues alone")
+    assert lines["--help"] == "--help Show this message and exit."
+    assert lines["--workers"].startswith("--workers <int> Parse in this many processes.")
+    assert "<bool>" not in CliRunner().invoke(app, ["--help"]).output
+
+
 def test_cli_every_command_has_help_and_is_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for command in app.registered_commands:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from copcode.errors import CopcodeError
 from copcode.safetext import visible
@@ -42,6 +42,18 @@ def global_options_first(args: list[str]) -> list[str]:
             rest.append(arg)
         i += 1
     return front + rest
+
+
+_display_type = TyperOption.display_type_rich
+
+
+def _no_type_for_flags(self, ctx):
+    # Typer 0.29's help shows "--strict <bool>" as if a flag took a value (`--strict true`
+    # then fails): a flag shows no type, as in Click's own help
+    return None if self.is_flag or self.count else _display_type(self, ctx)
+
+
+TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
 
 
 class _Group(TyperGroup):
