@@ -593,9 +593,10 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     """Inside the caller's transaction (after the run's cue suggestions are in the store):
     train on the decisions of `coders` (everyone's when empty) and replace the suggestions of
     every learned code with the model's. A learned suggestion keeps the cues' quote and
-    evidence where its cues matched too, and adds {"kind": "learned", "words", "passages",
-    "positives", "threshold"}: the strongest words, the passages it learned from (and how many
-    carried the code), and the probability it needed. `state`: decisions.coding_state, when
+    evidence where its cues matched too, and adds {"kind": "learned", "words", "asked",
+    "passages", "positives", "threshold"}: the strongest words, the codes whose cues in the
+    question before the passage pushed it towards this one, the passages it learned from (and
+    how many carried the code), and the probability it needed. `state`: decisions.coding_state, when
     the caller has read it already."""
     import json
 
