@@ -157,11 +157,13 @@ def spacy_textcat(texts, labels, scores, rows, test, codes, epochs: int = 10):
 
 def demo_data():
     """The demo's segments, their gold codes, the transcript of each, and the interviewer's
-    turn just before each ("" when none), as `copcode code` finds it (store.questions)."""
+    turn that asks something before each ("" when none), as `copcode code` finds it
+    (tables.question_spans)."""
     from copcode.codebook import load_codebook
     from copcode.ingest import read_corpus
     from copcode.project import open_project
     from copcode.segment import segment_transcript
+    from copcode.tables import asks
 
     from gold import TUNED_ON, gold_passages
 
@@ -178,7 +180,8 @@ def demo_data():
             texts.append(segment.text)
             labels.append(set().union(*[c for s, e, c in located if s < segment.end and segment.start < e]))
             owners.append(transcript.id)
-            before = [t for t in transcript.turns[:segment.turn] if t.role == "interviewer"]
+            before = [t for t in transcript.turns[:segment.turn]
+                      if t.role == "interviewer" and asks(transcript.text[t.start:t.end])]
             asked.append(transcript.text[before[-1].start:before[-1].end] if before else "")
     return codebook, texts, labels, owners, asked, TUNED_ON
 

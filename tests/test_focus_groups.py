@@ -237,3 +237,33 @@ def test_with_question_in_the_terminal_and_in_word(small_project, tmp_path):
     paragraphs = [p.text for p in docx.Document(str(out)).paragraphs]
     at = paragraphs.index("What did you learn from the group?")
     assert paragraphs[at + 1].startswith("“My workload is huge, I had no time for any of it.” (FG1-P2)")
+
+
+def test_with_question_passes_over_a_backchannel_and_an_empty_turn(small_project):
+    # "Mm-hmm." interrupts an answer: the rest of it still answers the question before
+    write(small_project / "transcripts" / "E02.txt", """\
+        Interviewer: What did you learn from the group?
+
+        E02: I learnt so much from the others.
+
+        Interviewer: Mm-hmm.
+
+        E02: And I learnt who to ring.
+
+        Interviewer: Tell me about the training
+
+        E02: I learnt to read about it myself.
+
+        Interviewer:
+
+        E02: I learnt patience as well.
+        """)
+    result = cli(small_project, "code")
+    assert result.exit_code == 0, result.output
+    result = cli(small_project, "quotes", "--code", "learn", "--limit", "0", "--per-participant", "0",
+                 "--with", "question", "--format", "csv")
+    rows = sorted((r["quote"], r["question"]) for r in csv_rows(result.stdout) if r["participant"] == "E02")
+    assert rows == [("And I learnt who to ring.", "What did you learn from the group?"),
+                    ("I learnt patience as well.", "Tell me about the training"),
+                    ("I learnt so much from the others.", "What did you learn from the group?"),
+                    ("I learnt to read about it myself.", "Tell me about the training")]

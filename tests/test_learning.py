@@ -56,7 +56,7 @@ def test_suggestions_on_transcripts_nobody_coded_improve_after_coding_seven(lear
     _, cues, learned, _ = learned_demo
     print(f"micro F1 on the 14 held-out transcripts: cues alone {cues:.3f}, with learning {learned:.3f}")
     assert round(cues, 3) == 0.462  # the README's figure for the cues alone
-    assert round(learned, 3) == 0.548 > round(cues, 3)  # the README's figure with learning
+    assert round(learned, 3) == 0.549 > round(cues, 3)  # the README's figure with learning
 
 
 def test_code_says_what_it_learned_from(learned_demo):
@@ -64,7 +64,7 @@ def test_code_says_what_it_learned_from(learned_demo):
     said = " ".join(output.split())
     assert ("Learned from 156 decisions by gold (156) on 7 coded transcript(s), 128 passages: 5 code(s) now "
             "suggested from them and the cues (inclusive-learning, capturing-knowledge, prevailing-culture, "
-            "research-collaboration, practice-policy), 238 learned suggestions;") in said
+            "research-collaboration, practice-policy), 237 learned suggestions;") in said
     assert "the others from their cues alone. Use --no-learning for the cues alone." in said
 
 
@@ -283,7 +283,7 @@ def test_a_run_that_changed_nothing_learns_without_loading_spacy(learned_demo, t
     assert imported_by_code(root) == {"sklearn"}
     with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
         learned = sorted(db.execute("SELECT segment, code, score, evidence FROM suggestions"))
-        assert round(micro_f1(db, HELD_OUT), 3) == 0.548
+        assert round(micro_f1(db, HELD_OUT), 3) == 0.549
     with sqlite3.connect(learned_demo[0] / ".copcode" / "copcode.db") as db:
         assert learned == sorted(db.execute("SELECT segment, code, score, evidence FROM suggestions"))
 

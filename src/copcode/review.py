@@ -47,7 +47,7 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
     threshold, else `cue_threshold`), so that each decision teaches the model the most."""
     if order not in ORDERS:
         raise CopcodeError(f"unknown order {order!r}", fix=f"use one of: {', '.join(ORDERS)}.")
-    from copcode.tables import ProjectView
+    from copcode.tables import ProjectView, question_spans
 
     view = ProjectView(store, codebook)
     theme_id = codebook.find_theme(theme).id if theme else None
@@ -63,12 +63,10 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
             continue
         items.append(ReviewItem(c.segment, c.code, c.participant, c.group, c.theme, c.score, c.start,
                                 c.text, c.evidence_list(), c.quote_start, c.quote_end, c.transcript))
-    spans = store.questions({i.segment for i in items})
-    texts = store.transcript_texts({transcript for transcript, _, _ in spans.values()})
+    spans = question_spans(store, {i.segment for i in items})
     for item in items:
         if item.segment in spans:
-            transcript, start, end = spans[item.segment]
-            item.question, item.question_start = texts[transcript][start:end], start
+            _, item.question_start, item.question = spans[item.segment]
     if order == "uncertain":
         items.sort(key=lambda i: abs(i.score - _needed(i.evidence, cue_threshold)))  # stable: ties keep their order
     return items

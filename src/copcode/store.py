@@ -326,16 +326,23 @@ class Store:
             "SELECT participant, attributes FROM transcripts WHERE id NOT IN (SELECT transcript FROM participants) "
             "ORDER BY participant")
 
-    def questions(self, segment_ids) -> dict[str, tuple[str, int, int]]:
-        """Segment id -> (transcript, start, end) of the interviewer's turn just before the
-        segment's turn (the nearest earlier one in its transcript), of those that have one."""
-        if self._one("SELECT 1 FROM turns WHERE role = 'interviewer' LIMIT 1") is None:
-            return {}  # a survey's answers: one quick look, not one per segment
-        return {r[0]: (r[1], r[2], r[3]) for r in self._in_batches(
-            'SELECT s.id, s.transcript, q.start, q."end" FROM segments s JOIN turns q '
-            "ON q.transcript = s.transcript AND q.idx = (SELECT MAX(idx) FROM turns "
-            "WHERE transcript = s.transcript AND idx < s.turn AND role = 'interviewer') "
-            "WHERE s.id IN ({ids})", segment_ids)}
+    def segment_turns(self, segment_ids) -> dict[str, tuple[str, int]]:
+        """Segment id -> (transcript, index of its turn), for the given segments."""
+        return {r[0]: (r[1], r[2]) for r in self._in_batches(
+            "SELECT id, transcript, turn FROM segments WHERE id IN ({ids})", segment_ids)}
+
+    def interviewed(self) -> bool:
+        """Whether any transcript has an interviewer's turn (a survey's answers have none)."""
+        return self._one("SELECT 1 FROM turns WHERE role = 'interviewer' LIMIT 1") is not None
+
+    def interviewer_turns(self, transcript_ids) -> dict[str, list[tuple[int, int, int]]]:
+        """Transcript id -> its interviewer's turns as (index, start, end), in order, for the
+        given transcripts that have any."""
+        found: dict[str, list[tuple[int, int, int]]] = {}
+        for r in self._in_batches('SELECT transcript, idx, start, "end" FROM turns WHERE role = \'interviewer\' '
+                                  "AND transcript IN ({ids}) ORDER BY transcript, idx", transcript_ids):
+            found.setdefault(r[0], []).append((r[1], r[2], r[3]))
+        return found
 
     def cached(self, keys) -> dict[str, list[dict]]:
         """The cached suggestions of the segments whose keys are given."""

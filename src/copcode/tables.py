@@ -13,6 +13,7 @@ pandas; the matrix and co-occurrence use pandas."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -359,11 +360,41 @@ def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | 
 
 
 def questions(store, segment_ids) -> dict[str, str]:
-    """Segment id -> the words of the interviewer's turn just before the segment's turn in its
-    transcript (the nearest earlier one), verbatim; segments with none are left out."""
-    spans = store.questions(set(segment_ids))
-    texts = store.transcript_texts({transcript for transcript, _, _ in spans.values()})
-    return {s: texts[transcript][start:end] for s, (transcript, start, end) in spans.items()}
+    """Segment id -> the words of the question before it (`question_spans`), verbatim;
+    segments with none are left out."""
+    return {segment: words for segment, (_, _, words) in question_spans(store, segment_ids).items()}
+
+
+def question_spans(store, segment_ids) -> dict[str, tuple[str, int, str]]:
+    """Segment id -> (transcript, start, words) of the question the segment answers: the
+    nearest interviewer's turn before the segment's turn in its transcript that asks something,
+    skipping a turn with no word or a backchannel ("Mm-hmm.", "Right, okay.": at most two words
+    and no question mark), which interrupts an answer rather than asks; segments with none are
+    left out."""
+    import bisect
+
+    if not store.interviewed():
+        return {}  # a survey's answers: one quick look, not one per answer
+    turn_of = store.segment_turns(set(segment_ids))
+    turns = store.interviewer_turns({transcript for transcript, _ in turn_of.values()})
+    texts = store.transcript_texts(turns)
+    asking = {transcript: [(idx, start, texts[transcript][start:end]) for idx, start, end in spans
+                           if asks(texts[transcript][start:end])]
+              for transcript, spans in turns.items()}
+    indices = {transcript: [idx for idx, _, _ in spans] for transcript, spans in asking.items()}
+    found = {}
+    for segment, (transcript, turn) in turn_of.items():
+        at = bisect.bisect_left(indices.get(transcript, []), turn)
+        if at:
+            _, start, words = asking[transcript][at - 1]
+            found[segment] = (transcript, start, words)
+    return found
+
+
+def asks(words: str) -> bool:
+    """Whether an interviewer's turn asks something: not empty, and not a backchannel."""
+    count = len(re.findall(r"\w+(?:['’-]\w+)*", words))
+    return count > 2 or (count > 0 and "?" in words)
 
 
 def pick_quotes(view: ProjectView, codings, limit: int, per_participant: int) -> list[Coding]:
