@@ -52,8 +52,11 @@ def test_check_warns_about_lemmas_repeats_and_weak_weights_and_still_passes(tmp_
     assert result.stdout == f"{path}: valid. 1 theme, 1 code, 9 cues.\n"
     assert result.stderr.splitlines() == [
         'Warning: line 11: code answers: 3 keywords are matched as their lemmas, with every word of those '
-        'lemmas: "answered" as "answer" (line 11), "teams" as "team" (line 12), "parking" as "park" (line 14); '
-        'to match one as written use {phrase: ..., exact: true}, or write its lemma',
+        'lemmas (to match one as written use {phrase: ..., exact: true}); first those where a word becomes '
+        'another word:',
+        '  line 11: "answered" as "answer"',
+        '  line 12: "teams" as "team"',
+        '  line 14: "parking" as "park"',
         'Warning: line 13: code answers: keywords "teams" and "team" match the same words ("team"), so a '
         'passage with them counts twice; keep one',
         "Warning: line 16: code answers: keyword \"minor\" (weight 0.5) cannot suggest the code alone: it "
@@ -66,6 +69,23 @@ def test_check_warns_about_lemmas_repeats_and_weak_weights_and_still_passes(tmp_
         "it scores 0.14, below min_score 0.35, and reaches it only with another cue or in a passage like the "
         "code's description; give it weight 0.91 or more to suggest alone",
     ]
+
+
+def test_a_keyword_whose_word_becomes_another_word_comes_first_and_is_not_advised_as_written(tmp_path):
+    path = tmp_path / "check.yaml"
+    one = CHECKED.split("          keywords:")[0] + "          keywords:\n            - further reading\n"
+    path.write_text(one, encoding="utf-8")
+    result = run("codebook", "check", str(path))
+    assert result.exit_code == 0, result.output
+    # writing "far read" would be no advice: only the exact form is offered
+    assert result.stderr.splitlines() == [
+        'Warning: line 11: code answers: keyword "further reading" is matched as its lemma "far read", with every '
+        'word of that lemma; to match it as written use {phrase: further reading, exact: true}']
+    path.write_text(one + "            - teams\n            - more time\n", encoding="utf-8")
+    result = run("codebook", "check", str(path))
+    assert result.stderr.splitlines()[1:] == [
+        '  line 11: "further reading" as "far read"', '  line 13: "more time" as "much time"',
+        '  line 12: "teams" as "team"']
 
 
 def test_check_uses_the_projects_min_score(small_project):

@@ -188,7 +188,7 @@ def cue_warnings(codebook: Codebook, min_score: float = 0.35, nlp: Language | No
         seen: dict[str, tuple[str, bool]] = {}  # the words a keyword matches -> its phrase, exact
         forms_of = [(_lower_form(nlp, keyword.phrase), lemma_form(nlp, keyword.phrase))
                     for keyword in code.cues.keywords]
-        as_lemmas = [(line(where + ["keywords", k]), keyword.phrase, lemma)
+        as_lemmas = [(line(where + ["keywords", k]), keyword.phrase, lower, lemma)
                      for k, (keyword, (lower, lemma)) in enumerate(zip(code.cues.keywords, forms_of))
                      if not keyword.exact and lemma != lower]
         if as_lemmas:
@@ -231,18 +231,29 @@ def cue_warnings(codebook: Codebook, min_score: float = 0.35, nlp: Language | No
     return warnings
 
 
-def _as_lemmas(code: str, keywords: list[tuple[int, str, str]]) -> str:
-    """The warning for a code's keywords matched as a lemma that is another word: one keyword
-    alone, or the code's keywords in one warning (a codebook of natural phrases has many)."""
-    first, phrase, lemma = keywords[0]
+def _as_lemmas(code: str, keywords: list[tuple[int, str, str, str]]) -> str:
+    """The warning for a code's keywords (line, phrase, lower-cased words, lemmas) matched as
+    a lemma that is another word: one keyword alone, or the code's keywords in one warning, a
+    line each (a codebook of natural phrases has many), first those where a word becomes
+    another word ("further" -> "far", "more" -> "much") rather than loses an ending."""
     if len(keywords) == 1:
+        first, phrase, lower, lemma = keywords[0]
+        # writing the lemma is advice only where it reads as the same words
+        write = "" if _another_word(lower, lemma) else f", or write \"{lemma}\""
         return (f"line {first}: code {code}: keyword \"{phrase}\" is matched as its lemma \"{lemma}\", with "
-                f"every word of that lemma; to match it as written use {{phrase: {phrase}, exact: true}}, or "
-                f"write \"{lemma}\"")
-    listed = ", ".join(f"\"{phrase}\" as \"{lemma}\" (line {at})" for at, phrase, lemma in keywords)
-    return (f"line {first}: code {code}: {len(keywords)} keywords are matched as their lemmas, with every word "
-            f"of those lemmas: {listed}; to match one as written use {{phrase: ..., exact: true}}, or write "
-            f"its lemma")
+                f"every word of that lemma; to match it as written use {{phrase: {phrase}, exact: true}}{write}")
+    ordered = sorted(keywords, key=lambda k: not _another_word(k[2], k[3]))
+    listed = "".join(f"\n  line {at}: \"{phrase}\" as \"{lemma}\"" for at, phrase, _, lemma in ordered)
+    return (f"line {keywords[0][0]}: code {code}: {len(keywords)} keywords are matched as their lemmas, with "
+            f"every word of those lemmas (to match one as written use {{phrase: ..., exact: true}}); first "
+            f"those where a word becomes another word:{listed}")
+
+
+def _another_word(lower: str, lemma: str) -> bool:
+    """Whether a word of `lower` (the phrase's words, lower-cased) becomes another word in
+    `lemma` rather than loses an ending ("answered" -> "answer", "varied" -> "vary")."""
+    return any(w != m and not (len(m) >= 3 and w.startswith(m[:-1]))
+               for w, m in zip(lower.split(), lemma.split()))
 
 
 def _weight_for(cue_part: float) -> float:
