@@ -209,7 +209,8 @@ def test_evaluate_scores_each_group_with_a_model_that_never_saw_it():
     assert by_code["micro"]["learning_f1"] == 1.0 and by_code["macro"]["learning_f1"] == 1.0
     told = []
     assert evaluate(texts, labels, scores, groups, CODES, folds=3, on_progress=lambda *fold: told.append(fold)) == rows
-    assert told == [(1, 3), (2, 3), (3, 3)]  # each fold as it is done, for `copcode evaluate`'s progress bar
+    # the folds to come, then each fold as it is done, for `copcode evaluate`'s progress bar
+    assert told == [(0, 3), (1, 3), (2, 3), (3, 3)]
 
 
 PATIENT = ROOT.parent / "shared" / "data" / "patient-feedback"

@@ -643,11 +643,12 @@ def evaluate_command(
 
     names = [c.strip() for c in coder or [] if c.strip()]
     with _opened(ctx) as (project, codebook, store), \
-            Progress(TextColumn("Cross-validating: folds"), BarColumn(), MofNCompleteColumn(),
+            Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                      console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("folds", total=None)
+        task = bar.add_task("Reading the decisions", total=None)
         found = evaluate_project(store, codebook, project.settings.min_score, names,
-                                 on_progress=lambda done, total: bar.update(task, completed=done, total=total))
+                                 on_progress=lambda done, total: bar.update(
+                                     task, completed=done, total=total, description="Cross-validating: folds"))
     name = _redactor(ctx, project).redact_names
     units = found.units
     coders = ", ".join(name(c) for c in units.decisions)  # the title is escaped where it is printed

@@ -423,8 +423,8 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
     learning, plus the cue-score threshold that would have given the best F1 for the code.
     With `known`, a code is scored (and learned) only on the units whose `known[i]` holds it;
     `asked`: the cue scores of the question before each unit, as `train` takes them;
-    `on_progress(done, total)` is told each fold as it is done (a survey's folds take seconds
-    each)."""
+    `on_progress(done, total)` is told the number of folds before the first, then each fold as
+    it is done (a survey's folds take seconds each)."""
     import numpy
     from sklearn.model_selection import GroupKFold
 
@@ -438,6 +438,8 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
     learned: list[set[str]] = [set() for _ in texts]
     splits = min(folds, len(set(groups)))
     if splits >= 2:
+        if on_progress is not None:
+            on_progress(0, splits)
         for fold, (fit_rows, score_rows) in enumerate(GroupKFold(splits).split(numpy.zeros(len(texts)),
                                                                                 groups=list(groups)), 1):
             model = train([texts[i] for i in fit_rows], [sets[i] for i in fit_rows],
