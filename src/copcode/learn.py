@@ -645,8 +645,8 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
 def question_scores(store, codebook, min_score: float, segments: Iterable[str], *,
                     remember: bool = False) -> dict[str, dict[str, float]]:
     """Segment id -> the cue scores ({code: score}, those reaching `min_score`) of the
-    interviewer's turn just before the segment's (`tables.questions`), of the `segments`
-    whose question matches a cue. A question is looked up in the store's cache like a
+    question the segment answers (`tables.question_spans`), of the `segments` whose question
+    matches a cue. A question is looked up in the store's cache like a
     segment (by its words, `cache_key`) and parsed only when it is not there; with `remember`
     (inside the caller's transaction) what was parsed joins the cache, which `copcode code`
     keeps for the questions of its transcripts (`coding._code_batch`): a run that changed

@@ -32,7 +32,7 @@ class ReviewItem:
     quote_start: int
     quote_end: int
     transcript: str = ""
-    question: str = ""  # the interviewer's turn just before the passage's ("" when none)
+    question: str = ""  # the question the passage answers (tables.question_spans; "" when none)
     question_start: int = 0  # of the question, in the transcript
 
 

@@ -327,8 +327,8 @@ def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | 
     `per_participant` quotes from one participant per code (0: no cap) and one quote per
     passage. With `limit` 0 every coding is listed. Each quote is verbatim,
     `text[start:end]` of its transcript. `attributes` adds participant attributes as columns
-    (e.g. ["cop", "sector"]); "question" among them adds the words of the interviewer's turn
-    just before the quote's turn (`questions`), verbatim (the caller redacts the table)."""
+    (e.g. ["cop", "sector"]); "question" among them adds the words of the question the quote
+    answers (`questions`), verbatim (the caller redacts the table)."""
     candidates = view.current(status)
     theme_id = view.codebook.find_theme(theme).id if theme is not None else None
     code_id = view.code_id(code) if code is not None else None
