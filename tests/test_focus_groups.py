@@ -4,9 +4,11 @@ participant of their own in every output, and the interviewer's question is show
 import json
 import sqlite3
 
+import pytest
 from typer.testing import CliRunner
 
 from copcode.cli import app
+from copcode.tables import asks
 
 from conftest import write
 
@@ -267,3 +269,13 @@ def test_with_question_passes_over_a_backchannel_and_an_empty_turn(small_project
                     ("I learnt patience as well.", "Tell me about the training"),
                     ("I learnt so much from the others.", "What did you learn from the group?"),
                     ("I learnt to read about it myself.", "Tell me about the training")]
+
+
+@pytest.mark.parametrize("turn, asking", [
+    ("What did you learn?", True), ("Why?", True), ("Tell me about your role.", True), ("Go on then, tell me", True),
+    ("Mm-hmm.", False), ("Right, okay.", False), ("Yeah, yeah, yeah.", False), ("[laughs] Go on.", False),
+    ("(pause) Right.", False), ("[inaudible]", False), ("", False), ("Mm-hmm?", True),
+    ("¿Por qué?", True), ("Γιατί;", True), ("你为什么选择这份工作？", True), ("请告诉我你的工作", True), ("嗯嗯", False),
+])
+def test_an_interviewer_turn_asks_unless_it_is_empty_or_a_backchannel(turn, asking):
+    assert asks(turn) is asking

@@ -44,7 +44,7 @@ def global_options_first(args: list[str]) -> list[str]:
     return front + rest
 
 
-_display_type = TyperOption.display_type_rich
+_display_type = getattr(TyperOption, "display_type_rich", None)  # Typer 0.29 and later
 
 
 def _no_type_for_flags(self, ctx):
@@ -53,7 +53,8 @@ def _no_type_for_flags(self, ctx):
     return None if self.is_flag or self.count else _display_type(self, ctx)
 
 
-TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
+if _display_type is not None:
+    TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
 
 
 class _Group(TyperGroup):

@@ -235,23 +235,24 @@ def _as_lemmas(code: str, keywords: list[tuple[int, str, str, str]]) -> str:
     """The warning for a code's keywords (line, phrase, lower-cased words, lemmas) matched as
     a lemma that is another word: one keyword alone, or the code's keywords in one warning, a
     line each (a codebook of natural phrases has many), first those where a word becomes
-    another word ("further" -> "far", "more" -> "much") rather than loses an ending."""
+    another word ("further" -> "far", "more" -> "much") rather than loses an ending. Writing
+    the lemma is not offered: the lookup table's "fee back" for "feed back" is no advice."""
     if len(keywords) == 1:
-        first, phrase, lower, lemma = keywords[0]
-        # writing the lemma is advice only where it reads as the same words
-        write = "" if _another_word(lower, lemma) else f", or write \"{lemma}\""
+        first, phrase, _, lemma = keywords[0]
         return (f"line {first}: code {code}: keyword \"{phrase}\" is matched as its lemma \"{lemma}\", with "
-                f"every word of that lemma; to match it as written use {{phrase: {phrase}, exact: true}}{write}")
+                f"every word of that lemma; to match it as written use {{phrase: {phrase}, exact: true}}")
     ordered = sorted(keywords, key=lambda k: not _another_word(k[2], k[3]))
     listed = "".join(f"\n  line {at}: \"{phrase}\" as \"{lemma}\"" for at, phrase, _, lemma in ordered)
+    before = "; first those where a word becomes another word" if _another_word(ordered[0][2], ordered[0][3]) else ""
     return (f"line {keywords[0][0]}: code {code}: {len(keywords)} keywords are matched as their lemmas, with "
-            f"every word of those lemmas (to match one as written use {{phrase: ..., exact: true}}); first "
-            f"those where a word becomes another word:{listed}")
+            f"every word of those lemmas (to match one as written use {{phrase: ..., exact: true}}){before}:{listed}")
 
 
 def _another_word(lower: str, lemma: str) -> bool:
     """Whether a word of `lower` (the phrase's words, lower-cased) becomes another word in
-    `lemma` rather than loses an ending ("answered" -> "answer", "varied" -> "vary")."""
+    `lemma` rather than loses an ending ("answered" -> "answer", "varied" -> "vary"); a
+    guess from the letters, for the order of the warning ("feed" -> "fee" passes for an
+    ending). Both come from the same tokens, so the words pair up."""
     return any(w != m and not (len(m) >= 3 and w.startswith(m[:-1]))
                for w, m in zip(lower.split(), lemma.split()))
 

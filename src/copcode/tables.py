@@ -391,10 +391,20 @@ def question_spans(store, segment_ids) -> dict[str, tuple[str, int, str]]:
     return found
 
 
+# a word; in Chinese and Japanese, which have no spaces, each character
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+(?:['’-][^\W{_CJK}]+)*")
+_NOTE = re.compile(r"\[[^\]]*\]|\([^)]*\)")  # a transcriber's [laughs] or (pause)
+
+
 def asks(words: str) -> bool:
-    """Whether an interviewer's turn asks something: not empty, and not a backchannel."""
-    count = len(re.findall(r"\w+(?:['’-]\w+)*", words))
-    return count > 2 or (count > 0 and "?" in words)
+    """Whether an interviewer's turn asks something: not empty, and not a backchannel (at
+    most two different words, leaving out a transcriber's notes, and no question mark:
+    "Mm-hmm.", "Yeah, yeah.", "[laughs] Go on.")."""
+    count = len({word.casefold() for word in _WORD.findall(_NOTE.sub(" ", words))})
+    # the Greek question mark (U+037E) is ";" once normalised: at the end of the turn only
+    asked = any(mark in words for mark in "?？؟") or words.rstrip().endswith(";")
+    return count > 2 or (count > 0 and asked)
 
 
 def pick_quotes(view: ProjectView, codings, limit: int, per_participant: int) -> list[Coding]:
