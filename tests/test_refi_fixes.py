@@ -129,11 +129,15 @@ ANNS, BOBS = "I learnt so much from the others there.", "Carers know things nobo
 @pytest.fixture
 def small(tmp_path) -> Path:
     """A coded project of one transcript, one segment of which copcode suggests `learn` on."""
-    root = tmp_path / "small"
+    return coded_p01(tmp_path / "small", P01)
+
+
+def coded_p01(root: Path, text: str) -> Path:
+    """A project at `root` of the small codebook and one transcript, P01.txt holding `text`, coded."""
     (root / "transcripts").mkdir(parents=True)
     (root / "codebooks").mkdir()
     (root / "codebooks" / "small.yaml").write_text(SMALL_CODEBOOK, encoding="utf-8")
-    (root / "transcripts" / "P01.txt").write_text(P01, encoding="utf-8")
+    (root / "transcripts" / "P01.txt").write_text(text, encoding="utf-8")
     code_project(open_project(root))
     return root
 
@@ -461,12 +465,7 @@ EMOJI = ("Interviewer: What did you learn? \U0001F600\n\n"
 
 
 def test_export_with_utf16_offsets_comes_back_with_the_same_spans(tmp_path):
-    root = tmp_path / "emoji"
-    (root / "transcripts").mkdir(parents=True)
-    (root / "codebooks").mkdir()
-    (root / "codebooks" / "small.yaml").write_text(SMALL_CODEBOOK, encoding="utf-8")
-    (root / "transcripts" / "P01.txt").write_text(EMOJI, encoding="utf-8")
-    code_project(open_project(root))
+    root = coded_p01(tmp_path / "emoji", EMOJI)
     db = sqlite3.connect(root / ".copcode" / "copcode.db")
     [(segment,)] = db.execute("SELECT id FROM segments").fetchall()
     db.close()
