@@ -78,3 +78,40 @@ def test_a_group_prefix_is_followed_by_no_letter(tmp_path, participant, group):
     from copcode.project import open_project
 
     assert open_project(tmp_path).group_of(participant) == group
+
+
+@pytest.mark.parametrize("args, message", [
+    (["export", "--format", "htm", "--out", "{tmp}/report.htm"],
+     "Error: unknown export format 'htm' How to fix: use one of csv, xlsx, qdpx, qdc, html."),
+    (["export", "--format", "excel", "--out", "{tmp}/all.xlsx"],
+     "Error: unknown export format 'excel' How to fix: use one of csv, xlsx, qdpx, qdc, html."),
+    (["export", "--out", "{tmp}/report.txt"],
+     "Error: {tmp}/report.txt: the file's ending does not tell which format to write How to fix: end its name in .html, "
+     ".xlsx, .csv, .qdpx or .qdc, or add --format (csv, xlsx, qdpx, qdc, html)."),
+    (["quotes", "--format", "word"],
+     "Error: unknown format 'word' How to fix: use one of table, csv, md, json, xlsx, docx."),
+    (["segments", "--format", "word"],
+     "Error: unknown format 'word' How to fix: use one of table, csv, md, json, xlsx."),
+])
+def test_cli_an_unknown_format_is_named_with_the_formats_there_are(coded_demo, tmp_path, args, message):
+    """A format with a known file ending (--format htm --out report.htm) once reached a KeyError
+    and a traceback."""
+    result = CliRunner().invoke(app, ["--project", str(coded_demo), *[a.format(tmp=tmp_path) for a in args]],
+                                env={"COLUMNS": "250"})
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == message.format(tmp=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, name, start", [
+    (["export", "--out", "{tmp}/report.htm"], "report.htm", b"<!doctype html>"),
+    (["export", "--format", "HTML", "--out", "{tmp}/report.html"], "report.html", b"<!doctype html>"),
+    (["export", "--out", "{tmp}/study.qdpx"], "study.qdpx", b"PK"),
+    (["quotes", "--format", "MD", "--out", "{tmp}/quotes.markdown"], "quotes.markdown", b"| segment |"),
+    (["quotes", "--out", "{tmp}/quotes.markdown"], "quotes.markdown", b"| segment |"),
+])
+def test_cli_the_format_is_taken_from_the_file_ending_and_in_any_case(coded_demo, tmp_path, args, name, start):
+    result = CliRunner().invoke(app, ["--project", str(coded_demo), *[a.format(tmp=tmp_path) for a in args]])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert (tmp_path / name).read_bytes().startswith(start)

@@ -271,6 +271,7 @@ def quotes_command(
     groups. The Word file and the HTML report show the same selection."""
     from copcode.tables import ProjectView, exemplar_quotes
 
+    fmt = fmt.lower()
     attributes = [a.strip() for a in with_.split(",") if a.strip()] if with_ else []
     with _opened(ctx) as (project, codebook, store):
         frame = exemplar_quotes(ProjectView(store, codebook, level=level), theme, code=code, group=group,
@@ -292,7 +293,7 @@ def quotes_command(
     # a code inside codes is headed by its path: "Learning › Formal › Courses"
     labels = {c.id: " › ".join([a.label for a in reversed(codebook.ancestors(c.id))] + [c.label])
               for c in codebook.codes}
-    _output(frame, fmt, out_file, lambda f: _print_quotes(f, title, attributes, labels))
+    _output(frame, fmt, out_file, lambda f: _print_quotes(f, title, attributes, labels), also=("docx",))
 
 
 @app.command("segments")
@@ -351,14 +352,19 @@ def matrix_command(
 @app.command("export")
 def export_command(
     ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx, qdpx, qdc or html.")],
     out_file: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv, xlsx, qdpx, qdc or html (default: the --out file's ending).")] = None,
     suggestions: Annotated[bool, typer.Option("--suggestions", help="qdpx: include suggestions, under their own user.")] = False,
     utf16: Annotated[bool, typer.Option("--utf16", help="qdpx: offsets in UTF-16 code units, as NVivo counts them (default: characters).")] = False,
 ):
-    """Export the whole project.  e.g. copcode export --format qdpx --out study.qdpx"""
-    from copcode.export import export_project
+    """Export the whole project.  e.g. copcode export --out study.qdpx"""
+    from copcode.export import EXPORT_FORMATS, export_project, format_of
 
+    fmt = fmt.lower() if fmt is not None else format_of(out_file, EXPORT_FORMATS)
+    if fmt is None:
+        raise CopcodeError(f"{out_file}: the file's ending does not tell which format to write",
+                           fix=f"end its name in .html, .xlsx, .csv, .qdpx or .qdc, or add --format "
+                               f"({', '.join(EXPORT_FORMATS)}).")
     warnings: list[str] = []
     with _opened(ctx) as (project, codebook, store):
         export_project(store, codebook, fmt, _checked_out(out_file), title=codebook.title or project.root.name,
@@ -819,15 +825,21 @@ def privacy_scan(
     _output(found, fmt, out_file, lambda f: _print_frame(f, title))
 
 
-def _output(frame, fmt: str, path: Optional[Path], show) -> None:
+def _output(frame, fmt: str, path: Optional[Path], show, also: tuple[str, ...] = ()) -> None:
     """`show` the table in the terminal, or write it in `fmt` (with --out and no --format:
-    the file's ending) to the file or, for text formats, to standard output alone."""
+    the file's ending) to the file or, for text formats, to standard output alone. `also`:
+    the command's other formats, which it writes itself (named when `fmt` is unknown)."""
+    from copcode.export import TABLE_FORMATS, format_of
+
+    fmt = fmt.lower()
+    if fmt not in ("table",) + TABLE_FORMATS:
+        raise CopcodeError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(('table',) + TABLE_FORMATS + also)}.")
     if fmt != "table":
         _emit(frame, fmt, path)
     elif path is None:
         show(frame)
     else:  # no --format: the --out file's ending tells it
-        _emit(frame, path.suffix.lstrip(".").lower(), path)
+        _emit(frame, format_of(path, TABLE_FORMATS) or path.suffix.lstrip(".").lower(), path)
 
 
 def _emit(frame, fmt: str, path: Optional[Path], formats: tuple[str, ...] | None = None) -> None:

@@ -59,10 +59,18 @@ ENDINGS = {"csv": (".csv",), "md": (".md", ".markdown"), "json": (".json",), "xl
            "docx": (".docx",), "html": (".html", ".htm"), "qdpx": (".qdpx",), "qdc": (".qdc",)}
 
 
+def format_of(path: Path, formats: tuple[str, ...]) -> str | None:
+    """The format of `formats` that `path`'s ending names (".htm": html), if any."""
+    ending = path.suffix.lower()
+    return next((name for name in formats if ending in ENDINGS.get(name, ())), None)
+
+
 def check_ending(path: Path, fmt: str) -> None:
     """Refuse to write `fmt` into a file whose ending names another format (Markdown in an
     .xlsx, which Excel then calls damaged); an ending copcode does not write (.txt) is the
-    user's choice."""
+    user's choice; an unknown `fmt` is the caller's to refuse."""
+    if fmt not in ENDINGS:
+        return
     ending = path.suffix.lower()
     other = next((name for name, endings in ENDINGS.items() if ending in endings), fmt)
     if other != fmt:
@@ -147,6 +155,8 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
     from copcode.privacy import IDENTITY
 
     redactor = redactor or IDENTITY  # one boundary: every format below goes through it
+    if fmt not in EXPORT_FORMATS:
+        raise CopcodeError(f"unknown export format {fmt!r}", fix=f"use one of {', '.join(EXPORT_FORMATS)}.")
     check_ending(path, fmt)
     if utf16 and fmt != "qdpx":
         raise CopcodeError("--utf16 is for --format qdpx", fix="leave out --utf16, or export as qdpx.")
@@ -181,7 +191,7 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
         from copcode.export.html import report_html
 
         return write_atomic(path, report_html(view, title, redactor).encode("utf-8"))
-    raise CopcodeError(f"unknown export format {fmt!r}", fix=f"use one of {', '.join(EXPORT_FORMATS)}.")
+    raise AssertionError(fmt)  # every format of EXPORT_FORMATS is written above
 
 
 def codebook_table(codebook):
