@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from copcode.cli import app
+from copcode.import_table import COLUMNS_FIX
 
 from conftest import SMALL_CODEBOOK
 
@@ -118,14 +119,14 @@ SURVEY_TABLE = [
 ]
 SURVEY_PROBLEMS = [
     "{unit} 6: unknown document 'S4'",
-    "{unit} 7: unknown code 'Foo' (S1 not marked as coded)",
+    "{unit} 7: unknown code 'Foo' (nothing of S1 recorded)",
     "{unit} 9: a code on a whole document of several segments (S6) cannot be placed on one passage, so it "
     "is not marked as coded; give segment ids instead (a `segment` column, with the ids `copcode segments` lists)",
 ]
 
 
 def expected_survey_output(unit: str) -> str:
-    return ("Recorded 4 tags by gold on 3 documents (3 documents marked as coded by gold).\n"
+    return ("Recorded 3 tags by gold on 2 documents (3 documents marked as coded by gold).\n"
             + "".join(f"Not imported: {p.format(unit=unit)}\n" for p in SURVEY_PROBLEMS))
 
 
@@ -134,8 +135,8 @@ def test_csv_table_of_documents_with_labels_ids_and_lists(survey):
     assert result.exit_code == 0, result.output
     assert result.stdout == expected_survey_output("line")
     seg = {t: segment_of(survey, t) for t in ("S1", "S2", "=5")}
+    # nothing of S1: line 2's tag alone would say "only this code" where line 7 gave one unknown
     assert decisions(survey) == [
-        (seg["S1"], "learn", "tag", "gold", "imported from gold.csv, line 2"),
         (seg["S2"], "time", "tag", "gold", "imported from gold.csv, line 3"),
         (seg["=5"], "learn", "tag", "gold", "imported from gold.csv, line 5"),
         (seg["=5"], "time", "tag", "gold", "imported from gold.csv, line 5"),
@@ -150,9 +151,9 @@ def test_xlsx_table_is_read_like_the_csv(survey):
     assert result.exit_code == 0, result.output
     assert result.stdout == expected_survey_output("row")
     assert [d[:4] for d in decisions(survey)] == [
-        (segment_of(survey, "S1"), "learn", "tag", "gold"), (segment_of(survey, "S2"), "time", "tag", "gold"),
+        (segment_of(survey, "S2"), "time", "tag", "gold"),
         (segment_of(survey, "=5"), "learn", "tag", "gold"), (segment_of(survey, "=5"), "time", "tag", "gold")]
-    assert decisions(survey)[0][4] == "imported from gold.xlsx, row 2"
+    assert decisions(survey)[0][4] == "imported from gold.xlsx, row 3"
 
 
 def test_xlsx_numbers_as_ids(tmp_path):
@@ -178,14 +179,13 @@ def test_case_35_a_second_import_records_nothing_new(survey):
     before = snapshot(survey)
     result = cli(survey, "import", str(table), "--coder", "gold")
     assert result.exit_code == 0, result.output
-    assert result.stdout == ("Nothing new: 4 tags already recorded; 3 documents already marked as coded by gold.\n"
+    assert result.stdout == ("Nothing new: 3 tags already recorded; 3 documents already marked as coded by gold.\n"
                              + "".join(f"Not imported: {p.format(unit='line')}\n" for p in SURVEY_PROBLEMS))
     assert snapshot(survey) == before
     # a table that adds to what is there records only what is new
     more = write_csv(survey / "more.csv", [["id", "codes"], ["S1", "learn;time"], ["S3", "time"]])
     result = cli(survey, "import", str(more), "--coder", "gold")
-    assert result.stdout == ("Recorded 2 tags by gold on 2 documents (1 document marked as coded by gold).\n"
-                             "Not recorded again: 1 tag already recorded.\n")
+    assert result.stdout == "Recorded 3 tags by gold on 2 documents (1 document marked as coded by gold).\n"
 
 
 def test_a_later_reject_or_untag_is_kept(survey):
@@ -292,6 +292,60 @@ def test_learning_sees_the_imported_document_as_coded(survey):
         store.close()
     assert sorted(units.transcripts) == ["S1", "S3"]
     assert dict(zip(units.transcripts, units.labels)) == {"S1": {"learn"}, "S3": set()}
+
+
+def test_a_document_with_an_unknown_code_is_not_recorded_at_all(demo):
+    """Its other tags alone would read as "the coder found nothing else there" (a coder who
+    only tags codes in full), so the mistyped passage would teach "none of this theme"."""
+    first, second = segment_of(demo, "E01"), segment_of(demo, "E01", 1)
+    table = write_csv(demo / "mix.csv", [["segment", "code"], [first, "nonsense"], [second, "inclusive-learning"],
+                                         [segment_of(demo, "E02"), "inclusive-learning, shared-language"],
+                                         [segment_of(demo, "E03"), "shared-language"]])
+    result = cli(demo, "import", str(table), "--coder", "c1")
+    assert result.stdout == (
+        "Recorded 1 tag by c1 on 1 document (1 document marked as coded by c1).\n"
+        "Not imported: line 2: unknown code 'nonsense' (nothing of E01 recorded)\n"
+        "Not imported: line 4: unknown code 'inclusive-learning, shared-language' (codes in one cell are separated "
+        "by ';', not ',') (nothing of E02 recorded)\n")
+    assert rows(demo, "SELECT segment, code FROM decisions WHERE coder = 'c1'") == [
+        (segment_of(demo, "E03"), "shared-language")]
+    assert rows(demo, "SELECT transcript FROM coded WHERE coder = 'c1'") == [("E03",)]
+
+
+def write_sheets(path: Path, sheets: dict[str, list[list]], active: str) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, table in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in table:
+            sheet.append(row)
+    book.active = book.sheetnames.index(active)
+    book.save(path)
+    return path
+
+
+NOTES = [["Coding of the study by Ann, 2024"], ["see the codebook"]]
+
+
+@pytest.mark.parametrize("order, active", [(["About", "Codes"], "About"), (["Codes", "About"], "About")])
+def test_the_sheet_read_is_the_one_that_names_the_columns(survey, order, active):
+    """Not the sheet that happened to be open when the workbook was saved."""
+    sheets = {"About": NOTES, "Codes": [["id", "code"], ["S1", "learn"]]}
+    book = write_sheets(survey / "gold.xlsx", {name: sheets[name] for name in order}, active)
+    result = cli(survey, "import", str(book), "--coder", "gold")
+    assert result.stdout == ("Read the sheet 'Codes'; not its other sheets ('About').\n"
+                             "Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n")
+
+
+def test_a_workbook_without_the_columns_names_its_sheets(survey):
+    book = write_sheets(survey / "gold.xlsx", {"About": NOTES, "Notes": [["what"], ["x"]]}, "Notes")
+    result = cli(survey, "import", str(book), "--coder", "gold")
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == (
+        f"Error: {book}: no document (or segment) column and no code column in any of its sheets ('About', 'Notes') "
+        "(the headers found: 'Coding of the study by Ann, 2024') How to fix: " + " ".join(COLUMNS_FIX.split()))
 
 
 # ---------------------------------------------------------------- files that cannot be used
@@ -511,7 +565,7 @@ def test_a_label_of_two_codes_is_ambiguous(survey):
     assert result.stdout == (
         "Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n"
         "Not imported: line 2: the label 'learning' belongs to several codes (learn, time); give the code's id "
-        "(S1 not marked as coded)\n")
+        "(nothing of S1 recorded)\n")
 
 
 def test_a_document_without_segments(survey):

@@ -7,8 +7,10 @@ id, or a survey answer's id) or a segment (`segment` column), and its codes (`co
 each a code id or label of the project's codebook. Every document the table names is also
 marked as coded in full by the coder (store table `coded`), so the codes it does not list
 count as absent for agreement and learning, as for a transcript coded in copcode; except a
-document with a code that is not recognised or cannot be placed, since what the coder found
-there is then not known in full.
+document with a code that is not recognised or cannot be placed: what the coder found there
+is then not known in full, so nothing of it is recorded (its tags alone would say the coder
+found nothing else there, as for a coder who only tags). A workbook's sheet is the first
+whose first row names the columns.
 
 A code given to a whole document goes on its segment when it has one (a survey answer); a
 document of several segments gives no place for it, so such rows are refused. Every row that cannot be recorded is listed with its line; an import where no
@@ -51,11 +53,17 @@ class TableImportResult:
     already: int  # tags in the table that the coder held already
     already_marked: int  # documents in the table marked as coded before
     problems: list[str] = field(default_factory=list)  # rows not imported, each with its line
+    sheets: tuple[str, ...] = ()  # a workbook's sheets, the one read first
 
     def summary(self, name=lambda coder: coder) -> list[str]:
         """What the import did, in sentences for the user; `name` shows the coder's name (a
         redactor's `redact_names`)."""
         coder = name(self.coder)
+        read = [f"Read the sheet {self.sheets[0]!r}; not its other sheets ({', '.join(map(repr, self.sheets[1:]))})."] \
+            if len(self.sheets) > 1 else []
+        return read + self._done(coder)
+
+    def _done(self, coder: str) -> list[str]:
         if not (self.tags or self.marked):
             also = f"; {counted(self.already_marked, 'document')} already marked as coded by {coder}" \
                 if self.already_marked else ""
@@ -103,7 +111,7 @@ def import_table(project: Project, path: Path, coder: str | None) -> TableImport
     transcript_of = plan.transcript_of
     return TableImportResult(
         coder, len(plan.tags), len({transcript_of[segment] for segment, *_ in plan.tags}), marked,
-        plan.already, len(plan.documents & plan.marked_before), plan.problems)
+        plan.already, len(plan.documents & plan.marked_before), plan.problems, table.sheets)
 
 
 @dataclass
@@ -114,6 +122,7 @@ class Table:
     id_column: str
     code_column: str
     rows: list[tuple[int, str, str]]  # (line or row number, id cell, codes cell), empty rows left out
+    sheets: tuple[str, ...] = ()  # a workbook's sheets, the one read first (none for CSV)
 
 
 def read_table(path: Path) -> Table:
@@ -127,21 +136,21 @@ def read_table(path: Path) -> Table:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise CopcodeError("a table of codings must be .csv or .xlsx", where=str(path), fix=SAVE_CSV)
-    numbered = _xlsx_rows(path) if suffix == ".xlsx" else _csv_rows(path)
-    header = next(numbered, None)
+    if suffix == ".xlsx":
+        sheets, numbered, header = _xlsx_sheet(path)
+    else:
+        sheets, numbered = (), _csv_rows(path)
+        header = next(numbered, None)
     if header is None:
         raise CopcodeError("the file is empty", where=str(path),
                            fix="put the codings in it, under a header row; " + COLUMNS_FIX)
-    names = [cell.strip().casefold() for cell in header[1]]
-    segment_at = names.index(SEGMENT_COLUMN) if SEGMENT_COLUMN in names else None
-    id_at = segment_at if segment_at is not None else \
-        next((names.index(c) for c in DOCUMENT_COLUMNS if c in names), None)
-    code_at = next((names.index(c) for c in CODE_COLUMNS if c in names), None)
+    id_at, code_at, segment_at = _columns(header[1])
     if id_at is None or code_at is None:
         missing = [what for what, at in (("document (or segment) column", id_at), ("code column", code_at))
                    if at is None]
         found = ", ".join(repr(h) for h in header[1] if h.strip()) or "none"
-        raise CopcodeError(f"no {' and no '.join(missing)} (the headers found: {found})",
+        where = f" in any of its sheets ({', '.join(map(repr, sheets))})" if len(sheets) > 1 else ""
+        raise CopcodeError(f"no {' and no '.join(missing)}{where} (the headers found: {found})",
                            where=str(path), fix=COLUMNS_FIX)
     rows = []
     for number, cells in numbered:
@@ -150,7 +159,17 @@ def read_table(path: Path) -> Table:
         cells = cells + [""] * (max(id_at, code_at) + 1 - len(cells))
         rows.append((number, cells[id_at].strip(), cells[code_at]))
     return Table(path, "row" if suffix == ".xlsx" else "line", segment_at is not None,
-                 header[1][id_at].strip(), header[1][code_at].strip(), rows)
+                 header[1][id_at].strip(), header[1][code_at].strip(), rows, sheets)
+
+
+def _columns(header: list[str]) -> tuple[int | None, int | None, int | None]:
+    """(the id column's index, the code column's, the segment column's) in a header row."""
+    names = [cell.strip().casefold() for cell in header]
+    segment_at = names.index(SEGMENT_COLUMN) if SEGMENT_COLUMN in names else None
+    id_at = segment_at if segment_at is not None else \
+        next((names.index(c) for c in DOCUMENT_COLUMNS if c in names), None)
+    code_at = next((names.index(c) for c in CODE_COLUMNS if c in names), None)
+    return id_at, code_at, segment_at
 
 
 def _csv_rows(path: Path):
@@ -198,8 +217,12 @@ def _csv_rows(path: Path):
         raise CopcodeError(f"line {start} cannot be read as CSV ({exc})", where=str(path), fix=SAVE_CSV) from None
 
 
-def _xlsx_rows(path: Path):
-    """(row number, cells as text) of the workbook's active sheet, checked for zip bombs first."""
+def _xlsx_sheet(path: Path):
+    """(the workbook's sheets, the one read first; its numbered rows after the header; its
+    header row, or None for an empty workbook). The sheet read is the first whose first row
+    names an id and a code column, else the first: a workbook often holds notes beside the
+    codings, and which sheet was open when it was saved says nothing. Checked for zip bombs
+    first; the whole workbook is read (a table of codings fits in memory)."""
     from openpyxl import load_workbook
 
     from copcode.ingest.zipsafe import UnsafeArchive, check_workbook
@@ -209,20 +232,28 @@ def _xlsx_rows(path: Path):
     except UnsafeArchive as exc:
         raise CopcodeError(f"a workbook too large to open safely: {exc}", where=str(path),
                            fix="check where it came from; save the table as .csv (CSV UTF-8).") from None
+    sheets: list[tuple[str, list[list[str]]]] = []
     number = 0
     try:
         book = load_workbook(path, read_only=True, data_only=True)
         try:
-            for number, row in enumerate(book.active.iter_rows(values_only=True), start=1):
-                yield number, ["" if v is None else str(v) for v in row]
+            for sheet in book.worksheets:
+                rows: list[list[str]] = []
+                for row in sheet.iter_rows(values_only=True):
+                    rows.append(["" if v is None else str(v) for v in row])
+                    number = len(rows)
+                sheets.append((sheet.title, rows))
         finally:
             book.close()
-    except CopcodeError:
-        raise
     except Exception as exc:  # openpyxl and zipfile raise many kinds for a damaged file
         at = f" after row {number}" if number else ""
         raise CopcodeError(f"cannot read the workbook{at} ({type(exc).__name__})", where=str(path),
                            fix="check that it is the table of codings; " + SAVE_CSV) from None
+    if not sheets:
+        return (), iter(()), None
+    title, rows = next(((t, r) for t, r in sheets if r and None not in _columns(r[0])[:2]), sheets[0])
+    names = (title,) + tuple(t for t, _ in sheets if t != title)
+    return names, iter(enumerate(rows[1:], start=2)), ((1, rows[0]) if rows else None)
 
 
 @dataclass
@@ -260,7 +291,8 @@ def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
     # documents with a code not recognised or placed: what the coder saw there is not known in
     # full, so they imply no absence
     unsure: set[str] = set()
-    already = mapped = 0
+    already = 0
+    mapped_in: dict[str, int] = {}  # document -> its rows of which something is recorded
     note = f"imported from {table.path.name}"
     for number, id_cell, codes_cell in table.rows:
         what = "segment" if table.by_segment else "document"
@@ -287,7 +319,7 @@ def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
             if problem:
                 bad += 1
                 unsure.add(transcript)
-                problems.append(f"{unit} {number}: {problem} ({transcript} not marked as coded)")
+                problems.append(f"{unit} {number}: {problem} (nothing of {transcript} recorded)")
             elif code_id:
                 codes.append(code_id)
         documents.add(transcript)
@@ -299,7 +331,7 @@ def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
             problems.append(f"{unit} {number}: document {transcript!r} has no segment to put a code on")
             continue
         if codes or not bad:  # something of it is recorded: a tag, or a document coded with none
-            mapped += 1
+            mapped_in[transcript] = mapped_in.get(transcript, 0) + 1
         for code in dict.fromkeys(codes):
             key = (targets[0], code)
             if key in first_line:
@@ -323,6 +355,10 @@ def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
                         "instead (a `segment` column, with the ids `copcode segments` lists)")
         documents -= set(whole)
     documents -= unsure
+    # nothing of an unsure document is recorded: tags alone would say the coder found nothing
+    # else there (a coder who only tags codes in full), which the table does not say
+    tags = {key: None for key in tags if transcript_of[key[0]] not in unsure}
+    mapped = sum(n for transcript, n in mapped_in.items() if transcript not in unsure)
     return _Plan(tags, documents, marked_before, transcript_of, already, mapped, problems)
 
 
@@ -345,6 +381,8 @@ def _code_resolver(codebook: Codebook) -> Callable[[str], tuple[str | None, str 
                 return found[0], None
             if found:
                 return None, f"the label {cell!r} belongs to several codes ({', '.join(found)}); give the code's id"
+        if "," in cell and all(part.strip() in ids or part.strip().casefold() in by_label for part in cell.split(",")):
+            return None, f"unknown code {cell!r} (codes in one cell are separated by ';', not ',')"
         return None, f"unknown code {cell!r}"
     return resolve
 
