@@ -72,15 +72,28 @@ def test_decisions_whose_words_are_gone_are_orphaned_not_dropped(demo_copy):
     cli(demo_copy, "code")
     p03 = segment_with(demo_copy, POSTER_P03)
     cli(demo_copy, "tag", p03, "prevailing-culture", "--coder", "coder-a")
+    # an undone decision, and one that a later decision on the same coding replaced, are no
+    # codings lost: only the coder's last word on each coding is listed
+    project = open_project(demo_copy)
+    store = open_store(project.store_path, create=False)
+    try:
+        for code, verdict in (("shared-language", "tag"), ("shared-language", "undo"),
+                              ("practice-policy", "tag"), ("practice-policy", "accept")):
+            record(store, project_codebook(project), p03, code, verdict, "coder-a")
+    finally:
+        store.close()
     path = demo_copy / "transcripts" / "P03.txt"
     text = path.read_text(encoding="utf-8")
     start = text.index("I think it did, for her.")
     end = text.index("\n", start)
     path.write_text(text[:start] + "I would rather not say." + text[end:], encoding="utf-8")
-    cli(demo_copy, "code")
+    result = cli(demo_copy, "code")
+    assert "Warning: 2 decision(s) are orphaned: their words are no longer in the transcripts. `copcode status` " \
+        "lists them." in " ".join(result.output.split())
     result = cli(demo_copy, "status")
-    assert "1 orphaned decision(s)" in result.stdout
-    assert "#1 tag prevailing-culture by coder-a on P03" in result.stdout
+    assert "2 orphaned decision(s)" in result.stdout
+    assert [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith("  #")] == [
+        "  #1 tag prevailing-culture by coder-a on P03 4445-4758", "  #5 accept practice-policy by coder-a on P03 4445-4758"]
     assert POSTER_P03 in result.stdout
 
 
@@ -89,10 +102,21 @@ def test_decisions_survive_a_renamed_code(demo_copy):
     p01 = segment_with(demo_copy, "that's about language")
     cli(demo_copy, "tag", p01, "shared-language", "--coder", "coder-a")
     codebook = demo_copy / "codebooks" / "cop.yaml"
-    codebook.write_text(codebook.read_text(encoding="utf-8").replace(
+    original = codebook.read_text(encoding="utf-8")
+    # renamed without renamed_from: the decision is kept, and the coder is told, not left to
+    # find the coding gone from every table
+    codebook.write_text(original.replace("      - id: shared-language\n", "      - id: research-language\n"),
+                        encoding="utf-8")
+    told = ("Warning: 1 decision(s) are on codes that are not in the codebook: shared-language (1). They are "
+            "kept, but not shown or counted: if a code was renamed, add `renamed_from: [shared-language]` to it "
+            "under its new id; if it was removed, put it back to see them.")
+    assert told in " ".join(cli(demo_copy, "code").output.split())
+    assert told in " ".join(cli(demo_copy, "status").stdout.split())
+    codebook.write_text(original.replace(
         "      - id: shared-language\n",
         "      - id: research-language\n        renamed_from: [shared-language]\n"), encoding="utf-8")
-    cli(demo_copy, "code")
+    result = cli(demo_copy, "code")
+    assert "not in the codebook" not in result.output and "not in the codebook" not in cli(demo_copy, "status").stdout
     after, _ = state(demo_copy)
     assert [(k[1], v) for k, v in after.items()] == [("research-language", "accepted")]
     result = cli(demo_copy, "quotes", "--code", "research-language", "--status", "accepted", "--format", "csv")

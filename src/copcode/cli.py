@@ -508,6 +508,10 @@ def status_command(ctx: typer.Context):
                       f"“{_escape(' '.join(clean(d.text).split()))}”")
     else:
         out.print("No orphaned decisions.")
+    if status.codes_not_in:
+        from copcode.decisions import codes_not_in_text
+
+        out.print(f"[yellow]Warning:[/] {_escape(codes_not_in_text(status.codes_not_in))}")
     if status.lost_spans:
         out.print(f"[yellow]{len(status.lost_spans)} exact span(s) lost[/]: their words were edited in the "
                   "transcript, so their codings quote the whole segment. Tag again with --quote to choose the words.")

@@ -52,7 +52,7 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
     coders' decisions are learned from (learn.learn_suggestions) and the suggestions of the
     codes learned come from the model and the cues together."""
     from copcode import ENGINE_VERSION
-    from copcode.decisions import coding_state
+    from copcode.decisions import coding_state, state_warnings
     from copcode.errors import CopcodeError
     from copcode.ingest import read_corpus
     from copcode.learn import learn_suggestions
@@ -99,8 +99,9 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
     finally:
         store.close()
     suggestions = run.counts["suggestions"] if learned is None else learned.total
+    decided = state_warnings(state, codebook) if state is not None else []
     return CodingResult(run.counts["transcripts"], run.counts["segments"], suggestions,
-                        summary, written, corpus.warnings + staging.warnings, parsed=parsed,
+                        summary, written, corpus.warnings + staging.warnings + decided, parsed=parsed,
                         skipped=getattr(corpus, "skipped", []), learning=learned,
                         learning_off=state is not None and not (learning and project.settings.learning))
 

@@ -257,14 +257,13 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
     anchors = anchor_decisions(store, decisions)
     renamed = codebook.renamed
     stacks: dict[tuple[str, str, str], list[Decision]] = {}
-    orphans = []
+    # orphans fold alike, by the segment they were made on: one undone, or followed by
+    # another decision on the same coding, is no coding lost
+    orphaned: dict[tuple[str, str, str], list[Decision]] = {}
     for d in decisions:
         segment = anchors[d.id]
-        if segment is None:
-            orphans.append(d)
-            continue
-        key = (segment, renamed.get(d.code, d.code), d.coder)
-        stack = stacks.setdefault(key, [])
+        key = (segment or d.segment, renamed.get(d.code, d.code), d.coder)
+        stack = (stacks if segment is not None else orphaned).setdefault(key, [])
         if d.verdict == "undo":
             if stack:
                 stack.pop()
@@ -284,13 +283,45 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
                 covered.setdefault(key[2], set()).add((transcript_of[key[0]], theme_of[key[1]]))
     for coder, transcript in store.coded():  # coded in full (an imported table): every theme
         covered.setdefault(coder, set()).update((transcript, theme.id) for theme in codebook.themes)
-    orphans = [d for d in orphans if d.verdict != "undo"]
+    orphans = sorted((stack[-1] for stack in orphaned.values() if stack), key=lambda d: d.id)
     spanned = {key: stack[-1] for key, stack in stacks.items()
                if stack and states[key] == "accepted" and stack[-1].span_words}
     notes = {key: stack[-1].note for key, stack in stacks.items()
              if stack and states[key] == "accepted" and stack[-1].note}
     placed, lost = _placed_spans(store, spanned)
     return CodingState(states, covered, orphans, spans=placed, lost_spans=lost, notes=notes, reviewing=reviewing)
+
+
+def codes_not_in(state: CodingState, codebook: Codebook) -> dict[str, int]:
+    """Code -> how many current codings (accepted or rejected) are on it, for the codes the
+    codebook does not have (after `renamed_from`)."""
+    known = {code.id for code in codebook.codes}
+    lost: dict[str, int] = {}
+    for _, code, _ in state.states:
+        if code not in known:
+            lost[code] = lost.get(code, 0) + 1
+    return dict(sorted(lost.items()))
+
+
+def codes_not_in_text(lost: dict[str, int]) -> str:
+    """`codes_not_in`'s finding, and what to do about it, in a sentence."""
+    codes = ", ".join(f"{code} ({n})" for code, n in lost.items())
+    return (f"{sum(lost.values())} decision(s) are on codes that are not in the codebook: {codes}. They are kept, "
+            f"but not shown or counted: if a code was renamed, add `renamed_from: [{next(iter(lost))}]` to it "
+            "under its new id; if it was removed, put it back to see them.")
+
+
+def state_warnings(state: CodingState, codebook: Codebook) -> list[str]:
+    """What a coder would not see otherwise: current codings on codes the codebook no longer
+    has (a code renamed without `renamed_from`, or removed), and orphaned decisions."""
+    warnings = []
+    lost = codes_not_in(state, codebook)
+    if lost:
+        warnings.append(codes_not_in_text(lost))
+    if state.orphans:
+        warnings.append(f"{len(state.orphans)} decision(s) are orphaned: their words are no longer in the "
+                        "transcripts. `copcode status` lists them.")
+    return warnings
 
 
 def with_absences(store: Store, codebook: Codebook, state: CodingState) -> dict[tuple[str, str, str], str]:
@@ -354,6 +385,7 @@ class Status:
     pending: int  # suggestions nobody has decided
     orphans: list[Decision]
     lost_spans: list[Decision] = field(default_factory=list)  # spans whose words were edited away
+    codes_not_in: dict[str, int] = field(default_factory=dict)  # see `codes_not_in`
 
 
 def project_status(store: Store, codebook: Codebook) -> Status:
@@ -368,4 +400,4 @@ def project_status(store: Store, codebook: Codebook) -> Status:
     reviewed = len(suggested & decided_pairs)
     return Status(store.last_run(), count("transcripts"), count("segments"), len(suggested),
                   count("decisions"), dict(sorted(coders.items())), reviewed,
-                  len(suggested) - reviewed, state.orphans, state.lost_spans)
+                  len(suggested) - reviewed, state.orphans, state.lost_spans, codes_not_in(state, codebook))
