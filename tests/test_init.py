@@ -11,7 +11,7 @@ from test_speakers import BOLD, FIXTURES, TABLE, TEAMS, word_bold_labels, word_t
 from typer.testing import CliRunner
 
 from copcode.cli import app
-from copcode.project import open_project
+from copcode.project import DEFAULT_GROUPS, open_project
 from copcode.starter import SETTINGS
 
 
@@ -35,11 +35,14 @@ def test_init_makes_a_project_and_says_what_to_do_next(tmp_path):
         f"  copcode --project '{root}' code\n")
     assert (root / "copcode.yaml").read_text(encoding="utf-8") == SETTINGS
     assert (root / "participants.csv").read_text(encoding="utf-8") == "participant,group\n"
-    # every setting commented but privacy, on from the start: the detectors, nothing listed yet
+    # every setting commented but privacy, on from the start: the detectors, nothing listed yet;
+    # and groups, none: the demo study's (without copcode.yaml) put P01 among its practitioners
     settings = open_project(root).settings
     assert settings.privacy == {"identifiers": None, "detect": ["email", "phone", "postcode", "nhs_number", "date"]}
-    assert replace(settings, privacy=None) == open_project(tmp_path).settings
-    for setting in ("transcripts", "codebook", "groups", "interviewer_labels", "speakers", "max_segment_words",
+    assert settings.groups == {} and open_project(root).group_of("P01") == ""
+    assert replace(settings, privacy=None, groups=DEFAULT_GROUPS) == open_project(tmp_path).settings
+    assert "\n# groups:\n" in SETTINGS
+    for setting in ("transcripts", "codebook", "interviewer_labels", "speakers", "max_segment_words",
                     "min_score", "learning", "learn_from"):
         assert f"\n# {setting}:" in SETTINGS, setting
     result = run("--project", str(root), "codebook", "check")

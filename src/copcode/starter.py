@@ -20,11 +20,12 @@ SETTINGS = """\
 # The codebook to use; without it, the only YAML file in codebooks/.
 # codebook: codebooks/starter.yaml
 
-# Participant groups by the first letters of the participant id (E05 is in group E).
+# Participant groups by the first letters of the participant id (E05 is in group E); the
+# tables then count each group. None here: replace the {} with your own, e.g.
 # groups:
 #   E: Expert by experience
 #   P: Practitioner / professional
-#   R: Researcher / academic
+groups: {}
 
 # The interviewer's speaker labels. Without this, copcode takes Interviewer, Q, INT, I, IV,
 # Facilitator and Moderator (also numbered: "Interviewer 2"), or else the speaker who asks
