@@ -82,7 +82,7 @@ FATAL = [
     ("no speaker labels", {"transcripts/E05.txt": "We talked about the group for a while.\n"},
      ["code", "--strict"], "transcripts/E05.txt: no speaker labels found, so no participant turns can be told apart"),
     ("bad transcript header", {"transcripts/E05.txt": "---\nparticipant: [E05\n---\nE05: Hi.\n"},
-     ["code", "--strict"], "transcripts/E05.txt:2: the header is not valid YAML (expected ',' or ']', but got '<stream end>')"),
+     ["code", "--strict"], "transcripts/E05.txt:2: the header is not valid YAML (a list opened with [ on this line is never closed; end it with ])"),
     ("invalid codebook YAML", {"codebooks/small.yaml": "name: x\nthemes: [\n"},
      ["code"], "codebooks/small.yaml: the codebook is not valid (1 problem):\n  line 3: expected the node content, but found '<stream end>'"),
     ("duplicate code ids", {"codebooks/small.yaml": "name: x\nthemes:\n  - id: t\n    label: T\n    codes:\n"

@@ -276,8 +276,11 @@ def codebook_with(cue_lines: str) -> str:
     (codebook_with('        label: "Pay" wages\n        definition: Members learn.\n'),
      "line 7: text follows a value in quotes; put the whole value in quotes (quotes inside it doubled or of "
      "the other kind, e.g. '\"Pay\" wages')"),
+    (codebook_with("        label: Learning\n        definition: Members learn.\n"
+                   "        cues:\n          keywords: [learn, learnt\n      - id: time\n        label: Time\n"),
+     "line 10: a list opened with [ on this line is never closed; end it with ]"),
 ], ids=["colon in a value", "indented less", "indented more", "unclosed quote", "keywords as text",
-        "examples as text", "tab", "text after quotes"])
+        "examples as text", "tab", "text after quotes", "unclosed list"])
 def test_codebook_yaml_mistakes_are_said_in_plain_words(tmp_path, codebook, problem):
     root = project(tmp_path / "p", TWO_TRANSCRIPTS, codebook=codebook)
     before = files(root)

@@ -291,7 +291,7 @@ def test_speakers_three_broken_files_are_named_in_one_run(tmp_path):
         '    How to fix: start each turn on a new line with its speaker, e.g. "Interviewer: ..." and "E50: ..."; '
         "if it is a document without speakers (field notes, an answer), add `speakers: none` to its header or "
         "to copcode.yaml.\n"
-        "  transcripts/E51.txt:2: the header is not valid YAML (expected ',' or ']', but got '<stream end>')\n"
+        "  transcripts/E51.txt:2: the header is not valid YAML (a list opened with [ on this line is never closed; end it with ])\n"
         "    How to fix: correct the header between the two `---` lines, or remove it.\n"
         "  transcripts/E52.docx: not a readable Word document (BadZipFile)\n"
         "    How to fix: open it in Word or LibreOffice and save it again as .docx.\n"
@@ -306,8 +306,8 @@ def test_speakers_three_broken_files_are_named_in_one_run(tmp_path):
         'skipped. Start each turn on a new line with its speaker, e.g. "Interviewer: ..." and "E50: ..."; if it '
         "is a document without speakers (field notes, an answer), add `speakers: none` to its header or to "
         "copcode.yaml. ",
-        "transcripts/E51.txt:2: the header is not valid YAML (expected ',' or ']', but got "
-        "'<stream end>'); skipped. Correct the header between the two `---` lines, or remove it. ",
+        "transcripts/E51.txt:2: the header is not valid YAML (a list opened with [ on this line is never "
+        "closed; end it with ]); skipped. Correct the header between the two `---` lines, or remove it. ",
         "transcripts/E52.docx: not a readable Word document (BadZipFile); skipped. Open it in Word or "
         "LibreOffice and save it again as .docx."]
     assert result.stdout.startswith("Coded 2 transcripts")

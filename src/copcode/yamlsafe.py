@@ -143,6 +143,13 @@ def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
         return None
     line = lines[mark.line] if mark.line < len(lines) else ""
     before = line[:mark.column]
+    if problem.startswith(("expected ',' or ']'", "expected ',' or '}'")) and opened is not None:
+        closer = "]" if problem.startswith("expected ',' or ']'") else "}"
+        after = "\n".join([lines[opened.line][opened.column + 1:]] + lines[opened.line + 1:]) \
+            if opened.line < len(lines) else ""
+        if closer not in after:  # PyYAML stumbles on the next line's ":", or the end
+            what = "list opened with [" if closer == "]" else "mapping opened with {"
+            return f"a {what} on this line is never closed; end it with {closer}", opened.line + 1
     if problem == "mapping values are not allowed here":
         key = re.match(r"^(\s*(?:-\s+)?)([^\s#'\"][^:#]*?):\s+(\S.*)$", line)
         if key and ": " in before + " ":
