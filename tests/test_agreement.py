@@ -101,6 +101,8 @@ def test_agreement_command_on_decisions_matches_the_references(coded_small):
     assert rows["ALL"]["cohen_kappa"] == pytest.approx(cohen_kappa_score(ann, bob), abs=1e-9)
     assert rows["ALL"]["krippendorff_alpha"] == pytest.approx(
         krippendorff.alpha(reliability_data=[ann, bob], level_of_measurement="nominal"), abs=1e-9)
+    # without --coders: every coder there is, here ann and bob
+    assert _agreement_json(project.root, "--format", "json") == rows
     disagreements = _agreement_json(project.root, "--coders", "ann,bob", "--disagreements", "--format", "csv")
     assert disagreements.splitlines()[0] == "segment,participant,code,ann,bob,text"
     expected = sorted([[mm, "E01", "learn", "0", "1"], [p02, "P02", "learn", "0", "1"]]) + [[p02, "P02", "time", "1", "0"]]
@@ -139,3 +141,18 @@ def test_agreement_two_taggers_count_passages_the_other_left_untagged(small_proj
     assert rows["ALL"]["cohen_kappa"] == pytest.approx(cohen_kappa_score(ann, bob), abs=1e-9)
     assert rows["ALL"]["krippendorff_alpha"] == pytest.approx(
         krippendorff.alpha(reliability_data=[ann, bob], level_of_measurement="nominal"), abs=1e-9)
+
+
+def test_agreement_without_two_coders_names_the_coders_there_are(coded_small):
+    from typer.testing import CliRunner
+
+    from copcode.cli import app
+    from copcode.decisions import record
+
+    project, store, codebook = coded_small
+    segment = store.db.execute("SELECT id FROM segments LIMIT 1").fetchone()[0]
+    record(store, codebook, segment, "learn", "tag", "ann")
+    result = CliRunner().invoke(app, ["--project", str(project.root), "agreement"], env={"COLUMNS": "250"})
+    assert (result.exit_code, " ".join(result.output.split())) == (
+        1, "Error: agreement needs two different coders or more (coders here: ann) How to fix: name them with "
+           "--coders, e.g. --coders coder-a,coder-b, or `suggestions` for the suggestions.")

@@ -79,15 +79,16 @@ def krippendorff_alpha(units: list[list]) -> float | None:
     return 1 - (n - 1) * disagreement / expected
 
 
-def unit_values(store: Store, codebook: Codebook, coders: list[str]):
-    """{code: {segment: [value per coder]}} for the segments at least two coders cover."""
+def unit_values(store: Store, codebook: Codebook, coders: list[str], state=None):
+    """{code: {segment: [value per coder]}} for the segments at least two coders cover.
+    `state`: decisions.coding_state, when the caller has read it."""
     from copcode.decisions import coding_state
 
-    state = coding_state(store, codebook)
+    state = state or coding_state(store, codebook)
     transcript_of = store.segment_transcripts()
     segments = sorted(transcript_of)
     suggested = store.suggestion_pairs()
-    known = {coder for (_, _, coder) in state.states} | set(state.covered)  # coded, perhaps finding nothing
+    known = _coders(state)
     unknown = [c for c in coders if c != SUGGESTIONS and c not in known]
     if unknown:
         listed = ", ".join(sorted(known)) or "none yet"
@@ -109,15 +110,29 @@ def unit_values(store: Store, codebook: Codebook, coders: list[str]):
     return values
 
 
+def _coders(state) -> set[str]:
+    """The coders who decided something, or coded a document finding nothing."""
+    return {coder for (_, _, coder) in state.states} | set(state.covered)
+
+
 def agreement_report(store: Store, codebook: Codebook, coders: list[str]):
-    """(per-code table with an `ALL` row, disagreements table). With exactly one coder and
-    `suggestions`, the table also has the suggestions' precision and recall against the coder."""
+    """(per-code table with an `ALL` row, disagreements table, the coders compared). No
+    `coders`: every coder of the project, when there are two or more. With exactly one coder
+    and `suggestions`, the table also has the suggestions' precision and recall against the
+    coder."""
     import pandas as pd
 
+    from copcode.decisions import coding_state
+
+    state = coding_state(store, codebook)
+    if not coders and len(_coders(state)) >= 2:
+        coders = sorted(_coders(state))
     if len(coders) < 2 or len(set(coders)) != len(coders):
-        raise CopcodeError("agreement needs two different coders or more",
-                           fix="name them with --coders, e.g. --coders coder-a,coder-b.")
-    values = unit_values(store, codebook, coders)
+        there = ", ".join(sorted(_coders(state))) or "none yet"
+        raise CopcodeError(f"agreement needs two different coders or more (coders here: {there})",
+                           fix=f"name them with --coders, e.g. --coders coder-a,coder-b, or `{SUGGESTIONS}` "
+                               "for the suggestions.")
+    values = unit_values(store, codebook, coders, state)
     against_suggestions = len(coders) == 2 and SUGGESTIONS in coders
     rows = []
     for code in [c.id for c in codebook.codes] + ["ALL"]:
@@ -146,4 +161,4 @@ def agreement_report(store: Store, codebook: Codebook, coders: list[str]):
         for code, per in values.items() for segment, row in per.items()
         if len({v for v in row if v is not None}) > 1
     ], columns=["segment", "participant", "code", *coders, "text"])
-    return table, disagreements
+    return table, disagreements, coders

@@ -614,7 +614,7 @@ def review_command(
 @app.command("agreement")
 def agreement_command(
     ctx: typer.Context,
-    coders: Annotated[Optional[str], typer.Option(help="Two coders or more, comma-separated; `suggestions` for the suggestions.")] = None,
+    coders: Annotated[Optional[str], typer.Option(help="Two coders or more, comma-separated; `suggestions` for the suggestions. Default: every coder.")] = None,
     coder: Annotated[Optional[list[str]], typer.Option("--coder", help="One coder, as written (a name with a comma); repeat it.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json or xlsx.")] = "table",
     disagreements: Annotated[bool, typer.Option("--disagreements", help="List the disagreements instead.")] = False,
@@ -625,7 +625,7 @@ def agreement_command(
 
     names = [c.strip() for c in (coders or "").split(",") if c.strip()] + [c.strip() for c in coder or [] if c.strip()]
     with _opened(ctx) as (project, codebook, store):
-        table, disagreeing = agreement_report(store, codebook, names)
+        table, disagreeing, names = agreement_report(store, codebook, names)
     redactor = _redactor(ctx, project)
     shown = [redactor.redact_names(name) for name in names]  # coders' names head columns
     disagreeing = redactor.redact_frame(disagreeing.rename(columns=dict(zip(names, shown))))
