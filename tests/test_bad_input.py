@@ -100,8 +100,11 @@ FATAL = [
      "codebooks/small.yaml: unknown theme 'housing'\n  How to fix: use one of learning, barriers, or an alias or label of one."),
     ("transcripts folder missing", {"copcode.yaml": "transcripts: interviews\n"}, ["code"],
      "interviews: the transcripts folder does not exist"),
-    ("unknown setting", {"copcode.yaml": "transcript: interviews\n"}, ["code"],
-     "copcode.yaml: unknown setting(s): transcript"),
+    ("unknown setting", {"copcode.yaml": "min_score: 0.4\ntranscript: interviews\n"}, ["code"],
+     "copcode.yaml:2: unknown setting(s): transcript (did you mean transcripts?)"),
+    ("codebook missing", {}, ["codebook", "check", "codebooks/nothere.yaml"],
+     "codebooks/nothere.yaml: the codebook file does not exist\n  How to fix: check the path (`copcode init` writes "
+     "a starter codebook to codebooks/)."),
     ("setting of the wrong type", {"copcode.yaml": "min_score: 0.4\nmax_segment_words: 0\n"}, ["code"],
      "copcode.yaml:2: `max_segment_words:` must be a whole number of words, 10 or more"),
     ("ragged participants.csv", {"participants.csv": "participant,group\nE01,E,extra\n"}, ["code"],
@@ -121,6 +124,19 @@ def test_bad_input_that_stops_the_command(coded_small, name, files, args, messag
     assert "Traceback" not in result.stderr
     assert snapshot(project.root, with_runs=True) == before
     assert not (project.root / "out" / ".coded_segments.csv").exists()
+
+
+@pytest.mark.parametrize("name, problem", [("copcode.yaml", "copcode does not import .yaml files"),
+                                           ("nothere.qdpx", "no such file")])
+def test_bad_input_a_file_copcode_does_not_import_names_those_it_does(coded_small, name, problem):
+    root = coded_small[0].root
+    (root / "copcode.yaml").write_text("min_score: 0.35\n", encoding="utf-8")
+    before = snapshot(root, with_runs=True)
+    result = cli(root, "import", str(root / name))
+    assert (result.exit_code, result.stderr) == (
+        1, f"Error: {root / name}: {problem}\n  How to fix: give a REFI-QDA project (.qdpx) or codebook (.qdc), a "
+           "Taguette project (.sqlite3), or a table of codings (.csv, .xlsx).\n")
+    assert snapshot(root, with_runs=True) == before
 
 
 def test_bad_input_other_encodings_are_decoded_and_said(coded_small):

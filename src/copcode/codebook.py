@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from copcode import yamlsafe
-from copcode.errors import CodebookError, LookupFailed
+from copcode.errors import CodebookError, CopcodeError, LookupFailed
 from copcode.project import NotAFile, read_regular_file
 
 ID = r"^[a-z0-9][a-z0-9_-]*$"
@@ -317,7 +317,8 @@ def load_codebook(path: str | Path, display: str | None = None) -> Codebook:
     try:
         raw_bytes = read_regular_file(path, limit=yamlsafe.MAX_BYTES)
     except FileNotFoundError:
-        raise CodebookError(display, ["the file does not exist"]) from None
+        raise CopcodeError("the codebook file does not exist", where=display,
+                           fix="check the path (`copcode init` writes a starter codebook to codebooks/).") from None
     except NotAFile as exc:
         raise CodebookError(display, [f"the file is {exc}, not a codebook"]) from None
     except OSError as exc:

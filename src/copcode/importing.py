@@ -58,7 +58,7 @@ def import_refi(project: Project, path: Path, *, utf16: bool | None = None) -> I
     fall on one segment are recorded once, and listed in `merged`. What cannot be mapped is
     listed in `problems`, never silently dropped. `utf16`: see `read_qdpx`. If anything
     fails, the project and its store are left as they were."""
-    from copcode.ingest.refi import read_qdpx
+    from copcode.ingest.refi import IMPORTABLE, read_qdpx
     from copcode.ingest.taguette import is_sqlite, read_taguette
 
     path = Path(path)
@@ -67,8 +67,11 @@ def import_refi(project: Project, path: Path, *, utf16: bool | None = None) -> I
             raise CopcodeError("--utf16 is for REFI-QDA files; a Taguette project's offsets are always "
                                "UTF-8 bytes", where=str(path), fix="leave out --utf16.")
         imported = read_taguette(path)
-    else:
+    elif path.suffix.lower() in (".qdpx", ".qdc", ".qde") or not path.is_file():
         imported = read_qdpx(path, utf16=utf16)
+    else:  # copcode.yaml, a transcript, a PDF: read as a REFI-QDA archive, only "BadZipFile" came back
+        raise CopcodeError(f"copcode does not import {path.suffix or 'a file without an ending'} files",
+                           where=str(path), fix=IMPORTABLE)
     plan = _plan(project, path, imported)
     undo = _Undo(project)
     try:

@@ -225,17 +225,22 @@ def _read_settings(path: Path) -> Settings:
     if not isinstance(raw, dict):
         raise ProjectError("settings must be a mapping of keys to values", where=path.name,
                            fix="see README, 'Project settings'.")
-    unknown = sorted(set(raw) - SETTINGS_KEYS)
+    def line_of(key) -> str:
+        line = next((n for n, written in enumerate(text.splitlines(), 1) if written.startswith(f"{key}:")), None)
+        return f"{path.name}:{line}" if line else path.name
+
+    unknown = sorted(set(raw) - SETTINGS_KEYS, key=str)
     if unknown:
+        from difflib import get_close_matches
+
+        meant = get_close_matches(str(unknown[0]), sorted(SETTINGS_KEYS), n=1)
         raise ProjectError(
-            f"unknown setting(s): {', '.join(unknown)}",
-            where=path.name,
+            f"unknown setting(s): {', '.join(map(str, unknown))}" + (f" (did you mean {meant[0]}?)" if meant else ""),
+            where=line_of(unknown[0]),
             fix=f"use only: {', '.join(sorted(SETTINGS_KEYS))}.",
         )
     for key, problem in _setting_problems(raw):
-        line = next((n for n, written in enumerate(text.splitlines(), 1) if written.startswith(f"{key}:")), None)
-        raise ProjectError(f"`{key}:` {problem}", where=f"{path.name}:{line}" if line else path.name,
-                           fix="see README, 'Project settings'.")
+        raise ProjectError(f"`{key}:` {problem}", where=line_of(key), fix="see README, 'Project settings'.")
     settings = Settings(**{k: v for k, v in raw.items() if k not in ("groups", "speakers")})
     if isinstance(raw.get("privacy"), dict) and isinstance(raw["privacy"].get("identifiers"), dict):
         # identifiers as written: YAML 1.1 would read a listed `0123` as 83, `NO` as False

@@ -49,6 +49,8 @@ READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile
 METHODS = {9: "Deflate64", 10: "PKWARE DCL Implode", 93: "Zstandard", 95: "XZ", 98: "PPMd",
            99: "WinZip AES encryption"}
 EXPORT_AGAIN = "export it again from the other program as .qdpx or .qdc."
+IMPORTABLE = ("give a REFI-QDA project (.qdpx) or codebook (.qdc), a Taguette project (.sqlite3), or a table of "
+              "codings (.csv, .xlsx).")
 
 
 @dataclass
@@ -124,7 +126,7 @@ def read_qdpx(path: Path, *, utf16: bool | None = None) -> ImportedProject:
         kind = special_kind(path)
         if kind or not path.exists():
             raise _refuse(path, f"is {kind}, not a REFI-QDA file" if kind else "no such file",
-                          "give the path of a .qdpx or .qdc file.")
+                          IMPORTABLE)
         if path.suffix.lower() in (".qde", ".qdc"):
             try:
                 xml = read_regular_file(path, limit=MAX_XML)
