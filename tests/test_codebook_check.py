@@ -51,10 +51,10 @@ def test_check_warns_about_lemmas_repeats_and_weak_weights_and_still_passes(tmp_
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{path}: valid. 1 theme, 1 code, 9 cues.\n"
     assert result.stderr.splitlines() == [
-        'Warning: line 11: code answers: 3 keywords are matched as their lemmas, with every word of those '
+        # "teams" is in the warning that it matches what "team" does, and not again here
+        'Warning: line 11: code answers: 2 keywords are matched as their lemmas, with every word of those '
         'lemmas (to match one as written use {phrase: ..., exact: true}):',
         '  line 11: "answered" as "answer"',
-        '  line 12: "teams" as "team"',
         '  line 14: "parking" as "park"',
         'Warning: line 13: code answers: keywords "teams" and "team" match the same words ("team"), so a '
         'passage with them counts twice; keep one',
@@ -68,6 +68,50 @@ def test_check_warns_about_lemmas_repeats_and_weak_weights_and_still_passes(tmp_
         "it scores 0.14, below min_score 0.35, and reaches it only with another cue or in a passage like the "
         "code's description; give it weight 0.91 or more to suggest alone",
     ]
+
+
+def test_check_warns_about_shared_labels_codes_without_cues_and_function_words(tmp_path):
+    path = tmp_path / "check.yaml"
+    path.write_text(textwrap.dedent("""\
+        name: check
+        themes:
+          - id: talk
+            label: Talk
+            codes:
+              - id: learning
+                label: Learning
+                definition: People learn.
+                cues:
+                  keywords: [the, course, other side]
+              - id: learning-2
+                label: " learning"
+                definition: People learn more.
+              - id: faint
+                label: Faint
+                definition: A weak cue.
+                cues:
+                  keywords: [{phrase: hint, weight: 0.6}]
+        """), encoding="utf-8")
+    result = run("codebook", "check", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        'Warning: line 12: codes learning and learning-2 have the same label "learning"; give each its own, so '
+        "that coders, reports and a table imported by labels can tell them apart",
+        'Warning: line 10: code learning: keyword "the" is a word like "the" or "and", which nearly every passage '
+        "has; use words that say something of the code",
+        "Warning: line 11: code learning-2 has no keywords or patterns, so it is never suggested from cues (only "
+        "when learned from the coders' decisions); add cues, or leave it for coders to tag",
+        # 0.75 * (1 - 0.5 ** 0.6) = 0.2552...; with the most a description adds, 0.5052: reaches 0.35
+        "Warning: line 18: code faint: keyword \"hint\" (weight 0.6) cannot suggest the code alone: it scores 0.26, "
+        "below min_score 0.35, and reaches it only with another cue or in a passage like the code's "
+        "description; give it weight 0.91 or more to suggest alone",
+    ]
+
+
+def test_a_score_just_below_min_score_is_not_shown_as_min_score(tmp_path):
+    from copcode.nlp import _below
+
+    assert (_below(0.3499, 0.35), _below(0.3449, 0.35), _below(0.30, 0.35)) == ("0.34", "0.34", "0.30")
 
 
 def test_keywords_whose_word_becomes_another_word_come_first(tmp_path):

@@ -169,11 +169,21 @@ def _lower_form(nlp: Language, phrase: str) -> str:
     return " ".join(token.lower_ for token in nlp.make_doc(phrase))
 
 
+# Words that nearly every passage has, for `cue_warnings`: not spaCy's stop words, which hold
+# "call", "side" and "show", good cues for some codes.
+FUNCTION_WORDS = frozenset("""a an the and or but nor so if as of to in on at by for with from into about than then
+    is are was were be been being am do does did have has had will would can could should may might must
+    i me my you your he him his she her it its we us our they them their this that these those there here
+    what which who whom whose not no yes very just also too""".split())
+
+
 def cue_warnings(codebook: Codebook, min_score: float = 0.35, nlp: Language | None = None) -> list[str]:
     """What in a valid codebook probably does not do what its writer meant, each with its line:
-    keywords matched by a lemma that is another word (one warning for a code's), two keywords of
-    a code that match the same words (a passage with them counts twice), and cue weights that
-    cannot reach `min_score` alone (see suggest.py's score)."""
+    codes that share a label, a code without keywords or patterns (never suggested from cues),
+    a keyword that is one stop word ("the" matches nearly every passage), keywords matched by a
+    lemma that is another word (one warning for a code's), two keywords of a code that match
+    the same words (a passage with them counts twice; not also warned as a lemma), and cue
+    weights that cannot reach `min_score` alone (see suggest.py's score)."""
     from copcode.codebook import locator
     from copcode.suggest import CUE_SHARE
 
@@ -183,31 +193,49 @@ def cue_warnings(codebook: Codebook, min_score: float = 0.35, nlp: Language | No
     alone = _weight_for(min_score / CUE_SHARE)
     helped = _weight_for((min_score - (1 - CUE_SHARE)) / CUE_SHARE)
     warnings = []
+    labelled: dict[str, str] = {}  # a label, case-folded -> the first code with it
+    for place, code in codebook.places():
+        first = labelled.setdefault(" ".join(code.label.casefold().split()), code.id)
+        if first != code.id:
+            warnings.append(f"line {line([*place, 'label'])}: codes {first} and {code.id} have the same label "
+                            f"\"{code.label}\"; give each its own, so that coders, reports and a table imported "
+                            "by labels can tell them apart")
     for place, code in codebook.places():
         where = [*place, "cues"]
-        seen: dict[str, tuple[str, bool]] = {}  # the words a keyword matches -> its phrase, exact
+        if not code.codes and not (code.cues.keywords or code.cues.patterns) and (1 - CUE_SHARE) < min_score:
+            warnings.append(f"line {line(place)}: code {code.id} has no keywords or patterns, so it is never "
+                            "suggested from cues (only when learned from the coders' decisions); add cues, or "
+                            "leave it for coders to tag")
+        seen: dict[str, tuple[str, bool, int]] = {}  # the words a keyword matches -> its phrase, exact, index
         forms_of = [(_lower_form(nlp, keyword.phrase), lemma_form(nlp, keyword.phrase))
                     for keyword in code.cues.keywords]
-        as_lemmas = [(line(where + ["keywords", k]), keyword.phrase, lower, lemma)
-                     for k, (keyword, (lower, lemma)) in enumerate(zip(code.cues.keywords, forms_of))
-                     if not keyword.exact and lemma != lower]
-        if as_lemmas:
-            warnings.append(_as_lemmas(code.id, as_lemmas))
+        doubled: set[int] = set()  # keywords warned of as matching the same words
+        found = []
         for k, keyword in enumerate(code.cues.keywords):
             at = f"line {line(where + ['keywords', k])}: code {code.id}"
             lower, lemma = forms_of[k]
+            if lower in FUNCTION_WORDS:  # one word; a phrase of them ("other side") can mean much
+                found.append(f"{at}: keyword \"{keyword.phrase}\" is a word like \"the\" or \"and\", which nearly "
+                             "every passage has; use words that say something of the code")
             forms = [(lower, True)] if keyword.exact else [(lemma, False)]
             if keyword.exact and lemma != lower:
                 forms.append((lemma, False))  # a lemma keyword of that lemma matches it too
             for form, exact in forms:
                 other = seen.get(form)
                 if other is not None and other[0] != keyword.phrase and (not exact or other[1] or form == lower):
-                    warnings.append(
+                    doubled |= {k, other[2]}
+                    found.append(
                         f"{at}: keywords \"{other[0]}\" and \"{keyword.phrase}\" match the same words "
                         f"(\"{form}\"), so a passage with them counts twice; keep one")
                     break
             for form, exact in forms[:1]:
-                seen.setdefault(form, (keyword.phrase, exact))
+                seen.setdefault(form, (keyword.phrase, exact, k))
+        as_lemmas = [(line(where + ["keywords", k]), keyword.phrase, lower, lemma)
+                     for k, (keyword, (lower, lemma)) in enumerate(zip(code.cues.keywords, forms_of))
+                     if not keyword.exact and lemma != lower and k not in doubled]
+        if as_lemmas:
+            warnings.append(_as_lemmas(code.id, as_lemmas))
+        warnings += found
         cues = [("keywords", k, f"keyword \"{kw.phrase}\"", kw.weight) for k, kw in enumerate(code.cues.keywords)]
         cues += [("patterns", p, f"pattern \"{pattern.key}\"", pattern.weight)
                  for p, pattern in enumerate(code.cues.patterns)]
@@ -219,13 +247,13 @@ def cue_warnings(codebook: Codebook, min_score: float = 0.35, nlp: Language | No
             if weight >= helped:
                 warnings.append(
                     f"{at}: {name} (weight {weight:g}) cannot suggest the code alone: it scores "
-                    f"{score:.2f}, below min_score {min_score:g}, and reaches it only with another cue or "
+                    f"{_below(score, min_score)}, below min_score {min_score:g}, and reaches it only with another cue or "
                     f"in a passage like the code's description; give it weight {_up(alone)} or more "
                     f"to suggest alone")
             else:
                 warnings.append(
                     f"{at}: {name} (weight {weight:g}) never suggests the code alone, even in a passage "
-                    f"like the code's description (at most {score + 1 - CUE_SHARE:.2f}, below min_score "
+                    f"like the code's description (at most {_below(score + 1 - CUE_SHARE, min_score)}, below min_score "
                     f"{min_score:g}); only with another cue; give it weight {_up(alone)} or more to "
                     f"suggest alone")
     return warnings
@@ -255,6 +283,14 @@ def _another_word(lower: str, lemma: str) -> bool:
     ending). Both come from the same tokens, so the words pair up."""
     return any(w != m and not (len(m) >= 3 and w.startswith(m[:-1]))
                for w, m in zip(lower.split(), lemma.split()))
+
+
+def _below(score: float, min_score: float) -> str:
+    """A score below min_score, shown below it (0.3499 as 0.34, where rounding said 0.35)."""
+    import math
+
+    shown = f"{score:.2f}"
+    return shown if float(shown) < min_score else f"{math.floor(score * 100) / 100:.2f}"
 
 
 def _weight_for(cue_part: float) -> float:
