@@ -159,6 +159,35 @@ def test_listed_speaker_is_not_listed_again_and_is_gone_from_the_speaker_column(
         assert name not in segments.stdout
 
 
+GREETINGS = ("Interviewer: Thanks Bob. How was it?\n"
+             "Participant: Good. Thanks Fiona for asking. I met Gareth there. Hello Gareth, I said.\n"
+             "Interviewer: Thanks Bob, and did Gareth help?\n"
+             "Participant: Yes, Gareth helped. Sorry Fiona. Cheers Harriet. Thanks.\n")
+
+
+def test_privacy_scan_finds_a_name_after_a_sentences_first_word(tmp_path):
+    """"Thanks Bob" opens a sentence: "Thanks" is capitalised anyway, "Bob" is still a name;
+    "Good." and "Thanks." alone are not listed."""
+    root = project(tmp_path / "p", {"X01.txt": GREETINGS})
+    assert cli(root, "code").exit_code == 0
+    found = csv_rows(cli(root, "privacy", "scan", "--format", "csv"), "start", "end", "text", "kind")
+    assert [(int(start), int(end), words) for start, end, words, _ in found] == [
+        (20, 23, "Bob"), (63, 68, "Fiona"), (87, 93, "Gareth"), (107, 113, "Gareth"), (143, 146, "Bob"),
+        (156, 162, "Gareth"), (187, 193, "Gareth"), (208, 213, "Fiona"), (222, 229, "Harriet")]
+    assert all(GREETINGS[int(start):int(end)] == words for start, end, words, _ in found)
+    assert {kind for *_, kind in found} == {"capitalised"}
+
+
+def test_privacy_scan_keeps_a_sentences_first_word_that_is_a_name_elsewhere(tmp_path):
+    """"Gareth Jones came." opens a sentence, and "Gareth" stands inside one elsewhere: the
+    name is reported whole, as it is in the middle of a sentence."""
+    text = "Interviewer: Who came?\nParticipant: Gareth Jones came. Then Gareth Jones left. Good Lord.\n"
+    root = project(tmp_path / "p", {"X02.txt": text})
+    assert cli(root, "code").exit_code == 0
+    found = csv_rows(cli(root, "privacy", "scan", "--format", "csv"), "start", "end", "text")
+    assert found == [("36", "48", "Gareth Jones"), ("60", "72", "Gareth Jones"), ("84", "88", "Lord")]
+
+
 # ------------------------------------------------------------------ 4. files and folders not read
 
 NOT_READ_WARNINGS = [
