@@ -188,6 +188,26 @@ def test_privacy_scan_keeps_a_sentences_first_word_that_is_a_name_elsewhere(tmp_
     assert found == [("36", "48", "Gareth Jones"), ("60", "72", "Gareth Jones"), ("84", "88", "Lord")]
 
 
+LABEL_LINES = {
+    "E05.txt": "Sam Lee  0:02\nWhat did you learn?\n\nTom Harris  0:08\nI learnt a lot from the group.\n\n"
+               "Sam Lee  0:15\nAnything else?\n\nTom Harris  0:20\nNo time, my workload is huge.\n",
+    "E06.txt": "Sam Lee\nWhat did you learn?\n\nTom Harris\nI learnt a lot from the group.\n\n"
+               "Sam Lee\nAnything else?\n\nTom Harris\nNo time, my workload is huge.\n",
+}
+
+
+def test_privacy_scan_gives_a_label_lines_own_offsets(tmp_path):
+    """A speaker on a line of their own (Otter, a bold name in Word) is found where the label
+    is, not at their turn's words."""
+    root = project(tmp_path / "p", LABEL_LINES)
+    assert cli(root, "code").exit_code == 0
+    found = csv_rows(cli(root, "privacy", "scan", "--format", "csv"), "transcript", "start", "end", "text", "kind")
+    assert found == [("E05", "0", "7", "Sam Lee", "speaker"), ("E05", "35", "45", "Tom Harris", "speaker"),
+                     ("E06", "0", "7", "Sam Lee", "speaker"), ("E06", "29", "39", "Tom Harris", "speaker")]
+    for transcript, start, end, words, _ in found:
+        assert LABEL_LINES[f"{transcript}.txt"][int(start):int(end)] == words
+
+
 # ------------------------------------------------------------------ 4. files and folders not read
 
 NOT_READ_WARNINGS = [

@@ -524,11 +524,14 @@ def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _speaker_rows(transcript_id: str, text: str, turns, participant: str, redactor: Redactor) -> list[dict]:
     """A row for each speaker label of the transcript that looks like a person's name, where
-    it is first written (at its first turn when the text does not hold it, as in a table)."""
+    it is first written: the label itself, found between the turn before and its turn's words
+    (on the turn's line, `Sam Lee: ...`, or on a line of its own above it, `Sam Lee  0:02`);
+    at its turn's start, with no length, when the text does not hold it."""
     from copcode.ingest.speakers import NOT_SPEAKERS, PARTICLES, fold, is_known
 
-    rows, seen = [], set()
+    rows, seen, previous_end = [], set(), 0
     for turn in turns:
+        label_from, previous_end = previous_end, max(previous_end, turn["end"])
         label = " ".join(turn["speaker"].split())
         if fold(label) in seen:
             continue
@@ -541,8 +544,7 @@ def _speaker_rows(transcript_id: str, text: str, turns, participant: str, redact
         hidden = sum(f.end - f.start for f in redactor.findings(label, detected=False))
         if hidden >= len(label.replace(" ", "")):
             continue  # listed already
-        line_start = text.rfind("\n", 0, turn["start"]) + 1
-        start = text.find(turn["speaker"], line_start, turn["start"])
+        start = text.rfind(turn["speaker"], label_from, turn["start"])
         start, end = (start, start + len(turn["speaker"])) if start >= 0 else (turn["start"], turn["start"])
         rows.append({"transcript": transcript_id, "start": start, "end": end, "text": turn["speaker"],
                      "kind": "speaker", "replacement": ""})
