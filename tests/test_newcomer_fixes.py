@@ -159,6 +159,55 @@ def test_listed_speaker_is_not_listed_again_and_is_gone_from_the_speaker_column(
         assert name not in segments.stdout
 
 
+GREETINGS = ("Interviewer: Thanks Bob. How was it?\n"
+             "Participant: Good. Thanks Fiona for asking. I met Gareth there. Hello Gareth, I said.\n"
+             "Interviewer: Thanks Bob, and did Gareth help?\n"
+             "Participant: Yes, Gareth helped. Sorry Fiona. Cheers Harriet. Thanks.\n")
+
+
+def test_privacy_scan_finds_a_name_after_a_sentences_first_word(tmp_path):
+    """"Thanks Bob" opens a sentence: "Thanks" is capitalised anyway, "Bob" is still a name;
+    "Good." and "Thanks." alone are not listed."""
+    root = project(tmp_path / "p", {"X01.txt": GREETINGS})
+    assert cli(root, "code").exit_code == 0
+    found = csv_rows(cli(root, "privacy", "scan", "--format", "csv"), "start", "end", "text", "kind")
+    assert [(int(start), int(end), words) for start, end, words, _ in found] == [
+        (20, 23, "Bob"), (63, 68, "Fiona"), (87, 93, "Gareth"), (107, 113, "Gareth"), (143, 146, "Bob"),
+        (156, 162, "Gareth"), (187, 193, "Gareth"), (208, 213, "Fiona"), (222, 229, "Harriet")]
+    assert all(GREETINGS[int(start):int(end)] == words for start, end, words, _ in found)
+    assert {kind for *_, kind in found} == {"capitalised"}
+
+
+def test_privacy_scan_keeps_a_sentences_first_word_that_is_a_name_elsewhere(tmp_path):
+    """"Gareth Jones came." opens a sentence, and "Gareth" stands inside one elsewhere: the
+    name is reported whole, as it is in the middle of a sentence."""
+    text = "Interviewer: Who came?\nParticipant: Gareth Jones came. Then Gareth Jones left. Good Lord.\n"
+    root = project(tmp_path / "p", {"X02.txt": text})
+    assert cli(root, "code").exit_code == 0
+    found = csv_rows(cli(root, "privacy", "scan", "--format", "csv"), "start", "end", "text")
+    assert found == [("36", "48", "Gareth Jones"), ("60", "72", "Gareth Jones"), ("84", "88", "Lord")]
+
+
+LABEL_LINES = {
+    "E05.txt": "Sam Lee  0:02\nWhat did you learn?\n\nTom Harris  0:08\nI learnt a lot from the group.\n\n"
+               "Sam Lee  0:15\nAnything else?\n\nTom Harris  0:20\nNo time, my workload is huge.\n",
+    "E06.txt": "Sam Lee\nWhat did you learn?\n\nTom Harris\nI learnt a lot from the group.\n\n"
+               "Sam Lee\nAnything else?\n\nTom Harris\nNo time, my workload is huge.\n",
+}
+
+
+def test_privacy_scan_gives_a_label_lines_own_offsets(tmp_path):
+    """A speaker on a line of their own (Otter, a bold name in Word) is found where the label
+    is, not at their turn's words."""
+    root = project(tmp_path / "p", LABEL_LINES)
+    assert cli(root, "code").exit_code == 0
+    found = csv_rows(cli(root, "privacy", "scan", "--format", "csv"), "transcript", "start", "end", "text", "kind")
+    assert found == [("E05", "0", "7", "Sam Lee", "speaker"), ("E05", "35", "45", "Tom Harris", "speaker"),
+                     ("E06", "0", "7", "Sam Lee", "speaker"), ("E06", "29", "39", "Tom Harris", "speaker")]
+    for transcript, start, end, words, _ in found:
+        assert LABEL_LINES[f"{transcript}.txt"][int(start):int(end)] == words
+
+
 # ------------------------------------------------------------------ 4. files and folders not read
 
 NOT_READ_WARNINGS = [

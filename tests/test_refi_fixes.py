@@ -6,6 +6,7 @@ pseudonymised export never suggests removing the original."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import xml.etree.ElementTree as ET
 import zipfile
@@ -557,3 +558,48 @@ def test_a_pseudonymised_export_imports_into_an_empty_folder(tmp_path):
         "Wrote codebooks/private.yaml\nAdded 1 transcript and 1 coding.\n")
     quotes = ok(tmp_path / "empty", "quotes", "--format", "csv").stdout
     assert "The staff listened to me and I felt valued.,1.0,accepted by ann" in quotes
+
+
+def test_a_pseudonymised_export_of_label_line_transcripts_imports_into_an_empty_folder(tmp_path):
+    """Otter's "Sam Lee  0:02" and Word's bold name above the words come out of a privacy-on
+    export as "[interviewer]  0:02" and "[interviewer]" on their lines: read back as labels,
+    with the turns, speakers and codings they had."""
+    import docx
+
+    root = tmp_path / "private"
+    ok(tmp_path, "init", str(root))
+    settings = root / "copcode.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        '    # "Firstname Surname": "[name]"',
+        '    "Sam Lee": "[interviewer]"\n    "Tom Harris": "[name]"\n    "Priya Shah": "[name]"'), encoding="utf-8")
+    (root / "transcripts" / "C03.txt").write_text(
+        "Sam Lee  0:02\nHow was the service?\n\nTom Harris  0:08\nThe staff listened to me and I felt valued.\n\n"
+        "Sam Lee  0:15\nAnything else?\n\nTom Harris  0:20\nThe wait list was long.\n", encoding="utf-8")
+    document = docx.Document()
+    for speaker, words in [("Sam Lee", "How was the service?"), ("Priya Shah", "They listened and it was helpful."),
+                           ("Sam Lee", "Anything else?"), ("Priya Shah", "No time to see anyone, a real barrier.")]:
+        document.add_paragraph().add_run(speaker).bold = True
+        document.add_paragraph(words)
+    document.save(root / "transcripts" / "C04.docx")
+    ok(root, "code")
+    ok(root, "tag", segment_of(root, "The staff"), "positive", "--quote", "listened to me", "--coder", "ann")
+    ok(root, "tag", segment_of(root, "No time"), "barriers", "--coder", "ann")
+    exported = tmp_path / "private.qdpx"
+    ok(root, "export", "--format", "qdpx", "--out", str(exported))
+    archive = zipfile.ZipFile(exported)
+    texts = sorted(archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("sources/"))
+    assert texts == [
+        "[interviewer]\nHow was the service?\n[name]\nThey listened and it was helpful.\n[interviewer]\n"
+        "Anything else?\n[name]\nNo time to see anyone, a real barrier.",
+        "[interviewer]  0:02\nHow was the service?\n\n[name]  0:08\nThe staff listened to me and I felt valued.\n\n"
+        "[interviewer]  0:15\nAnything else?\n\n[name]  0:20\nThe wait list was long.\n"]
+    fresh = tmp_path / "empty"
+    fresh.mkdir()
+    assert ok(fresh, "import", str(exported)).stdout.startswith(
+        "Wrote codebooks/private.yaml\nAdded 2 transcripts and 2 codings.\n")
+    files = json.loads(ok(fresh, "transcripts", "--format", "json").stdout)["files"]
+    assert [[(s["label"], s["role"], s["turns"]) for s in f["speakers"]] for f in files] == [
+        [("interviewer", "interviewer", 2), ("name", "participant", 2)]] * 2
+    assert sorted(decisions(fresh)) == [
+        ("No time to see anyone, a real barrier.", "barriers", "ann", None, "imported"),
+        ("The staff listened to me and I felt valued.", "positive", "ann", "listened to me", "imported")]

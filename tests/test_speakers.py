@@ -448,6 +448,36 @@ def test_speakers_label_lines_with_times(text):
         ("Sam Lee", "interviewer", "And then?"), ("Priya Shah", "participant", "We met again.")]
 
 
+@pytest.mark.parametrize("asks, answers", [("[interviewer]", "[name]"), ("[name 1]", "[name 2]")])
+@pytest.mark.parametrize("times", [["  0:02", "  0:08", "  0:15", "  0:20"], [""] * 4], ids=["otter", "bare"])
+def test_speakers_bracketed_placeholders_on_label_lines(asks, answers, times):
+    """A pseudonymised export of an Otter or bold-name transcript writes each listed speaker as
+    its placeholder on the label line ("[name]  0:08", "[name]" alone): labels, as "[name]:" is."""
+    text = (f"{asks}{times[0]}\nHow did it go?\n\n{answers}{times[1]}\nWell, thanks.\n\n"
+            f"{asks}{times[2]}\nAnd then?\n\n{answers}{times[3]}\nWe met again.\n")
+    turns = find_turns(text, [], "E70")
+    assert [(t.speaker, t.role, text[t.start:t.end]) for t in turns] == [
+        (asks[1:-1], "interviewer", "How did it go?"), (answers[1:-1], "participant", "Well, thanks."),
+        (asks[1:-1], "interviewer", "And then?"), (answers[1:-1], "participant", "We met again.")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a transcriber's mark on a line of its own stays in the turn, in any case
+    ("Sarah\nI joined in May.\n[laughs]\nIt was fun.\n\nTom\nWhy?\n\nSarah\nBecause.\n[Laughs]\nReally.\n\n"
+     "Tom\nOK?\n\n[Inaudible]\nYes.\n[inaudible]\nSo.\n",
+     [("Sarah", "I joined in May.\n[laughs]\nIt was fun."), ("Tom", "Why?"), ("Sarah", "Because.\n[Laughs]\nReally."),
+      ("Tom", "OK?\n\n[Inaudible]\nYes.\n[inaudible]\nSo.")]),
+    # one placeholder for every speaker: who asks cannot be told, so no labels
+    ("[name]  0:02\nHow did it go?\n\n[name]  0:08\nWell, thanks.\n\n[name]  0:15\nAnd then?\n", []),
+    ("[name]\nHow did it go?\n\n[name]\nWell, thanks.\n\n[name]\nAnd then?\n", []),
+    # a placeholder that opens one turn only is not a label
+    ("[interviewer]\nHow did it go?\n\n[name]\nWell, thanks.\n\n[interviewer]\nAnd then?\n",
+     [("interviewer", "How did it go?\n\n[name]\nWell, thanks."), ("interviewer", "And then?")]),
+], ids=["marks", "one-placeholder-otter", "one-placeholder-bare", "once"])
+def test_speakers_bracketed_lines_that_are_no_labels(text, expected):
+    assert [(t.speaker, text[t.start:t.end]) for t in find_turns(text, [], "E70")] == expected
+
+
 def test_speakers_preview_names_two_files_for_one_participant(tmp_path):
     root = project_with(tmp_path, files={"E80.txt": "Interviewer: Hi?\nE80: Hello.\n",
                                          "second.md": "---\nparticipant: E80\n---\nInterviewer: Hi?\nE80: Again.\n"})

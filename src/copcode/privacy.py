@@ -465,27 +465,45 @@ def scan(store, redactor: Redactor):
         turns = store.turns_of(transcript_id)
         rows += _speaker_rows(transcript_id, text, turns, participant_of.get(transcript_id, transcript_id),
                               redactor)
+        runs: list[tuple[int, int, int | None]] = []
         for turn in turns:
             for s_start, s_end in split_sentences(text, turn["start"], turn["end"]):
-                doc = nlp.make_doc(text[s_start:s_end])
-                found: list[tuple[int, int]] = []
-                for _, first, last in sorted(names(doc), key=lambda m: m[1]):
-                    span = doc[first:last]
-                    if first == 0 or doc[first - 1].text in ("]", '"', "“", "'", "("):
-                        continue  # a sentence's first word (also after "[laughs]") is capitalised anyway
-                    start, end = _whole_words(text, s_start + span.start_char, s_start + span.end_char)
-                    if found and not text[found[-1][1]:start].strip():  # next to (or over) the one before:
-                        before = found.pop()  # one name that spaCy cut in two ("Dare" + "nt Valley")
-                        start, end = min(before[0], start), max(before[1], end)
-                    found.append((start, end))
-                for start, end in found:
-                    words = text[start:end]
-                    if " ".join(normalised(words)[0].split()) in listed or words in _COMMON or \
-                            any(a <= start < b for a, b in spans):
-                        continue
-                    rows.append({"transcript": transcript_id, "start": start, "end": end,
-                                 "text": words, "kind": "capitalised", "replacement": ""})
+                runs += _capitalised_runs(nlp.make_doc(text[s_start:s_end]), names, text, s_start)
+        # a run that opens a sentence keeps its first word only when that word is capitalised
+        # inside a sentence somewhere in the transcript ("Gareth Jones came" where "met Gareth"
+        # is too): "Thanks Bob" is "Bob", and each name is reported as the same words
+        inside = {word for start, end, rest in runs if rest is None for word in normalised(text[start:end])[0].split()}
+        for start, end, rest in runs:
+            if rest is not None and not set(normalised(text[start:rest])[0].split()) <= inside:
+                start = rest
+            words = text[start:end]
+            if " ".join(normalised(words)[0].split()) in listed or words in _COMMON or \
+                    any(a <= start < b for a, b in spans):
+                continue
+            rows.append({"transcript": transcript_id, "start": start, "end": end,
+                         "text": words, "kind": "capitalised", "replacement": ""})
     return pd.DataFrame(rows, columns=["transcript", "start", "end", "text", "kind", "replacement"])
+
+
+def _capitalised_runs(doc, names, text: str, offset: int) -> list[tuple[int, int, int | None]]:
+    """The runs of capitalised words of a sentence (`doc`, at `offset` in `text`), as whole
+    words of the text: (start, end, None), or (start, end, where the words after the first
+    start) for a run that opens the sentence (also after "[laughs]" or a quotation mark),
+    whose first word is capitalised anyway. A sentence's first word alone is no run: "Good."
+    or "Thanks." would be listed in every transcript."""
+    found: list[tuple[int, int, int | None]] = []
+    for _, first, last in sorted(names(doc), key=lambda m: m[1]):
+        opens = first == 0 or doc[first - 1].text in ("]", '"', "“", "'", "(")
+        if opens and last - first == 1:
+            continue
+        span = doc[first:last]
+        start, end = _whole_words(text, offset + span.start_char, offset + span.end_char)
+        rest = _whole_words(text, offset + doc[first + 1].idx, end)[0] if opens else None
+        if found and not text[found[-1][1]:start].strip():  # next to (or over) the one before:
+            before = found.pop()  # one name that spaCy cut in two ("Dare" + "nt Valley")
+            start, end, rest = min(before[0], start), max(before[1], end), before[2]
+        found.append((start, end, rest))
+    return found
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -506,11 +524,14 @@ def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _speaker_rows(transcript_id: str, text: str, turns, participant: str, redactor: Redactor) -> list[dict]:
     """A row for each speaker label of the transcript that looks like a person's name, where
-    it is first written (at its first turn when the text does not hold it, as in a table)."""
+    it is first written: the label itself, found between the turn before and its turn's words
+    (on the turn's line, `Sam Lee: ...`, or on a line of its own above it, `Sam Lee  0:02`);
+    at its turn's start, with no length, when the text does not hold it."""
     from copcode.ingest.speakers import NOT_SPEAKERS, PARTICLES, fold, is_known
 
-    rows, seen = [], set()
+    rows, seen, previous_end = [], set(), 0
     for turn in turns:
+        label_from, previous_end = previous_end, max(previous_end, turn["end"])
         label = " ".join(turn["speaker"].split())
         if fold(label) in seen:
             continue
@@ -523,8 +544,7 @@ def _speaker_rows(transcript_id: str, text: str, turns, participant: str, redact
         hidden = sum(f.end - f.start for f in redactor.findings(label, detected=False))
         if hidden >= len(label.replace(" ", "")):
             continue  # listed already
-        line_start = text.rfind("\n", 0, turn["start"]) + 1
-        start = text.find(turn["speaker"], line_start, turn["start"])
+        start = text.rfind(turn["speaker"], label_from, turn["start"])
         start, end = (start, start + len(turn["speaker"])) if start >= 0 else (turn["start"], turn["start"])
         rows.append({"transcript": transcript_id, "start": start, "end": end, "text": turn["speaker"],
                      "kind": "speaker", "replacement": ""})

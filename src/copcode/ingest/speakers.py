@@ -6,7 +6,10 @@ conventions read (see README, 'Transcripts'):
   before or after the label (`[00:01:23] Interviewer:`, `Speaker 1 (00:01:23):`);
 - a label line on its own, with a time (`Speaker 1  0:03`, as Otter and Teams write it) or a
   colon (`Interviewer:`), or bare (`Sarah`, a bold paragraph in Word), then the words on the
-  next lines.
+  next lines;
+- in any of these, a placeholder in square brackets, as copcode's pseudonymised outputs write a
+  listed name (`[name]: words`, `[name]  0:08`, `[name]` alone), unless it is a transcriber's
+  mark (`[laughs]`); one placeholder for every speaker is no labels.
 A label counts when it is a known word (Interviewer, Q, A, P1, the transcript's own id, a name
 the file or the reader lists) or opens two turns or more; so "Two reasons: time and money"
 inside an answer is not a label. Offsets are exact: `text[start:end]` is the words, without
@@ -61,7 +64,7 @@ _INLINE = re.compile(
 _ALONE_TIME = re.compile(
     rf"^[ \t]*{_B}(?:\[?(?P<label>{_LABEL})\]?{_B}[ \t]*(?:[-–|][ \t]*)?{_TIME}"
     rf"|{_TIME}[ \t]+(?:[-–|][ \t]*)?\[?(?P<label2>{_LABEL})\]?{_B})[ \t]*$")
-_BARE = re.compile(rf"^[ \t]*{_B}(?P<label>{_LABEL}){_B}[ \t]*$")
+_BARE = re.compile(rf"^[ \t]*{_B}(?P<open>\[)?(?P<label>{_LABEL})(?(open)\]){_B}[ \t]*$")
 _TIMELINE = re.compile(rf"^[ \t]*\[?{_TS}\]?(?:[ \t]*-->[ \t]*\[?{_TS}\]?)?[ \t]*$")
 _WORD = re.compile(r"\S+")
 
@@ -166,8 +169,7 @@ def _candidates(text: str, lines: list[tuple[int, int]], label_lines=frozenset()
             m = _INLINE.match(line)
             if m:
                 rest = line[m.end():]
-                bracketed = line[m.start("label") - 1:m.start("label")] == "[" and line[m.end("label"):][:1] == "]" \
-                    and fold(m["label"]) not in MARKS and not {"note", "notes"} & set(fold(m["label"]).split())
+                bracketed = _placeholder(line, m, "label")
                 if rest.strip():
                     found.append(Candidate(number, start, m["label"], "inline", start + m.end(), bracketed))
                 else:
@@ -175,17 +177,31 @@ def _candidates(text: str, lines: list[tuple[int, int]], label_lines=frozenset()
                 continue
             m = _ALONE_TIME.match(line)
             if m:
-                found.append(Candidate(number, start, m["label"] or m["label2"], "alone", None))
+                group = "label" if m["label"] else "label2"
+                found.append(Candidate(number, start, m[group], "alone", None, _placeholder(line, m, group)))
                 continue
         m = _BARE.match(line)
         if m and len(m["label"].split()) <= 4:
+            bracketed = _placeholder(line, m, "label")
+            if m["open"] and not bracketed:
+                continue  # "[laughs]" on a line of its own is the turn's, as it always was
             after = _nonblank(text, lines, number, 1)
             if after is None or _TIMELINE.match(after):
                 continue
             before = _nonblank(text, lines, number, -1) or ""
             kind = "alone" if (_TIMELINE.match(before) and before.strip()) or number in label_lines else "bare"
-            found.append(Candidate(number, start, m["label"], kind, None))
+            found.append(Candidate(number, start, m["label"], kind, None, bracketed))
     return found
+
+
+def _placeholder(line: str, m: re.Match, group: str) -> bool:
+    """Whether the label `m` found in `line` is written in square brackets ("[name]:",
+    "[name]  0:08", "[name]" on its own line) and is no transcriber's mark ("[laughs]",
+    "[Interviewer's note]")."""
+    start, end = m.start(group), m.end(group)
+    label = fold(m[group])
+    return line[start - 1:start] == "[" and line[end:end + 1] == "]" and label not in MARKS \
+        and not {"note", "notes"} & set(label.split())
 
 
 def _nonblank(text: str, lines: list[tuple[int, int]], number: int, step: int) -> str | None:
@@ -231,7 +247,7 @@ def detect(text: str, participant: str, listed=(), configured=(), label_lines=fr
         accepted += [c for c in candidates if c.kind == "bare" and fold(c.label) in names]
     else:
         bare = [c for c in candidates if c.kind == "bare" and fold(c.label) not in ANSWERS
-                and fold(c.label) not in NOT_SPEAKERS and (known(c.label) or _name_like(c.label))]
+                and fold(c.label) not in NOT_SPEAKERS and (known(c.label) or c.bracketed or _name_like(c.label))]
         bare_counts: dict[str, int] = {}
         for c in bare:
             bare_counts[fold(c.label)] = bare_counts.get(fold(c.label), 0) + 1
