@@ -164,6 +164,29 @@ def test_evaluate_reads_the_cue_scores_not_the_learned_ones(learned_demo, tmp_pa
     assert cli(copy, "evaluate", "--format", "json").output == after_learning
 
 
+def test_evaluate_refuses_cue_scores_of_another_min_score(learned_demo, tmp_path):
+    """The cache holds the cue scores at the min_score of the last `copcode code`: read at
+    another, every segment would look as if its cues suggested nothing (cue recall 0)."""
+    root, *_ = learned_demo
+    copy = tmp_path / "demo"
+    shutil.copytree(root, copy)
+    before = cli(copy, "evaluate", "--format", "csv").output
+    (copy / "copcode.yaml").write_text("min_score: 0.3\n", encoding="utf-8")
+    result = cli(copy, "evaluate", "--format", "csv")
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == (
+        "Error: copcode.yaml: min_score has changed since the transcripts were last coded: the cue scores at 0.3 "
+        "are not in the store How to fix: run `copcode code` first (it suggests again at this min_score), then "
+        "`copcode evaluate`.")
+    with sqlite3.connect(copy / ".copcode" / "copcode.db") as db:
+        db.execute("UPDATE runs SET spacy = '0.0'")
+    assert " ".join(cli(copy, "evaluate").output.split()) == (
+        "Error: copcode's engine or spaCy has changed since the transcripts were last coded: the cue scores it "
+        "gives are not in the store How to fix: run `copcode code` first, then `copcode evaluate`.")
+    (copy / "copcode.yaml").unlink()
+    assert cli(copy, "evaluate", "--format", "csv").output == before
+
+
 def test_evaluate_needs_a_coded_transcript(coded_demo):
     result = cli(coded_demo, "evaluate")
     assert result.exit_code == 1

@@ -669,14 +669,36 @@ def question_scores(store, codebook, min_score: float, segments: Iterable[str], 
 
 def stored_cue_scores(store, codebook, min_score: float, texts: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
     """Segment id -> {code: score} of its cue suggestions, as the last run cached them (the
-    store's suggestions may be learned ones); `texts`: the segments' texts, when read already."""
+    store's suggestions may be learned ones); `texts`: the segments' texts, when read already.
+    CopcodeError when the cache does not hold them at this `min_score` (or for this engine):
+    the settings changed since `copcode code`, and a segment without them would read as one
+    its cues did not suggest anything on."""
     from copcode.suggest import cache_key
 
     texts = store.segment_texts() if texts is None else texts
     keys = {segment: cache_key(codebook, min_score, text) for segment, text in texts.items()}
     cached = store.cached(set(keys.values()))
-    return {segment: {found["code"]: found["score"] for found in cached.get(key, [])}
-            for segment, key in keys.items()}
+    if len(cached) < len(set(keys.values())):
+        raise _not_cached(store, min_score)
+    return {segment: {found["code"]: found["score"] for found in cached[key]} for segment, key in keys.items()}
+
+
+def _not_cached(store, min_score: float):
+    """The error for cue scores missing from the cache (the run prunes it to its own keys):
+    copcode's engine, or else `min_score`, changed since the last run (the codebook is checked
+    before)."""
+    from copcode import versions
+    from copcode.errors import CopcodeError
+
+    run, found = store.last_run(), versions()
+    if run is not None and (run["engine"], run["spacy"], run["lookups"]) != \
+            (found["engine"], found["spacy"], found["spacy-lookups-data"]):
+        return CopcodeError("copcode's engine or spaCy has changed since the transcripts were last coded: the "
+                            "cue scores it gives are not in the store",
+                            fix="run `copcode code` first, then `copcode evaluate`.")
+    return CopcodeError(f"min_score has changed since the transcripts were last coded: the cue scores at "
+                        f"{min_score} are not in the store", where="copcode.yaml",
+                        fix="run `copcode code` first (it suggests again at this min_score), then `copcode evaluate`.")
 
 
 def _quote(segment: tuple[int, int, str, list], words: list[str]) -> tuple[int, int]:
