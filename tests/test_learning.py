@@ -213,6 +213,38 @@ def test_pending_suggestions_are_not_taught_as_absences(coded_small):
             assert c not in units.known[units.segments.index(s)]
 
 
+def test_a_pending_learned_suggestion_is_not_taught_as_an_absence(learned_demo, tmp_path):
+    """A coder who accepted one suggestion of a transcript has coded it for that theme, but a
+    learned suggestion there that nobody has decided (no cue suggested it) is pending, as a
+    cue one is: not a negative for learning or `evaluate`."""
+    from copcode.coding import project_codebook
+    from copcode.decisions import record
+    from copcode.learn import decided_units, stored_cue_scores
+    from copcode.project import open_project
+
+    root = tmp_path / "demo"
+    shutil.copytree(learned_demo[0], root)
+    project = open_project(root)
+    store = open_store(project.store_path, create=False)
+    try:
+        codebook = project_codebook(project)
+        cues = stored_cue_scores(store, codebook, project.settings.min_score)
+        with sqlite3.connect(project.store_path) as db:
+            rows = db.execute("SELECT segment, code, evidence FROM suggestions WHERE segment LIKE 'P02-%' "
+                              "AND code = 'practice-policy' ORDER BY segment").fetchall()
+        learned_only = [s for s, _, e in rows if all(item["kind"] == "learned" for item in json.loads(e))]
+        decided = [s for s, _, _ in rows if "practice-policy" in cues[s]]
+        assert learned_only and decided
+        record(store, codebook, decided[0], "practice-policy", "accept", "carol")
+        units = decided_units(store, codebook, cues, ["carol"])
+    finally:
+        store.close()
+    known = dict(zip(units.segments, units.known))
+    assert "practice-policy" in known[decided[0]]
+    assert all("practice-policy" not in known[s] for s in learned_only)
+    assert all("research-collaboration" in known[s] for s in learned_only)  # the theme's other code: coded
+
+
 def test_a_segment_whose_every_suggestion_was_decided_is_coded_in_full(coded_small):
     """A reviewer who decided every suggestion on a passage (and tagged what was missing)
     coded it: every code is known there, not only those of the themes they touched."""

@@ -504,13 +504,15 @@ class Decided:
     """The units a model learns from: the segments of the transcripts the coders coded (for a
     theme: any decision on a code of that theme, as agreement counts them), each with the
     codes accepted or tagged on it (`labels`) and the codes it says something about
-    (`known`): those of the themes coded there, except a code suggested on the segment that
-    none of these coders has decided (pending: not yet an absence), unless a coder marked the
+    (`known`): those of the themes coded there, except a code suggested on the segment (by its
+    cues or by the learned model) that none of these coders has decided (pending: not yet an
+    absence), unless a coder marked the
     whole document as coded (`copcode import FILE.csv`) or coded it by tagging alone, without
     accepting or rejecting any suggestion there (the NVivo way: what they did not tag is
-    absent; `CodingState.reviewing`). A segment on which a coder decided every suggestion is
-    coded in full: every code is known there (what they did not tag is absent), as a reviewer
-    who goes through a passage's suggestions and tags what they missed has coded it."""
+    absent; `CodingState.reviewing`). A segment on which a coder decided every suggestion of
+    its cues is coded in full: every code is known there (what they did not tag is absent, even
+    a learned suggestion made there since), as a reviewer who goes through a passage's
+    suggestions and tags what they missed has coded it."""
 
     segments: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
@@ -522,12 +524,20 @@ class Decided:
 
 
 def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Sequence[str] = (),
-                  state=None) -> Decided:
+                  state=None, suggested: set[tuple[str, str]] | None = None) -> Decided:
     """The units of `coders`' decisions (everyone's when empty); `cues`: each segment's cue
-    suggestions (`stored_cue_scores`); `state`: decisions.coding_state, when read already."""
+    suggestions (`stored_cue_scores`); `state`: decisions.coding_state, when read already;
+    `suggested`: the (segment, code) pairs the coders have been shown besides the cues' (the
+    learned ones), by default the store's suggestions."""
     from copcode.decisions import coding_state
 
     state = state or coding_state(store, codebook)
+    shown: dict[str, set[str]] = {}  # segment -> the codes suggested there, by the cues or learned
+    for segment, code in store.suggestion_pairs() if suggested is None else suggested:
+        shown.setdefault(segment, set()).add(code)
+    for segment, scores in cues.items():
+        if scores:
+            shown.setdefault(segment, set()).update(scores)
     every_code = {code.id for code in codebook.codes}
     wanted = set(coders)
     codes_of = {theme.id: {code.id for code in theme.all_codes} for theme in codebook.themes}
@@ -547,6 +557,9 @@ def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Se
             by_coder.setdefault((coder, segment), set()).add(code)
             if verdict == "accepted":
                 accepted.setdefault(segment, set()).add(code)
+    # coded in full by the cue suggestions a coder decided: a learned suggestion made there since
+    # (the model's own false positive on a passage it learned from) does not re-open the passage,
+    # or what is learned from the same decisions would change from one run to the next
     in_full = {segment for (_, segment), codes in by_coder.items() if set(cues.get(segment, ())) <= codes}
     # a document marked as coded in full (an imported coding), or coded by tagging alone, has no
     # pending suggestion: what its coder did not code there is absent
@@ -554,8 +567,8 @@ def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Se
     whole |= {transcript for coder, pairs in state.covered.items() if not wanted or coder in wanted
               for transcript, _ in pairs if (coder, transcript) not in state.reviewing}
     pending: dict[str, set[str]] = {}
-    for segment, scores in cues.items():
-        for code in scores:
+    for segment, codes in shown.items():
+        for code in codes:
             if (segment, code) not in decided:
                 pending.setdefault(segment, set()).add(code)
     units = Decided(decisions=dict(sorted(decisions.items())),
@@ -567,10 +580,10 @@ def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Se
         units.texts.append(row["text"])
         units.labels.append(accepted.get(row["id"], set()))
         if row["id"] in in_full:
-            known = every_code
+            units.known.append(every_code)
         else:
             known = set().union(*(codes_of.get(theme, set()) for theme in themes_of[row["transcript"]]))
-        units.known.append(known - pending.get(row["id"], set()))
+            units.known.append(known - pending.get(row["id"], set()))
         units.transcripts.append(row["transcript"])
     return units
 
@@ -591,7 +604,8 @@ class Learning:
     total: int = 0  # every suggestion of the run, learned or not
 
 
-def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] = (), state=None) -> Learning:
+def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] = (), state=None,
+                      shown: set[tuple[str, str]] | None = None) -> Learning:
     """Inside the caller's transaction (after the run's cue suggestions are in the store):
     train on the decisions of `coders` (everyone's when empty) and replace the suggestions of
     every learned code with the model's. A learned suggestion keeps the cues' quote and
@@ -599,14 +613,17 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     "passages", "positives", "threshold"}: the strongest words, the codes whose cues in the
     question before the passage pushed it towards this one, the passages it learned from (and
     how many carried the code), and the probability it needed. `state`: decisions.coding_state, when
-    the caller has read it already."""
+    the caller has read it already; `shown`: the (segment, code) pairs suggested before the run
+    replaced them (the last run's learned suggestions among them), which are pending where no
+    coder decided them (`decided_units`)."""
     import json
 
     from copcode.suggest import ENGINE_VERSION
 
     texts = store.segment_texts()
     cues = stored_cue_scores(store, codebook, min_score, texts)
-    units = decided_units(store, codebook, cues, coders, state)
+    units = decided_units(store, codebook, cues, coders, state,
+                          None if shown is None else shown | store.suggestion_pairs())
     report = Learning(units.decisions, len(set(units.transcripts)), len(units.segments), [],
                       units.everyone, total=store.count("suggestions"))
     codes = [code.id for code in codebook.codes]
