@@ -131,18 +131,19 @@ class Model:
 
     def suggest(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]],
                 asked: Sequence[dict[str, float]] | None = None, limit: int = STRONGEST) \
-            -> tuple[list[dict[str, tuple[float, list[str], list[str]]]], list[str]]:
+            -> tuple[list[dict[str, tuple[float, list[str], list[str], bool]]], list[str]]:
         """Per text, for each learned code `decide` suggests: (its score, the words of the text
         that push it most towards the code, strongest first, leaving out words like "the" or
-        "they", which the model may weigh but which explain nothing to a reader, and the codes
+        "they", which the model may weigh but which explain nothing to a reader, the codes
         whose cues in the question before it (`asked`) push it towards the code, strongest
-        first). The score is the learned probability, or for an "either" code suggested by
-        its cues alone, the cue score. One pass over the texts: `explain` for every suggestion
-        at once. Second, the learned codes that would flood these texts, which keep to their
-        cues (none of them in the first)."""
+        first, and whether the model suggests it). The score is the learned probability, or
+        for an "either" code suggested by its cues alone (not by the model), the cue score.
+        One pass over the texts: `explain` for every suggestion at once. Second, the learned
+        codes that would flood these texts, which keep to their cues (none of them in the
+        first)."""
         import numpy
 
-        out: list[dict[str, tuple[float, list[str], list[str]]]] = [{} for _ in texts]
+        out: list[dict[str, tuple[float, list[str], list[str], bool]]] = [{} for _ in texts]
         flooding: list[str] = []
         if not self.learned_codes:
             return out, flooding
@@ -164,7 +165,7 @@ class Model:
                 after = []
                 if pushed[n]:
                     after = [c for _, c in sorted((-push, c) for c, push in zip(self.codes, asked_pushes[n]) if push > 0)]
-                out[i][code] = (round(score, 4), self._strongest(pushes, n, limit), after)
+                out[i][code] = (round(score, 4), self._strongest(pushes, n, limit), after, bool(learned[i]))
         return out, flooding
 
     def _strongest(self, pushes, n: int, limit: int) -> list[str]:
@@ -608,8 +609,10 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
                       shown: set[tuple[str, str]] | None = None) -> Learning:
     """Inside the caller's transaction (after the run's cue suggestions are in the store):
     train on the decisions of `coders` (everyone's when empty) and replace the suggestions of
-    every learned code with the model's. A learned suggestion keeps the cues' quote and
-    evidence where its cues matched too, and adds {"kind": "learned", "words", "asked",
+    every learned code with the model's. A suggestion of an "either" code that its cues made
+    and the model did not stays the cues' (their score, quote and evidence: it needed
+    `min_score`). A learned suggestion keeps the cues' quote and evidence where its cues
+    matched too, and adds {"kind": "learned", "words", "asked",
     "passages", "positives", "threshold"}: the strongest words, the codes whose cues in the
     question before the passage pushed it towards this one, the passages it learned from (and
     how many carried the code), and the probability it needed. `state`: decisions.coding_state, when
@@ -645,9 +648,14 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     placed = store.segment_sentences({i for i, per in zip(ids, found) if any((i, c) not in earlier for c in per)})
     rows = []
     for segment, per in zip(ids, found):
-        for code, (score, words, after) in per.items():
+        for code, (score, words, after, by_model) in per.items():
             plan = model.per_code[code]
             cue = earlier.get((segment, code))
+            if cue and not by_model:  # an "either" code's cues made it: their suggestion, as it was
+                rows.append((segment, code, score, cue["quote_start"], cue["quote_end"], cue["evidence"],
+                             ENGINE_VERSION))
+                continue
+            report.suggestions += 1
             evidence = json.loads(cue["evidence"]) if cue else []
             evidence.append({"kind": "learned", "words": words, "asked": after,
                              "passages": model.learned_from["known"][code], "positives": plan.positives,
@@ -655,7 +663,6 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
             start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], words)
             rows.append((segment, code, score, start, end, json.dumps(evidence), ENGINE_VERSION))
     report.total = store.replace_suggestions(report.learned, rows)
-    report.suggestions = len(rows)
     return report
 
 
