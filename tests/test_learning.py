@@ -138,6 +138,35 @@ def test_learn_from_names_the_coders_learned_from(learned_demo, tmp_path):
             "'Project settings'.")
 
 
+def test_learn_from_says_whom_it_left_out_and_which_names_it_does_not_know(learned_demo, tmp_path):
+    root, *_ = learned_demo
+    copy = tmp_path / "demo"
+    shutil.copytree(root, copy)
+    assert cli(copy, "tag", "E01-2e56ee", "practice-policy", "--coder", "bob").exit_code == 0
+    (copy / "copcode.yaml").write_text("learn_from: [gold, nobody]\n", encoding="utf-8")
+    said = " ".join(cli(copy, "code").output.split())
+    assert ("Warning: `learn_from:` in copcode.yaml names 'nobody', with no decision here: check the spelling (the "
+            "coders: bob, gold).") in said
+    assert "Learned from 156 decisions by gold (156), not from bob (`learn_from:` in copcode.yaml), on 7 coded " \
+           "transcript(s), 128 passages:" in said
+
+
+def test_the_learning_summary_says_answers_for_a_survey_and_agrees_in_number():
+    from copcode.cli import _learned
+    from copcode.learn import Learning
+
+    learning = Learning({"ann": 240}, 200, 200, [], ["ann"], flooding=["referrals-continuity"])
+    assert _learned(learning, str, [], "answer") == (
+        "Learned from 240 decisions by ann (240) on 200 coded answer(s), 200 passages: no code is suggested from "
+        "them yet (a code needs at least 3 passages coded with it, in two answers or more, and the learned model "
+        "must beat its cues); suggestions come from the cues alone. referrals-continuity: learned, but kept to its "
+        "cues: the model would suggest it on far more passages than the coders gave it.")
+    learning.flooding.append("visits")
+    assert _learned(learning, str, []).endswith(
+        "referrals-continuity, visits: learned, but kept to their cues: the model would suggest them on far more "
+        "passages than the coders gave them.")
+
+
 def test_evaluate_scores_the_suggestions_against_the_decisions(learned_demo):
     root, *_ = learned_demo
     result = cli(root, "evaluate", "--format", "csv")
@@ -286,6 +315,7 @@ def test_review_uncertain_shows_first_what_the_suggestions_are_least_sure_of(lea
     assert sorted((i.segment, i.code) for i in uncertain) == sorted((i.segment, i.code) for i in plain)
     assert [margin(i) for i in uncertain] == sorted(margin(i) for i in plain)
     assert any(e["kind"] == "learned" for i in uncertain[:20] for e in i.evidence)
+    assert cli(root, "review", "--coder", "ann", "--order", "Uncertain", "--export", str(root / "q.csv")).exit_code == 0
     result = cli(root, "review", "--coder", "ann", "--order", "random")
     assert result.exit_code == 1
     assert " ".join(result.output.split()) == ("Error: unknown order 'random' How to fix: use one of: "
