@@ -218,11 +218,7 @@ def code_command(
               f"{result.segments - result.parsed} unchanged since the last run).")
     if result.learning is not None:
         name, learn_from = _redactor(ctx, project).redact_names, project.settings.learn_from
-        unknown = [c for c in learn_from if c not in result.learning.everyone]
-        if unknown and len(unknown) < len(learn_from):  # all unknown: the summary says so
-            err.print(f"[yellow]Warning:[/] `learn_from:` in copcode.yaml names "
-                      f"{_escape(', '.join(repr(name(c)) for c in unknown))}, with no decision here: check the "
-                      f"spelling (the coders: {_escape(', '.join(map(name, result.learning.everyone)))}).")
+        _warn_learn_from(result.learning, name, learn_from)
         out.print(_learned(result.learning, name, learn_from, "answer" if input_ is not None else "transcript"))
     elif result.learning_off:
         out.print("Learning is off (--no-learning, or `learning: false` in copcode.yaml): suggestions come from "
@@ -230,6 +226,15 @@ def code_command(
     _print_frame(result.summary, title="Passages and participants by theme and code")
     for path in result.written:
         out.print(f"Wrote {_escape(project.relative(path))}")
+
+
+def _warn_learn_from(learning, name, learn_from: list[str]) -> None:
+    """Warn of the names in `learn_from:` with no decision (all of them: `_learned` says so)."""
+    unknown = [c for c in learn_from if c not in learning.everyone]
+    if unknown and len(unknown) < len(learn_from):
+        err.print(f"[yellow]Warning:[/] `learn_from:` in copcode.yaml names "
+                  f"{_escape(', '.join(repr(name(c)) for c in unknown))}, with no decision here: check the "
+                  f"spelling (the coders: {_escape(', '.join(map(name, learning.everyone)))}).")
 
 
 def _learned(learning, name, learn_from: list[str], noun: str = "transcript") -> str:
