@@ -125,6 +125,19 @@ def test_a_learned_code_that_would_flood_the_texts_keeps_to_its_cues():
     assert model.decide(new[:3], cues[:3]) == [{"food"}] * 3
 
 
+def test_an_either_code_says_which_suggestions_the_model_made():
+    """An "either" code is suggested where the model or its cues say so; a suggestion its cues
+    made alone is theirs (their score, and it needed min_score), and `suggest` says so, so that
+    it is not shown as a learned suggestion that fell short of the model's threshold."""
+    texts, labels, scores = corpus()
+    model = train(texts, labels, scores, CODES)
+    model.per_code["food"].source = "either"
+    found, _ = model.suggest(["the ward was quiet today", "the lunch menu was tasty"], [{"food": 0.5}, {}])
+    cue_made, model_made = found[0]["food"], found[1]["food"]
+    assert (cue_made[0], cue_made[3]) == (0.5, False)
+    assert model_made[0] >= model.per_code["food"].threshold and model_made[3] is True
+
+
 def test_training_is_deterministic(model):
     texts, labels, scores = corpus()
     again = train(texts, labels, scores, CODES)

@@ -138,6 +138,35 @@ def test_learn_from_names_the_coders_learned_from(learned_demo, tmp_path):
             "'Project settings'.")
 
 
+def test_learn_from_says_whom_it_left_out_and_which_names_it_does_not_know(learned_demo, tmp_path):
+    root, *_ = learned_demo
+    copy = tmp_path / "demo"
+    shutil.copytree(root, copy)
+    assert cli(copy, "tag", "E01-2e56ee", "practice-policy", "--coder", "bob").exit_code == 0
+    (copy / "copcode.yaml").write_text("learn_from: [gold, nobody]\n", encoding="utf-8")
+    said = " ".join(cli(copy, "code").output.split())
+    assert ("Warning: `learn_from:` in copcode.yaml names 'nobody', with no decision here: check the spelling (the "
+            "coders: bob, gold).") in said
+    assert "Learned from 156 decisions by gold (156), not from bob (`learn_from:` in copcode.yaml), on 7 coded " \
+           "transcript(s), 128 passages:" in said
+
+
+def test_the_learning_summary_says_answers_for_a_survey_and_agrees_in_number():
+    from copcode.cli import _learned
+    from copcode.learn import Learning
+
+    learning = Learning({"ann": 240}, 200, 200, [], ["ann"], flooding=["referrals-continuity"])
+    assert _learned(learning, str, [], "answer") == (
+        "Learned from 240 decisions by ann (240) on 200 coded answer(s), 200 passages: no code is suggested from "
+        "them yet (a code needs at least 3 passages coded with it, in two answers or more, and the learned model "
+        "must beat its cues); suggestions come from the cues alone. referrals-continuity: learned, but kept to its "
+        "cues: the model would suggest it on far more passages than the coders gave it.")
+    learning.flooding.append("visits")
+    assert _learned(learning, str, []).endswith(
+        "referrals-continuity, visits: learned, but kept to their cues: the model would suggest them on far more "
+        "passages than the coders gave them.")
+
+
 def test_evaluate_scores_the_suggestions_against_the_decisions(learned_demo):
     root, *_ = learned_demo
     result = cli(root, "evaluate", "--format", "csv")
@@ -164,6 +193,29 @@ def test_evaluate_reads_the_cue_scores_not_the_learned_ones(learned_demo, tmp_pa
     assert cli(copy, "evaluate", "--format", "json").output == after_learning
 
 
+def test_evaluate_refuses_cue_scores_of_another_min_score(learned_demo, tmp_path):
+    """The cache holds the cue scores at the min_score of the last `copcode code`: read at
+    another, every segment would look as if its cues suggested nothing (cue recall 0)."""
+    root, *_ = learned_demo
+    copy = tmp_path / "demo"
+    shutil.copytree(root, copy)
+    before = cli(copy, "evaluate", "--format", "csv").output
+    (copy / "copcode.yaml").write_text("min_score: 0.3\n", encoding="utf-8")
+    result = cli(copy, "evaluate", "--format", "csv")
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == (
+        "Error: copcode.yaml: min_score has changed since the transcripts were last coded: the cue scores at 0.3 "
+        "are not in the store How to fix: run `copcode code` first (it suggests again at this min_score), then "
+        "`copcode evaluate`.")
+    with sqlite3.connect(copy / ".copcode" / "copcode.db") as db:
+        db.execute("UPDATE runs SET spacy = '0.0'")
+    assert " ".join(cli(copy, "evaluate").output.split()) == (
+        "Error: copcode's engine or spaCy has changed since the transcripts were last coded: the cue scores it "
+        "gives are not in the store How to fix: run `copcode code` first, then `copcode evaluate`.")
+    (copy / "copcode.yaml").unlink()
+    assert cli(copy, "evaluate", "--format", "csv").output == before
+
+
 def test_evaluate_needs_a_coded_transcript(coded_demo):
     result = cli(coded_demo, "evaluate")
     assert result.exit_code == 1
@@ -188,6 +240,38 @@ def test_pending_suggestions_are_not_taught_as_absences(coded_small):
     for s, c in pending:
         if s in units.segments:
             assert c not in units.known[units.segments.index(s)]
+
+
+def test_a_pending_learned_suggestion_is_not_taught_as_an_absence(learned_demo, tmp_path):
+    """A coder who accepted one suggestion of a transcript has coded it for that theme, but a
+    learned suggestion there that nobody has decided (no cue suggested it) is pending, as a
+    cue one is: not a negative for learning or `evaluate`."""
+    from copcode.coding import project_codebook
+    from copcode.decisions import record
+    from copcode.learn import decided_units, stored_cue_scores
+    from copcode.project import open_project
+
+    root = tmp_path / "demo"
+    shutil.copytree(learned_demo[0], root)
+    project = open_project(root)
+    store = open_store(project.store_path, create=False)
+    try:
+        codebook = project_codebook(project)
+        cues = stored_cue_scores(store, codebook, project.settings.min_score)
+        with sqlite3.connect(project.store_path) as db:
+            rows = db.execute("SELECT segment, code, evidence FROM suggestions WHERE segment LIKE 'P02-%' "
+                              "AND code = 'practice-policy' ORDER BY segment").fetchall()
+        learned_only = [s for s, _, e in rows if all(item["kind"] == "learned" for item in json.loads(e))]
+        decided = [s for s, _, _ in rows if "practice-policy" in cues[s]]
+        assert learned_only and decided
+        record(store, codebook, decided[0], "practice-policy", "accept", "carol")
+        units = decided_units(store, codebook, cues, ["carol"])
+    finally:
+        store.close()
+    known = dict(zip(units.segments, units.known))
+    assert "practice-policy" in known[decided[0]]
+    assert all("practice-policy" not in known[s] for s in learned_only)
+    assert all("research-collaboration" in known[s] for s in learned_only)  # the theme's other code: coded
 
 
 def test_a_segment_whose_every_suggestion_was_decided_is_coded_in_full(coded_small):
@@ -231,6 +315,7 @@ def test_review_uncertain_shows_first_what_the_suggestions_are_least_sure_of(lea
     assert sorted((i.segment, i.code) for i in uncertain) == sorted((i.segment, i.code) for i in plain)
     assert [margin(i) for i in uncertain] == sorted(margin(i) for i in plain)
     assert any(e["kind"] == "learned" for i in uncertain[:20] for e in i.evidence)
+    assert cli(root, "review", "--coder", "ann", "--order", "Uncertain", "--export", str(root / "q.csv")).exit_code == 0
     result = cli(root, "review", "--coder", "ann", "--order", "random")
     assert result.exit_code == 1
     assert " ".join(result.output.split()) == ("Error: unknown order 'random' How to fix: use one of: "

@@ -82,12 +82,16 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
             # Only after the commit are the tables renamed into place.
             with _Staging(project) as staging:
                 with store.transaction():
+                    learns = learning and project.settings.learning and store.count("decisions") > 0
+                    # what the coders were shown (the last run's learned suggestions too): one they
+                    # have not decided is pending, not an absence, for the model
+                    shown = store.suggestion_pairs() if learns else None
                     run.commit(store, codebook, ENGINE_VERSION)
                     # the coders' decisions as they stand, read once for learning and the tables
                     state = coding_state(store, codebook) if store.count("decisions") else None
                     learned = learn_suggestions(store, codebook, project.settings.min_score,
-                                                project.settings.learn_from, state) \
-                        if state is not None and learning and project.settings.learning else None
+                                                project.settings.learn_from, state, shown) \
+                        if state is not None and learns else None
                     try:
                         written, summary = write_tables(staging.project, store, codebook, redactor, state)
                     except CopcodeError as exc:

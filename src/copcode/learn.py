@@ -131,18 +131,19 @@ class Model:
 
     def suggest(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]],
                 asked: Sequence[dict[str, float]] | None = None, limit: int = STRONGEST) \
-            -> tuple[list[dict[str, tuple[float, list[str], list[str]]]], list[str]]:
+            -> tuple[list[dict[str, tuple[float, list[str], list[str], bool]]], list[str]]:
         """Per text, for each learned code `decide` suggests: (its score, the words of the text
         that push it most towards the code, strongest first, leaving out words like "the" or
-        "they", which the model may weigh but which explain nothing to a reader, and the codes
+        "they", which the model may weigh but which explain nothing to a reader, the codes
         whose cues in the question before it (`asked`) push it towards the code, strongest
-        first). The score is the learned probability, or for an "either" code suggested by
-        its cues alone, the cue score. One pass over the texts: `explain` for every suggestion
-        at once. Second, the learned codes that would flood these texts, which keep to their
-        cues (none of them in the first)."""
+        first, and whether the model suggests it). The score is the learned probability, or
+        for an "either" code suggested by its cues alone (not by the model), the cue score.
+        One pass over the texts: `explain` for every suggestion at once. Second, the learned
+        codes that would flood these texts, which keep to their cues (none of them in the
+        first)."""
         import numpy
 
-        out: list[dict[str, tuple[float, list[str], list[str]]]] = [{} for _ in texts]
+        out: list[dict[str, tuple[float, list[str], list[str], bool]]] = [{} for _ in texts]
         flooding: list[str] = []
         if not self.learned_codes:
             return out, flooding
@@ -164,7 +165,7 @@ class Model:
                 after = []
                 if pushed[n]:
                     after = [c for _, c in sorted((-push, c) for c, push in zip(self.codes, asked_pushes[n]) if push > 0)]
-                out[i][code] = (round(score, 4), self._strongest(pushes, n, limit), after)
+                out[i][code] = (round(score, 4), self._strongest(pushes, n, limit), after, bool(learned[i]))
         return out, flooding
 
     def _strongest(self, pushes, n: int, limit: int) -> list[str]:
@@ -504,13 +505,15 @@ class Decided:
     """The units a model learns from: the segments of the transcripts the coders coded (for a
     theme: any decision on a code of that theme, as agreement counts them), each with the
     codes accepted or tagged on it (`labels`) and the codes it says something about
-    (`known`): those of the themes coded there, except a code suggested on the segment that
-    none of these coders has decided (pending: not yet an absence), unless a coder marked the
+    (`known`): those of the themes coded there, except a code suggested on the segment (by its
+    cues or by the learned model) that none of these coders has decided (pending: not yet an
+    absence), unless a coder marked the
     whole document as coded (`copcode import FILE.csv`) or coded it by tagging alone, without
     accepting or rejecting any suggestion there (the NVivo way: what they did not tag is
-    absent; `CodingState.reviewing`). A segment on which a coder decided every suggestion is
-    coded in full: every code is known there (what they did not tag is absent), as a reviewer
-    who goes through a passage's suggestions and tags what they missed has coded it."""
+    absent; `CodingState.reviewing`). A segment on which a coder decided every suggestion of
+    its cues is coded in full: every code is known there (what they did not tag is absent, even
+    a learned suggestion made there since), as a reviewer who goes through a passage's
+    suggestions and tags what they missed has coded it."""
 
     segments: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
@@ -522,12 +525,20 @@ class Decided:
 
 
 def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Sequence[str] = (),
-                  state=None) -> Decided:
+                  state=None, suggested: set[tuple[str, str]] | None = None) -> Decided:
     """The units of `coders`' decisions (everyone's when empty); `cues`: each segment's cue
-    suggestions (`stored_cue_scores`); `state`: decisions.coding_state, when read already."""
+    suggestions (`stored_cue_scores`); `state`: decisions.coding_state, when read already;
+    `suggested`: the (segment, code) pairs the coders have been shown besides the cues' (the
+    learned ones), by default the store's suggestions."""
     from copcode.decisions import coding_state
 
     state = state or coding_state(store, codebook)
+    shown: dict[str, set[str]] = {}  # segment -> the codes suggested there, by the cues or learned
+    for segment, code in store.suggestion_pairs() if suggested is None else suggested:
+        shown.setdefault(segment, set()).add(code)
+    for segment, scores in cues.items():
+        if scores:
+            shown.setdefault(segment, set()).update(scores)
     every_code = {code.id for code in codebook.codes}
     wanted = set(coders)
     codes_of = {theme.id: {code.id for code in theme.all_codes} for theme in codebook.themes}
@@ -547,6 +558,9 @@ def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Se
             by_coder.setdefault((coder, segment), set()).add(code)
             if verdict == "accepted":
                 accepted.setdefault(segment, set()).add(code)
+    # coded in full by the cue suggestions a coder decided: a learned suggestion made there since
+    # (the model's own false positive on a passage it learned from) does not re-open the passage,
+    # or what is learned from the same decisions would change from one run to the next
     in_full = {segment for (_, segment), codes in by_coder.items() if set(cues.get(segment, ())) <= codes}
     # a document marked as coded in full (an imported coding), or coded by tagging alone, has no
     # pending suggestion: what its coder did not code there is absent
@@ -554,8 +568,8 @@ def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Se
     whole |= {transcript for coder, pairs in state.covered.items() if not wanted or coder in wanted
               for transcript, _ in pairs if (coder, transcript) not in state.reviewing}
     pending: dict[str, set[str]] = {}
-    for segment, scores in cues.items():
-        for code in scores:
+    for segment, codes in shown.items():
+        for code in codes:
             if (segment, code) not in decided:
                 pending.setdefault(segment, set()).add(code)
     units = Decided(decisions=dict(sorted(decisions.items())),
@@ -567,10 +581,10 @@ def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Se
         units.texts.append(row["text"])
         units.labels.append(accepted.get(row["id"], set()))
         if row["id"] in in_full:
-            known = every_code
+            units.known.append(every_code)
         else:
             known = set().union(*(codes_of.get(theme, set()) for theme in themes_of[row["transcript"]]))
-        units.known.append(known - pending.get(row["id"], set()))
+            units.known.append(known - pending.get(row["id"], set()))
         units.transcripts.append(row["transcript"])
     return units
 
@@ -591,22 +605,28 @@ class Learning:
     total: int = 0  # every suggestion of the run, learned or not
 
 
-def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] = (), state=None) -> Learning:
+def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] = (), state=None,
+                      shown: set[tuple[str, str]] | None = None) -> Learning:
     """Inside the caller's transaction (after the run's cue suggestions are in the store):
     train on the decisions of `coders` (everyone's when empty) and replace the suggestions of
-    every learned code with the model's. A learned suggestion keeps the cues' quote and
-    evidence where its cues matched too, and adds {"kind": "learned", "words", "asked",
+    every learned code with the model's. A suggestion of an "either" code that its cues made
+    and the model did not stays the cues' (their score, quote and evidence: it needed
+    `min_score`). A learned suggestion keeps the cues' quote and evidence where its cues
+    matched too, and adds {"kind": "learned", "words", "asked",
     "passages", "positives", "threshold"}: the strongest words, the codes whose cues in the
     question before the passage pushed it towards this one, the passages it learned from (and
     how many carried the code), and the probability it needed. `state`: decisions.coding_state, when
-    the caller has read it already."""
+    the caller has read it already; `shown`: the (segment, code) pairs suggested before the run
+    replaced them (the last run's learned suggestions among them), which are pending where no
+    coder decided them (`decided_units`)."""
     import json
 
     from copcode.suggest import ENGINE_VERSION
 
     texts = store.segment_texts()
     cues = stored_cue_scores(store, codebook, min_score, texts)
-    units = decided_units(store, codebook, cues, coders, state)
+    units = decided_units(store, codebook, cues, coders, state,
+                          None if shown is None else shown | store.suggestion_pairs())
     report = Learning(units.decisions, len(set(units.transcripts)), len(units.segments), [],
                       units.everyone, total=store.count("suggestions"))
     codes = [code.id for code in codebook.codes]
@@ -628,9 +648,14 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     placed = store.segment_sentences({i for i, per in zip(ids, found) if any((i, c) not in earlier for c in per)})
     rows = []
     for segment, per in zip(ids, found):
-        for code, (score, words, after) in per.items():
+        for code, (score, words, after, by_model) in per.items():
             plan = model.per_code[code]
             cue = earlier.get((segment, code))
+            if cue and not by_model:  # an "either" code's cues made it: their suggestion, as it was
+                rows.append((segment, code, score, cue["quote_start"], cue["quote_end"], cue["evidence"],
+                             ENGINE_VERSION))
+                continue
+            report.suggestions += 1
             evidence = json.loads(cue["evidence"]) if cue else []
             evidence.append({"kind": "learned", "words": words, "asked": after,
                              "passages": model.learned_from["known"][code], "positives": plan.positives,
@@ -638,7 +663,6 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
             start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], words)
             rows.append((segment, code, score, start, end, json.dumps(evidence), ENGINE_VERSION))
     report.total = store.replace_suggestions(report.learned, rows)
-    report.suggestions = len(rows)
     return report
 
 
@@ -669,14 +693,36 @@ def question_scores(store, codebook, min_score: float, segments: Iterable[str], 
 
 def stored_cue_scores(store, codebook, min_score: float, texts: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
     """Segment id -> {code: score} of its cue suggestions, as the last run cached them (the
-    store's suggestions may be learned ones); `texts`: the segments' texts, when read already."""
+    store's suggestions may be learned ones); `texts`: the segments' texts, when read already.
+    CopcodeError when the cache does not hold them at this `min_score` (or for this engine):
+    the settings changed since `copcode code`, and a segment without them would read as one
+    its cues did not suggest anything on."""
     from copcode.suggest import cache_key
 
     texts = store.segment_texts() if texts is None else texts
     keys = {segment: cache_key(codebook, min_score, text) for segment, text in texts.items()}
     cached = store.cached(set(keys.values()))
-    return {segment: {found["code"]: found["score"] for found in cached.get(key, [])}
-            for segment, key in keys.items()}
+    if len(cached) < len(set(keys.values())):
+        raise _not_cached(store, min_score)
+    return {segment: {found["code"]: found["score"] for found in cached[key]} for segment, key in keys.items()}
+
+
+def _not_cached(store, min_score: float):
+    """The error for cue scores missing from the cache (the run prunes it to its own keys):
+    copcode's engine, or else `min_score`, changed since the last run (the codebook is checked
+    before)."""
+    from copcode import versions
+    from copcode.errors import CopcodeError
+
+    run, found = store.last_run(), versions()
+    if run is not None and (run["engine"], run["spacy"], run["lookups"]) != \
+            (found["engine"], found["spacy"], found["spacy-lookups-data"]):
+        return CopcodeError("copcode's engine or spaCy has changed since the transcripts were last coded: the "
+                            "cue scores it gives are not in the store",
+                            fix="run `copcode code` first, then `copcode evaluate`.")
+    return CopcodeError(f"min_score has changed since the transcripts were last coded: the cue scores at "
+                        f"{min_score} are not in the store", where="copcode.yaml",
+                        fix="run `copcode code` first (it suggests again at this min_score), then `copcode evaluate`.")
 
 
 def _quote(segment: tuple[int, int, str, list], words: list[str]) -> tuple[int, int]:

@@ -45,8 +45,9 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
     comes back starts where they left off. `order`: "transcript" (in transcript order) or
     "uncertain": those nearest the score they needed first (a learned suggestion's
     threshold, else `cue_threshold`), so that each decision teaches the model the most."""
-    if order not in ORDERS:
+    if order.lower() not in ORDERS:
         raise CopcodeError(f"unknown order {order!r}", fix=f"use one of: {', '.join(ORDERS)}.")
+    order = order.lower()  # `--order Uncertain` as well
     from copcode.tables import ProjectView, question_spans
 
     view = ProjectView(store, codebook)
