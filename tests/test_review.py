@@ -26,6 +26,8 @@ def test_review_session_accept_reject_recode_skip_undo(coded_small):
     session = ReviewSession(store, codebook, "ann", items)
     session.accept("clear case")
     session.recode("time")  # "training" in P02's answer is not about learning together
+    # the suggestion of `time` on that passage, decided by the re-coding, is not asked next
+    assert session.current is None
     session.undo()
     assert (session.current.participant, session.current.code) == ("P02", "learn")
     session.reject()
@@ -38,6 +40,16 @@ def test_review_session_accept_reject_recode_skip_undo(coded_small):
     # coming back: only the skipped suggestion is left for ann, all three for bob
     assert [(i.participant, i.code) for i in review_queue(store, codebook, "ann")] == [("P02", "time")]
     assert len(review_queue(store, codebook, "bob")) == 3
+
+
+@pytest.mark.parametrize("coder", ["suggestions", "Copcode Suggestions", " "])
+def test_review_refuses_a_name_no_coder_can_have_before_the_screen_opens(coded_small, coder):
+    project, store, codebook = coded_small
+    result = cli(project.root, "review", "--coder", coder, input="a")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("Error: the coder's name is empty" if not coder.strip() else
+                                    f"Error: {coder.strip()!r} is not a coder's name")
+    assert store.count("decisions") == 0
 
 
 def test_review_keys_through_the_command_line(coded_small):

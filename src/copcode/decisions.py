@@ -73,16 +73,21 @@ def record(store: Store, codebook: Codebook, segment_id: str, code_id: str, verd
     return decision
 
 
-def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Decision]:
-    """Append (segment, code, verdict, note[, span]) rows inside the caller's transaction;
-    check all of them first so that a bad row changes nothing. A span is (start, end) in the
-    transcript, inside the segment; None (or left out) for the whole segment."""
+def check_coder(coder: str) -> None:
+    """CopcodeError for a name no coder can have: empty, or the one copcode's suggestions go by."""
     if not coder.strip():
         raise CopcodeError("the coder's name is empty", fix="give one with --coder NAME.")
     if coder.strip().casefold() in RESERVED_CODERS:
         raise CopcodeError(f"{coder.strip()!r} is not a coder's name: copcode names its own suggestions so "
                            "(`copcode agreement --coders X,suggestions`, a .qdpx exported with --suggestions)",
                            fix="give the coder another name with --coder NAME.")
+
+
+def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Decision]:
+    """Append (segment, code, verdict, note[, span]) rows inside the caller's transaction;
+    check all of them first so that a bad row changes nothing. A span is (start, end) in the
+    transcript, inside the segment; None (or left out) for the whole segment."""
+    check_coder(coder)
     segments: dict[str, Any] = {}  # segment id -> its row
     rows = [tuple(row) + (None,) * (5 - len(row)) for row in rows]
     for segment_id, code_id, verdict, _, span in rows:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from copcode.codebook import Codebook
-from copcode.decisions import coding_state, current_code_id, find_segment, record_many
+from copcode.decisions import check_coder, coding_state, current_code_id, find_segment, record_many
 from copcode.errors import CopcodeError
 from copcode.store import Store
 
@@ -45,6 +45,7 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
     comes back starts where they left off. `order`: "transcript" (in transcript order) or
     "uncertain": those nearest the score they needed first (a learned suggestion's
     threshold, else `cue_threshold`), so that each decision teaches the model the most."""
+    check_coder(coder)  # before the screen opens, not at the first key
     if order.lower() not in ORDERS:
         raise CopcodeError(f"unknown order {order!r}", fix=f"use one of: {', '.join(ORDERS)}.")
     order = order.lower()  # `--order Uncertain` as well
@@ -81,7 +82,8 @@ def _needed(evidence: list[dict], cue_threshold: float) -> float:
 @dataclass
 class ReviewSession:
     """One coder going through a queue. Each action appends decisions; undo appends `undo`
-    decisions for the last action and goes back to its item."""
+    decisions for the last action and goes back to its item. A suggestion the coder decided
+    on the way (re-coding a passage with a code also suggested there) is not asked again."""
     store: Store
     codebook: Codebook
     coder: str
@@ -114,7 +116,7 @@ class ReviewSession:
 
     def skip(self) -> None:
         self.history.append((self.index, []))
-        self.index += 1
+        self._next()
 
     def undo(self) -> bool:
         """Take back the last action (its decisions stay in the log, cancelled by `undo`)."""
@@ -136,7 +138,14 @@ class ReviewSession:
             decisions = record_many(self.store, self.codebook, rows, self.coder)
         self.history.append((self.index, decisions))
         self.decided += 1
+        self._next()
+
+    def _next(self) -> None:
+        """On to the next item that this session has not decided already."""
+        done = {(d.segment, d.code) for _, decisions in self.history for d in decisions}
         self.index += 1
+        while self.index < len(self.items) and (self.items[self.index].segment, self.items[self.index].code) in done:
+            self.index += 1
 
 
 def review_sheet(items: list[ReviewItem], codebook: Codebook, coder: str):
