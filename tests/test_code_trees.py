@@ -485,7 +485,7 @@ def test_a_four_level_tree_imports_with_every_coding(nested_qdpx, tmp_path):
     result = cli(fresh, "import", str(nested_qdpx))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[:2] == ["Wrote codebooks/nested.yaml", "Added 2 transcripts and 8 codings."], result.stdout
+    assert lines[:2] == ["Wrote codebooks/nested.yaml and copcode.yaml", "Added 2 transcripts and 8 codings."], result.stdout
     assert not [line for line in lines if line.startswith("Not imported")], result.stdout
     codebook, accepted = opened(fresh)
     assert shape(codebook) == IMPORTED_TREE

@@ -213,7 +213,7 @@ def test_import_tolerates_other_tools_variants(tmp_path):
     result = cli(fresh, "import", str(qdpx), "--utf16")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "Wrote codebooks/nvivo.yaml", "Added 1 transcript and 1 coding.",
+        "Wrote codebooks/nvivo.yaml and copcode.yaml", "Added 1 transcript and 1 coding.",
         "Offsets read as UTF-16 code units (--utf16).",
         "Not imported: source 'photo': a PictureSource is not text; left out"]
     project = open_project(fresh)
@@ -230,7 +230,7 @@ def test_import_a_codebook_alone_and_a_malformed_project(tmp_path, decided_demo)
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     result = cli(fresh, "import", str(qdc))
-    assert (result.exit_code, result.stdout) == (0, "Wrote codebooks/cop.yaml\nAdded 0 transcripts and 0 codings.\n")
+    assert (result.exit_code, result.stdout) == (0, "Wrote codebooks/cop.yaml and copcode.yaml\nAdded 0 transcripts and 0 codings.\n")
     assert cli(fresh, "codebook", "check").stdout.startswith("codebooks/cop.yaml: valid. 3 themes, 7 codes, 0 cues.")
     broken = tmp_path / "broken.qdpx"
     with zipfile.ZipFile(broken, "w") as zf:

@@ -216,7 +216,7 @@ def test_case_10_codes_nested_1000_deep_are_read_without_recursion(fresh, tmp_pa
     sources = text_source("E01", E01_TEXT, "We learnt", f"c{depth - 1}")
     result = cli(fresh, "import", str(qdpx(tmp_path, project_xml(codes=codes, sources=sources))))
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[:2] == ["Wrote codebooks/study.yaml", "Added 1 transcript and 1 coding."]
+    assert result.stdout.splitlines()[:2] == ["Wrote codebooks/study.yaml and copcode.yaml", "Added 1 transcript and 1 coding."]
     check = cli(fresh, "codebook", "check")
     assert check.stdout.startswith(f"codebooks/study.yaml: valid. 1 theme, {depth - 1} codes, 0 cues."), check.output
 
@@ -354,7 +354,7 @@ def test_import_says_which_codings_refer_to_no_codable_code(fresh, tmp_path):
     result = cli(fresh, "import", str(qdpx(tmp_path, project_xml(sources=sources))))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "Wrote codebooks/study.yaml", "Added 2 transcripts and 0 codings.",
+        "Wrote codebooks/study.yaml and copcode.yaml", "Added 2 transcripts and 0 codings.",
         ("Not imported: 1 coding(s) refer to code guid 99999999-0000-0000-0000-000000000000, not a codable code "
          "in the file; left out"),
         "Not imported: 1 coding(s) refer to code guid no-such-code, not a codable code in the file; left out"]

@@ -132,7 +132,7 @@ def test_sources_without_speakers_come_in_as_documents_with_all_their_codings(fr
     result = cli(fresh, "import", str(documents_file(tmp_path)))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "Wrote codebooks/nvivo.yaml",
+        "Wrote codebooks/nvivo.yaml and copcode.yaml",
         "Added 2 transcripts and 5 codings.",
         "TextSource 'Field notes' has no speaker labels: it comes in as a document (transcripts/Field_notes.txt, "
         "`speakers: none`), the whole text one participant's, each paragraph a segment.",
@@ -240,7 +240,7 @@ def test_utf16_offsets_with_crlf_are_detected_from_the_selection_text(fresh, tmp
     result = cli(fresh, "import", str(path))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "Wrote codebooks/nvivo.yaml", "Added 1 transcript and 2 codings.",
+        "Wrote codebooks/nvivo.yaml and copcode.yaml", "Added 1 transcript and 2 codings.",
         "Offsets read as UTF-16 code units (detected from the selection text)."]
     # the segment holds exactly the selected words
     assert decided(fresh) == {(TURN, "learning", "ann"): "accepted",
@@ -395,7 +395,7 @@ def test_a_taguette_project_is_imported_with_every_highlight_exact(fresh, tmp_pa
     result = cli(fresh, "import", str(path))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "Wrote codebooks/project.yaml",
+        "Wrote codebooks/project.yaml and copcode.yaml",
         "Added 2 transcripts and 3 codings.",
         "Document 'Field notes' has no speaker labels: it comes in as a document (transcripts/Field_notes.txt, "
         "`speakers: none`), the whole text one participant's, each paragraph a segment.",

@@ -189,7 +189,7 @@ def test_codings_of_whole_sources_are_counted_and_listed(fresh, tmp_path):
                       source("E02", E02, coding(TRUST)))
     result = ok(fresh, "import", str(qdpx(tmp_path, xml)))
     assert result.stdout == (
-        "Wrote codebooks/study.yaml\nAdded 2 transcripts and 1 coding.\n"
+        "Wrote codebooks/study.yaml and copcode.yaml\nAdded 2 transcripts and 1 coding.\n"
         "Not imported: 3 coding(s) of whole sources (no selection), in 'E01' and 'E02': copcode codes passages; "
         "left out. Code the passages in the other program, or record what is true of a whole interview in "
         "participants.csv\n")
@@ -234,7 +234,7 @@ def test_each_coder_keeps_their_own_span_through_a_round_trip(small, fresh, tmp_
     assert zipfile.ZipFile(again).read("project.qde") == zipfile.ZipFile(exported).read("project.qde")
 
     result = ok(fresh, "import", str(exported))
-    assert result.stdout == "Wrote codebooks/study.yaml\nAdded 1 transcript and 4 codings.\n"
+    assert result.stdout == "Wrote codebooks/study.yaml and copcode.yaml\nAdded 1 transcript and 4 codings.\n"
     assert sorted(decisions(fresh)) == [
         (SEGMENT, "learn", "ann", ANNS, "imported"),
         (SEGMENT, "learn", "bob", BOBS, "imported"),
@@ -277,7 +277,7 @@ def test_guids_match_in_any_case_and_in_braces(fresh, tmp_path):
                       f'<VariableRef targetGUID="{variable}"/><TextValue>carer</TextValue></VariableValue>'
                       '</Case></Cases><Sources>')
     result = ok(fresh, "import", str(qdpx(tmp_path, xml)))
-    assert result.stdout == "Wrote codebooks/study.yaml\nAdded 1 transcript and 2 codings.\n"
+    assert result.stdout == "Wrote codebooks/study.yaml and copcode.yaml\nAdded 1 transcript and 2 codings.\n"
     assert decisions(fresh) == [
         ("We learnt a lot from the carers.", "learning", "ann", "We learnt a lot", "why ann coded it"),
         ("We learnt a lot from the carers.", "learning", "bob", "We learnt a lot", "imported"),
@@ -304,7 +304,7 @@ def test_codings_of_no_known_user_are_recorded_as_imported_and_said(fresh, tmp_p
                              selection(E01, "from the carers", coding(LEARN, BOB), coding(TRUST, ANN))), users=users)
     result = ok(fresh, "import", str(qdpx(tmp_path, xml)))
     assert result.stdout == (
-        "Wrote codebooks/study.yaml\nAdded 1 transcript and 3 codings.\n"
+        "Wrote codebooks/study.yaml and copcode.yaml\nAdded 1 transcript and 3 codings.\n"
         "3 coding(s) have no known user (1 without a creatingUser, 1 whose creatingUser is not in <Users>, "
         "1 by a User without a name): they count as the coder 'imported'. To keep who coded them, name their "
         "user in the other program and export again.\n"
@@ -319,7 +319,7 @@ def test_a_user_named_by_id_only_is_that_coder_and_not_said(fresh, tmp_path):
     users = f'<User guid="{ANN}" id="ann-1"/>'
     result = ok(fresh, "import", str(qdpx(tmp_path, project_xml(source("E01", E01, selection(E01, "We learnt")),
                                                                  users=users))))
-    assert result.stdout == "Wrote codebooks/study.yaml\nAdded 1 transcript and 1 coding.\n"
+    assert result.stdout == "Wrote codebooks/study.yaml and copcode.yaml\nAdded 1 transcript and 1 coding.\n"
     assert [coder for _, _, coder, _, _ in decisions(fresh)] == ["ann-1"]
 
 
@@ -334,7 +334,7 @@ def test_exported_suggestions_do_not_come_back_as_a_coders_tags(small, fresh, tm
     assert sorted(users for _, _, _, users in selections(exported)) == [["ann"], ["copcode suggestions"]]
     result = ok(fresh, "import", str(exported))
     assert result.stdout == (
-        "Wrote codebooks/study.yaml\nAdded 1 transcript and 1 coding.\n"
+        "Wrote codebooks/study.yaml and copcode.yaml\nAdded 1 transcript and 1 coding.\n"
         "Not imported: 1 coding(s) by 'copcode suggestions' are copcode's suggestions, not a coder's decisions; "
         "left out\n")
     assert [(code, coder) for _, code, coder, _, _ in decisions(fresh)] == [("time", "ann")]
@@ -349,7 +349,7 @@ def test_a_non_codable_code_without_codes_is_said(fresh, tmp_path):
     result = ok(fresh, "import", str(qdpx(tmp_path, project_xml(source("E01", E01, selection(E01, "We learnt")),
                                                                  codes=codes))))
     assert result.stdout == (
-        "Wrote codebooks/study.yaml\nAdded 1 transcript and 1 coding.\n"
+        "Wrote codebooks/study.yaml and copcode.yaml\nAdded 1 transcript and 1 coding.\n"
         f"Not imported: Code 'Folder' (guid {empty}-1): cannot be coded and holds no codes; left out of the codebook\n"
         f"Not imported: Code 'Later' (guid {empty}): cannot be coded and holds no codes; left out of the codebook\n")
 
@@ -400,7 +400,7 @@ def test_each_reason_a_source_has_no_text_is_named(fresh, tmp_path):
                                   .encode("latin-1"), "a.txt": E01})
     result = ok(fresh, "import", str(path))
     assert result.stdout.splitlines() == [
-        "Wrote codebooks/study.yaml", "Added 1 transcript and 1 coding.",
+        "Wrote codebooks/study.yaml and copcode.yaml", "Added 1 transcript and 1 coding.",
         "Not imported: source 'Rich': it has only rich text ('internal://rich.docx'), no plain text copcode can "
         "read; left out with its 1 coding",
         "Not imported: source 'Nothing': it has no text (no PlainTextContent and no plainTextPath); left out "
@@ -555,9 +555,26 @@ def test_a_pseudonymised_export_imports_into_an_empty_folder(tmp_path):
     assert text.startswith("[interviewer]: How was the service?\n[name]: The staff")
     (tmp_path / "empty").mkdir()
     assert ok(tmp_path / "empty", "import", str(exported)).stdout.startswith(
-        "Wrote codebooks/private.yaml\nAdded 1 transcript and 1 coding.\n")
+        "Wrote codebooks/private.yaml and copcode.yaml\nAdded 1 transcript and 1 coding.\n")
     quotes = ok(tmp_path / "empty", "quotes", "--format", "csv").stdout
     assert "The staff listened to me and I felt valued.,1.0,accepted by ann" in quotes
+
+
+def test_a_project_made_by_an_import_has_privacy_on_from_the_start(tmp_path):
+    """As `copcode init` makes it: an NVivo project's phone numbers and e-mail addresses are not
+    written into out/ by the `copcode code` the import runs."""
+    from copcode.starter import SETTINGS
+
+    text = "Interviewer: How can we reach you?\nP01: Call me on 07700 900123 or write to jo@example.org.\n"
+    path = qdpx(tmp_path, project_xml(source("P01", text, selection(text, "Call me", coding()))))
+    (tmp_path / "empty").mkdir()
+    assert ok(tmp_path / "empty", "import", str(path)).stdout == (
+        "Wrote codebooks/study.yaml and copcode.yaml\nAdded 1 transcript and 1 coding.\n")
+    assert (tmp_path / "empty" / "copcode.yaml").read_text(encoding="utf-8") == SETTINGS
+    written = (tmp_path / "empty" / "out" / "coded_segments.csv").read_text(encoding="utf-8")
+    assert "07700" not in written and "jo@example.org" not in written and "Call me on [phone]" in written
+    # a project that has its settings keeps them
+    assert ok(tmp_path / "empty", "import", str(path)).stdout.startswith("Added 0 transcripts")
 
 
 def test_a_pseudonymised_export_of_label_line_transcripts_imports_into_an_empty_folder(tmp_path):
@@ -596,7 +613,7 @@ def test_a_pseudonymised_export_of_label_line_transcripts_imports_into_an_empty_
     fresh = tmp_path / "empty"
     fresh.mkdir()
     assert ok(fresh, "import", str(exported)).stdout.startswith(
-        "Wrote codebooks/private.yaml\nAdded 2 transcripts and 2 codings.\n")
+        "Wrote codebooks/private.yaml and copcode.yaml\nAdded 2 transcripts and 2 codings.\n")
     files = json.loads(ok(fresh, "transcripts", "--format", "json").stdout)["files"]
     assert [[(s["label"], s["role"], s["turns"]) for s in f["speakers"]] for f in files] == [
         [("interviewer", "interviewer", 2), ("name", "participant", 2)]] * 2

@@ -139,7 +139,7 @@ def test_the_export_is_the_same_twice(decided, exported, tmp_path):
 
 def test_round_trip_keeps_each_coders_note_and_name(reimported):
     fresh, stdout = reimported
-    assert stdout == "Wrote codebooks/study.yaml\nAdded 21 transcripts and 4 codings.\n"
+    assert stdout == "Wrote codebooks/study.yaml and copcode.yaml\nAdded 21 transcripts and 4 codings.\n"
     # bob's coding had no note: it is recorded with the note every imported coding gets
     assert sorted(decisions(fresh)) == [
         (JANE_SEGMENT, "inclusive-learning", "tag", "Smith, Jane", "clear case"),
@@ -275,7 +275,7 @@ def test_notes_of_other_programs_codings_come_in_and_memos_are_said(tmp_path):
     fresh.mkdir()
     result = ok(fresh, "import", str(qdpx))
     assert result.stdout.splitlines() == [
-        "Wrote codebooks/maxqda.yaml", "Added 1 transcript and 3 codings.",
+        "Wrote codebooks/maxqda.yaml and copcode.yaml", "Added 1 transcript and 3 codings.",
         "Merged: source 'E01': 2 codings of 'learning' by ann fall on one segment, "
         f"{decisions(fresh)[0][0]} (characters 38-91), at 38-53 and 54-69: recorded once.",
         "Not imported: 1 note reference(s) of codings name no Note in the file; those notes are left out",

@@ -413,7 +413,8 @@ def import_command(
     project = _project(ctx)
     result = import_refi(project, path, utf16=utf16)
     if result.codebook_written:
-        out.print(f"Wrote {_escape(project.relative(result.codebook_written))}")
+        also = f" and {_escape(project.relative(result.settings_written))}" if result.settings_written else ""
+        out.print(f"Wrote {_escape(project.relative(result.codebook_written))}{also}")
     out.print(f"Added {counted(len(result.transcripts_written), 'transcript')} and {counted(result.codings, 'coding')}.")
     for note in result.notes:
         out.print(_escape(note))

@@ -33,6 +33,7 @@ class ImportResult:
     already: int = 0  # codings in the file that were recorded before (by an earlier import)
     merged: list[str] = field(default_factory=list)  # codings recorded as one: same segment, code and coder
     notes: list[str] = field(default_factory=list)  # how the file was read: offsets, documents
+    settings_written: Path | None = None  # copcode.yaml, for a project the import made
 
 
 @dataclass
@@ -207,12 +208,20 @@ def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> 
     from copcode.store import open_store
 
     codebook_written = undo.write(*plan.codebook) if plan.codebook else None
+    settings_written = None
+    if codebook_written and not (project.root / "copcode.yaml").exists():
+        # a project the import makes gets `copcode init`'s settings: privacy on from the start
+        from copcode.project import open_project
+        from copcode.starter import SETTINGS
+
+        settings_written = undo.write(project.root / "copcode.yaml", SETTINGS)
+        project = open_project(project.root)
     notes = [note[:1].upper() + note[1:] + "." for note in imported.notes]
     notes += [f"{imported.source_kind} {name!r} has no speaker labels: it comes in as a document "
               f"({project.relative(plan.sources[name])}, `speakers: none`), the whole text one participant's, "
               "each paragraph a segment." for name in plan.documents]
     if not imported.sources:  # a codebook (.qdc) alone
-        return ImportResult(codebook_written, [], 0, plan.problems, notes=notes)
+        return ImportResult(codebook_written, [], 0, plan.problems, notes=notes, settings_written=settings_written)
     written = [undo.write(plan.sources[name], text) for name, text in plan.new_sources.items()]
     if plan.participants is not None:
         undo.write(project.root / "participants.csv", plan.participants)
@@ -296,7 +305,7 @@ def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> 
         # coded again (every passage from the cache), they show them, and an import of the same
         # file again finds the project as it leaves it
         code_project(project)
-    return ImportResult(codebook_written, written, len(new), problems, already, merged, notes)
+    return ImportResult(codebook_written, written, len(new), problems, already, merged, notes, settings_written)
 
 
 def _noun(kind: str) -> str:
