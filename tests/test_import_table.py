@@ -54,6 +54,17 @@ def rows(root, sql, params=()):
         db.close()
 
 
+NEXT = "Run `copcode code` to learn from this coding and to write it into out/.\n"
+
+
+def told(result) -> str:
+    """What an import that recorded something said before its last line, which must say to
+    run `copcode code` (out/ and the suggestions are the last run's until then)."""
+    *said, last = result.stdout.splitlines(keepends=True)
+    assert last == NEXT, result.stdout
+    return "".join(said)
+
+
 def write_csv(path: Path, table: list[list[str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(table)
@@ -133,7 +144,7 @@ def expected_survey_output(unit: str) -> str:
 def test_csv_table_of_documents_with_labels_ids_and_lists(survey):
     result = cli(survey, "import", str(write_csv(survey / "gold.csv", SURVEY_TABLE)), "--coder", "gold")
     assert result.exit_code == 0, result.output
-    assert result.stdout == expected_survey_output("line")
+    assert told(result) == expected_survey_output("line")
     seg = {t: segment_of(survey, t) for t in ("S1", "S2", "=5")}
     # nothing of S1: line 2's tag alone would say "only this code" where line 7 gave one unknown
     assert decisions(survey) == [
@@ -149,7 +160,7 @@ def test_xlsx_table_is_read_like_the_csv(survey):
     table = [[cell if cell else None for cell in row] for row in SURVEY_TABLE]
     result = cli(survey, "import", str(write_xlsx(survey / "gold.xlsx", table)), "--coder", "gold")
     assert result.exit_code == 0, result.output
-    assert result.stdout == expected_survey_output("row")
+    assert told(result) == expected_survey_output("row")
     assert [d[:4] for d in decisions(survey)] == [
         (segment_of(survey, "S2"), "time", "tag", "gold"),
         (segment_of(survey, "=5"), "learn", "tag", "gold"), (segment_of(survey, "=5"), "time", "tag", "gold")]
@@ -170,7 +181,7 @@ def test_xlsx_numbers_as_ids(tmp_path):
     code_project(project, corpus=read_survey(project, answers, id_column="id", text_column="text"))
     result = cli(root, "import", str(write_xlsx(root / "gold.xlsx", [["id", "code"], [101, "time"], [102, None]])),
                  "--coder", "gold")
-    assert result.stdout == "Recorded 1 tag by gold on 1 document (2 documents marked as coded by gold).\n"
+    assert told(result) == "Recorded 1 tag by gold on 1 document (2 documents marked as coded by gold).\n"
 
 
 def test_case_35_a_second_import_records_nothing_new(survey):
@@ -185,7 +196,7 @@ def test_case_35_a_second_import_records_nothing_new(survey):
     # a table that adds to what is there records only what is new
     more = write_csv(survey / "more.csv", [["id", "codes"], ["S1", "learn;time"], ["S3", "time"]])
     result = cli(survey, "import", str(more), "--coder", "gold")
-    assert result.stdout == "Recorded 3 tags by gold on 2 documents (1 document marked as coded by gold).\n"
+    assert told(result) == "Recorded 3 tags by gold on 2 documents (1 document marked as coded by gold).\n"
 
 
 def test_a_later_reject_or_untag_is_kept(survey):
@@ -208,7 +219,7 @@ def test_renamed_code_counts_under_its_new_id(survey):
                     encoding="utf-8")
     result = cli(survey, "import", str(write_csv(survey / "gold.csv", [["id", "code"], ["S2", "time"]])),
                  "--coder", "gold")
-    assert result.stdout == "Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n"
+    assert told(result) == "Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n"
     assert decisions(survey)[0][:2] == (segment_of(survey, "S2"), "no-time")
 
 
@@ -226,7 +237,7 @@ def test_segment_ids_on_interviews(demo):
     ])
     result = cli(demo, "import", str(table), "--coder", "team")
     assert result.exit_code == 0, result.output
-    assert result.stdout == (
+    assert told(result) == (
         "Recorded 3 tags by team on 2 documents (2 documents marked as coded by team).\n"
         f"Not imported: line 4: shared-language on {first} repeats line 2; recorded once\n"
         "Not imported: line 5: unknown segment 'E01-000000'\n"
@@ -241,7 +252,7 @@ def test_a_code_on_a_whole_interview_is_refused(demo):
                                           ["E04", ""], ["E05", "practice-policy"]])
     result = cli(demo, "import", str(table), "--coder", "team")
     assert result.exit_code == 0, result.output
-    assert result.stdout == (
+    assert told(result) == (
         "Recorded 0 tags by team on 0 documents (1 document marked as coded by team).\n"
         "Not imported: lines 2-4, 6: a code on a whole document of several segments (E01, E02, E03, E05) cannot be "
         "placed on one passage, so they are not marked as coded; give segment ids instead (a `segment` column, "
@@ -263,7 +274,7 @@ def test_agreement_counts_a_document_imported_without_codes_as_coded(demo):
     assert cli(demo, "tag", tagged, "shared-language", "--coder", "ann").exit_code == 0
     result = cli(demo, "import", str(write_csv(demo / "gold.csv", [["transcript", "code"], ["E02", ""]])),
                  "--coder", "gold")
-    assert result.stdout == "Recorded 0 tags by gold on 0 documents (1 document marked as coded by gold).\n"
+    assert told(result) == "Recorded 0 tags by gold on 0 documents (1 document marked as coded by gold).\n"
     figures = agreement(demo, "gold", "ann")
     # ann coded E02 for the territory theme only (the theme of shared-language)
     assert figures["shared-language"]["units"] == figures["prevailing-culture"]["units"] == segments
@@ -302,7 +313,7 @@ def test_a_document_with_an_unknown_code_is_not_recorded_at_all(demo):
                                          [segment_of(demo, "E02"), "inclusive-learning, shared-language"],
                                          [segment_of(demo, "E03"), "shared-language"]])
     result = cli(demo, "import", str(table), "--coder", "c1")
-    assert result.stdout == (
+    assert told(result) == (
         "Recorded 1 tag by c1 on 1 document (1 document marked as coded by c1).\n"
         "Not imported: line 2: unknown code 'nonsense' (nothing of E01 recorded)\n"
         "Not imported: line 4: unknown code 'inclusive-learning, shared-language' (codes in one cell are separated "
@@ -335,7 +346,7 @@ def test_the_sheet_read_is_the_one_that_names_the_columns(survey, order, active)
     sheets = {"About": NOTES, "Codes": [["id", "code"], ["S1", "learn"]]}
     book = write_sheets(survey / "gold.xlsx", {name: sheets[name] for name in order}, active)
     result = cli(survey, "import", str(book), "--coder", "gold")
-    assert result.stdout == ("Read the sheet 'Codes'; not its other sheets ('About').\n"
+    assert told(result) == ("Read the sheet 'Codes'; not its other sheets ('About').\n"
                              "Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n")
 
 
@@ -441,7 +452,7 @@ def test_case_36_a_field_over_the_csv_module_limit(survey):
     # under the limit but over the csv module's default (131,072): read
     write_csv(survey / "long.csv", [["id", "code", "comment"], ["S2", "time", "x" * 200_000]])
     result = cli(survey, "import", str(survey / "long.csv"), "--coder", "gold")
-    assert result.stdout == "Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n"
+    assert told(result) == "Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n"
 
 
 def test_missing_file(survey):
@@ -475,7 +486,7 @@ def test_case_29_a_coder_name_with_markup(survey):
     path = write_csv(survey / "gold.csv", [["id", "code"], ["S1", "learn"]])
     result = cli(survey, "import", str(path), "--coder", "ann[/]")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "Recorded 1 tag by ann[/] on 1 document (1 document marked as coded by ann[/]).\n"
+    assert told(result) == "Recorded 1 tag by ann[/] on 1 document (1 document marked as coded by ann[/]).\n"
     assert cli(survey, "status").exit_code == 0
 
 
@@ -490,7 +501,7 @@ def test_case_26_escaped_ids_from_a_csv_export(survey):
     assert result.exit_code == 0, result.output
     pairs = {(r["segment"].removeprefix("'"), r["code"]) for r in listed}
     documents = {r["transcript"].removeprefix("'") for r in listed}
-    assert result.stdout == (f"Recorded {len(pairs)} tags by cues on {len(documents)} documents "
+    assert told(result) == (f"Recorded {len(pairs)} tags by cues on {len(documents)} documents "
                              f"({len(documents)} documents marked as coded by cues).\n")
     assert {d[:2] for d in decisions(survey)} == pairs
 
@@ -545,7 +556,7 @@ def test_a_label_that_holds_a_semicolon(survey):
     book.write_text(SMALL_CODEBOOK.replace("label: No time\n", "label: No time; overload\n"), encoding="utf-8")
     table = write_csv(survey / "gold.csv", [["id", "category"], ["S2", "no time; Overload"], ["S1", "learn;time"]])
     result = cli(survey, "import", str(table), "--coder", "gold")
-    assert result.stdout == "Recorded 3 tags by gold on 2 documents (2 documents marked as coded by gold).\n"
+    assert told(result) == "Recorded 3 tags by gold on 2 documents (2 documents marked as coded by gold).\n"
     assert [d[:2] for d in decisions(survey)] == [
         (segment_of(survey, "S2"), "time"), (segment_of(survey, "S1"), "learn"), (segment_of(survey, "S1"), "time")]
 
@@ -554,7 +565,7 @@ def test_a_csv_separated_by_semicolons(survey):
     path = survey / "gold.csv"
     path.write_bytes(b'\xef\xbb\xbfid;codes\r\nS1;learn\r\nS2;"learn;time"\r\n')  # Excel in some languages
     result = cli(survey, "import", str(path), "--coder", "gold")
-    assert result.stdout == "Recorded 3 tags by gold on 2 documents (2 documents marked as coded by gold).\n"
+    assert told(result) == "Recorded 3 tags by gold on 2 documents (2 documents marked as coded by gold).\n"
 
 
 def test_a_label_of_two_codes_is_ambiguous(survey):
@@ -562,7 +573,7 @@ def test_a_label_of_two_codes_is_ambiguous(survey):
     book.write_text(SMALL_CODEBOOK.replace("label: No time\n", "label: Learning\n"), encoding="utf-8")
     table = write_csv(survey / "gold.csv", [["id", "code"], ["S1", "learning"], ["S2", "time"]])
     result = cli(survey, "import", str(table), "--coder", "gold")
-    assert result.stdout == (
+    assert told(result) == (
         "Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n"
         "Not imported: line 2: the label 'learning' belongs to several codes (learn, time); give the code's id "
         "(nothing of S1 recorded)\n")
@@ -572,7 +583,7 @@ def test_a_document_without_segments(survey):
     assert rows(survey, "SELECT COUNT(*) FROM segments WHERE transcript = 'S7'") == [(0,)]
     table = write_csv(survey / "gold.csv", [["id", "code"], ["S7", "time"], ["S1", "learn"]])
     result = cli(survey, "import", str(table), "--coder", "gold")
-    assert result.stdout == ("Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n"
+    assert told(result) == ("Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n"
                              "Not imported: line 2: document 'S7' has no segment to put a code on\n")
 
 
@@ -590,7 +601,7 @@ def test_a_store_from_before_the_coded_marks_reads_as_before(survey):
     assert "ann (1)" in result.stdout
     result = cli(survey, "import", str(write_csv(survey / "gold.csv", [["id", "code"], ["S1", "learn"]])),
                  "--coder", "gold")  # a writing command migrates the store
-    assert result.stdout == "Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n"
+    assert told(result) == "Recorded 1 tag by gold on 1 document (1 document marked as coded by gold).\n"
 
 
 def test_coder_is_refused_for_a_project_file(tmp_path):
