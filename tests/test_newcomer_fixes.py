@@ -188,6 +188,20 @@ def test_privacy_scan_keeps_a_sentences_first_word_that_is_a_name_elsewhere(tmp_
     assert found == [("36", "48", "Gareth Jones"), ("60", "72", "Gareth Jones"), ("84", "88", "Lord")]
 
 
+def test_privacy_scan_keeps_a_first_word_no_sentence_writes_in_lower_case(tmp_path):
+    """A full name, or a name that is no English word, opening a sentence: "Graham" and "Priya"
+    are never written in lower case, so they are names too; "Thank", "Yes", "Okay" and
+    "Honestly" open sentences, and "Weird." alone is an English word."""
+    text = ("Interviewer: Who helped?\nP03: Thank you, Mrs Jones asked me that too. Yes Sue Brown did. Priya did "
+            "too.\nInterviewer: Anything else?\nP03: Okay. Graham Hill was my keyworker. Honestly it was fine. "
+            "Weird.\n")
+    root = project(tmp_path / "p", {"P03.txt": text})
+    assert cli(root, "code").exit_code == 0
+    found = csv_rows(cli(root, "privacy", "scan", "--format", "csv"), "start", "end", "text")
+    assert [words for *_, words in found] == ["Mrs Jones", "Sue Brown", "Priya", "Graham Hill"]
+    assert all(text[int(start):int(end)] == words for start, end, words in found)
+
+
 LABEL_LINES = {
     "E05.txt": "Sam Lee  0:02\nWhat did you learn?\n\nTom Harris  0:08\nI learnt a lot from the group.\n\n"
                "Sam Lee  0:15\nAnything else?\n\nTom Harris  0:20\nNo time, my workload is huge.\n",

@@ -455,8 +455,13 @@ def scan(store, redactor: Redactor):
         redactor = Redactor({})
     listed = {" ".join(normalised(name)[0].split()) for name in redactor.identifiers}
     participant_of = {row["id"]: row["participant"] for row in store.transcript_rows()}
+    texts = list(store.transcripts_with_text())
+    # the words written in lower case somewhere: a sentence's capitalised first word that never
+    # is ("Graham Hill was my keyworker") may be a name
+    lower = {word for _, text in texts for word in _LOWER_WORD.findall(text)}
+    english = _english_words()
     rows = []
-    for transcript_id, text in store.transcripts_with_text():
+    for transcript_id, text in texts:
         findings = redactor.findings(text)
         spans = {(f.start, f.end) for f in findings}
         for f in findings:
@@ -469,13 +474,21 @@ def scan(store, redactor: Redactor):
         for turn in turns:
             for s_start, s_end in split_sentences(text, turn["start"], turn["end"]):
                 runs += _capitalised_runs(nlp.make_doc(text[s_start:s_end]), names, text, s_start)
-        # a run that opens a sentence keeps its first word only when that word is capitalised
-        # inside a sentence somewhere in the transcript ("Gareth Jones came" where "met Gareth"
-        # is too): "Thanks Bob" is "Bob", and each name is reported as the same words
+        # a run that opens a sentence keeps its first word when that word is capitalised inside
+        # a sentence somewhere in the transcript ("Gareth Jones came" where "met Gareth" is
+        # too), or is written in lower case nowhere and is no common opening word ("Graham
+        # Hill was my keyworker", "Priya did too."): "Thanks Bob" is "Bob", "Good." nothing
         inside = {word for start, end, rest in runs if rest is None for word in normalised(text[start:end])[0].split()}
         for start, end, rest in runs:
-            if rest is not None and not set(normalised(text[start:rest])[0].split()) <= inside:
-                start = rest
+            if rest is not None:
+                first = text[start:rest].strip()
+                folded = re.sub(r"['’]s$", "", first.casefold())  # "Online's" as "online"
+                # alone, also no English word ("Priya did too.", not "Weird.")
+                if not (set(normalised(first)[0].split()) <= inside or
+                        (folded not in lower and folded not in OPENERS and (rest < end or not english(folded)))):
+                    if rest >= end:
+                        continue
+                    start = rest
             words = text[start:end]
             if " ".join(normalised(words)[0].split()) in listed or words in _COMMON or \
                     any(a <= start < b for a, b in spans):
@@ -488,17 +501,16 @@ def scan(store, redactor: Redactor):
 def _capitalised_runs(doc, names, text: str, offset: int) -> list[tuple[int, int, int | None]]:
     """The runs of capitalised words of a sentence (`doc`, at `offset` in `text`), as whole
     words of the text: (start, end, None), or (start, end, where the words after the first
-    start) for a run that opens the sentence (also after "[laughs]" or a quotation mark),
-    whose first word is capitalised anyway. A sentence's first word alone is no run: "Good."
-    or "Thanks." would be listed in every transcript."""
+    start, or `end` for a word alone) for a run that opens the sentence (also after
+    "[laughs]" or a quotation mark), whose first word is capitalised anyway."""
     found: list[tuple[int, int, int | None]] = []
     for _, first, last in sorted(names(doc), key=lambda m: m[1]):
         opens = first == 0 or doc[first - 1].text in ("]", '"', "“", "'", "(")
-        if opens and last - first == 1:
-            continue
         span = doc[first:last]
         start, end = _whole_words(text, offset + span.start_char, offset + span.end_char)
-        rest = _whole_words(text, offset + doc[first + 1].idx, end)[0] if opens else None
+        rest = None
+        if opens:
+            rest = _whole_words(text, offset + doc[first + 1].idx, end)[0] if last - first > 1 else end
         if found and not text[found[-1][1]:start].strip():  # next to (or over) the one before:
             before = found.pop()  # one name that spaCy cut in two ("Dare" + "nt Valley")
             start, end, rest = min(before[0], start), max(before[1], end), before[2]
@@ -558,6 +570,30 @@ _ROLES = {"researcher", "research assistant", "nurse", "doctor", "gp", "carer", 
           "audience", "unknown", "inaudible", "crosstalk", "multiple speakers", "various"}
 
 
+def _english_words():
+    """Whether a lower-case word is one spacy-lookups-data's English lemma tables know (a form
+    or a lemma); names such as "Graham" or "Sue" are among them."""
+    from spacy.lookups import load_lookups
+
+    tables = load_lookups("en", ["lemma_lookup", "lemma_index"])
+    forms = tables.get_table("lemma_lookup")  # keyed by the forms' hashes
+    lemmas = set(forms.values()) | {word for words in tables.get_table("lemma_index").values() for word in words}
+    return lambda word: word in lemmas or word in forms
+
+
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*")
+# Words that open sentences, capitalised there, and that a transcript may never write in lower
+# case: a run they open is reported without them ("Thanks Bob" is "Bob"), and alone they are
+# not reported.
+OPENERS = frozenset("""thanks thank hello hi hiya hey dear sorry cheers bye goodbye welcome congratulations
+    yes yeah yep no nope okay ok right sure fine great good lovely brilliant perfect absolutely exactly
+    well so then now and but or because when if oh ah um er erm hmm mm also again actually anyway anyhow
+    overall honestly basically obviously clearly luckily unfortunately fortunately hopefully sadly
+    interestingly personally apparently certainly definitely probably maybe perhaps please morning
+    afternoon evening after before since as at in on with for from by to of through during like unless
+    until while meanwhile besides plus although though whereas however therefore otherwise instead
+    first firstly second secondly third thirdly finally lastly next later today yesterday tomorrow
+    mostly generally usually sometimes often always never once mm-hmm uh-huh uh-uh mhm""".split())
 _COMMON = {
     "I", "Interviewer", "Mm", "Yeah", "Yes", "No", "OK", "Okay", "Oh", "Well", "So", "And", "But",
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
