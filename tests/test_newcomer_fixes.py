@@ -342,8 +342,16 @@ def codebook_with(cue_lines: str) -> str:
     (codebook_with("        label: Learning\n        definition: Members learn.\n"
                    "        cues:\n          keywords: [learn, learnt\n      - id: time\n        label: Time\n"),
      "line 10: a list opened with [ on this line is never closed; end it with ]"),
+    # a list closed further down does not close this one; nor does a ] in a comment
+    (codebook_with("        label: Learning\n        definition: Members learn.\n"
+                   "        cues:\n          keywords: [learn, learnt\n          # not [this]\n"
+                   "          patterns: [[{LOWER: learn}]]\n"),
+     "line 10: a list opened with [ on this line is never closed; end it with ]"),
+    (codebook_with('        label: Learning\n        aliases: [study, "learnt"\n        definition: Members learn.\n'),
+     "line 8: a list opened with [ on this line is never closed; end it with ]"),
 ], ids=["colon in a value", "indented less", "indented more", "unclosed quote", "keywords as text",
-        "examples as text", "tab", "text after quotes", "unclosed list"])
+        "examples as text", "tab", "text after quotes", "unclosed list", "unclosed list, others after",
+        "unclosed list of quoted items"])
 def test_codebook_yaml_mistakes_are_said_in_plain_words(tmp_path, codebook, problem):
     root = project(tmp_path / "p", TWO_TRANSCRIPTS, codebook=codebook)
     before = files(root)
@@ -352,6 +360,23 @@ def test_codebook_yaml_mistakes_are_said_in_plain_words(tmp_path, codebook, prob
     assert result.stderr == (f"Error: codebooks/small.yaml: the codebook is not valid (1 problem):\n  {problem}\n"
                              "  How to fix: correct the lines named above; `copcode codebook check` checks again.\n")
     assert files(root) == before and not (root / ".copcode").exists()
+
+
+def test_the_preview_names_the_line_of_a_header_mistake(tmp_path):
+    header = "---\nparticipant: P09\nsite: [north, south\nrole: nurse\n---\nInterviewer: Hi?\nP09: Fine.\n"
+    root = project(tmp_path / "p", {**TWO_TRANSCRIPTS, "P09.txt": header})
+    result = cli(root, "transcripts")
+    assert "transcripts/P09.txt:3: cannot be used: the header is not valid YAML (a list opened with [ on this " \
+        "line is never closed; end it with ])" in " ".join(result.stdout.split())
+
+
+def test_settings_unclosed_list_is_named_at_its_line(tmp_path):
+    root = project(tmp_path / "p", TWO_TRANSCRIPTS, "min_score: 0.35\ninterviewer_labels: [Interviewer, Q\n"
+                                                    "# groups: {E: Experts}\n# learn_from: [a, b]\nlearning: true\n")
+    result = cli(root, "code")
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: copcode.yaml:2: not valid YAML (a list opened with [ on this line is never closed; end it "
+           "with ])\n  How to fix: correct the YAML syntax at that line.\n")
 
 
 def test_settings_yaml_mistake_is_said_in_plain_words_too(tmp_path):

@@ -121,7 +121,8 @@ def preview_lines(preview: Preview) -> list[str]:
     for f in preview.files:
         if not f["usable"]:
             p = f["problem"]
-            lines.append(f"{f['file']}: cannot be used: {p['what']}")
+            at = p["where"] if (p["where"] or "").startswith(f"{f['file']}:") else f["file"]  # with its line
+            lines.append(f"{at}: cannot be used: {p['what']}")
             lines.append(f"  How to fix: {p['fix']}")
             lines.append("")
             continue

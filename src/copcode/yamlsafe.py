@@ -143,11 +143,16 @@ def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
         return None
     line = lines[mark.line] if mark.line < len(lines) else ""
     before = line[:mark.column]
-    if problem.startswith(("expected ',' or ']'", "expected ',' or '}'")) and opened is not None:
+    if problem.startswith(("expected ',' or ']'", "expected ',' or '}'")) and opened is not None \
+            and (opened.line < mark.line or problem.endswith("'<stream end>'")):
+        # PyYAML stumbles lines later (on a key's ":", a comment's "?", the end): if nothing
+        # closed the bracket before, it is never closed
         closer = "]" if problem.startswith("expected ',' or ']'") else "}"
-        after = "\n".join([lines[opened.line][opened.column + 1:]] + lines[opened.line + 1:]) \
-            if opened.line < len(lines) else ""
-        if closer not in after:  # PyYAML stumbles on the next line's ":", or the end
+        between = [lines[opened.line][opened.column + 1:]] + lines[opened.line + 1:mark.line + 1]
+        opener = lines[opened.line]
+        # a line no deeper than the opener's is the next key; a deeper one may go on the list
+        next_key = len(line) - len(line.lstrip()) <= len(opener) - len(opener.lstrip())
+        if next_key or not any(closer in re.sub(r"(^|\s)#.*", "", part) for part in between):
             what = "list opened with [" if closer == "]" else "mapping opened with {"
             return f"a {what} on this line is never closed; end it with {closer}", opened.line + 1
     if problem == "mapping values are not allowed here":
