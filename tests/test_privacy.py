@@ -90,7 +90,10 @@ def test_privacy_qdpx_selections_still_match_the_pseudonymised_text(private_demo
     text = archive.read("sources/" + source.get("plainTextPath").removeprefix("internal://")).decode("utf-8")
     [selection] = source.findall("q:PlainTextSelection", ns)
     quote = text[int(selection.get("startPosition")):int(selection.get("endPosition"))]
-    assert quote.startswith("I rang [name] about it, [name] always picks up, and [name]'s team in [town]")
+    # ann tagged the whole passage: the selection is that passage, as the pseudonymised text has it
+    assert quote.startswith("I think it did, for her. But it shouldn't hinge on having the right manager. I rang "
+                            "[name] about it, [name] always picks up, and [name]'s team in [town]")
+    assert quote.endswith("At the moment it relies on individuals sticking their necks out.")
 
 
 def test_privacy_store_keeps_the_original_words_and_no_redact_warns(private_demo):

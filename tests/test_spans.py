@@ -121,6 +121,27 @@ def test_a_span_follows_its_words_when_the_transcript_changes(demo):
     assert f"  #1 inclusive-learning by ann on {SEGMENT}: “{WORDS}”" in status
 
 
+def test_a_tag_without_a_quote_quotes_its_whole_passage(demo, tmp_path):
+    """Not the suggestion's quote there: that is the cues' or the learned model's choice, which
+    a later run may move (a .qdpx round trip's tags changed their quotes once learning ran)."""
+    suggested = rows(cli(demo, "segments", "--format", "csv").output)
+    quotes = rows(cli(demo, "quotes", "--code", "inclusive-learning", "--limit", "0", "--format", "csv").output)
+    passage = {r["segment"]: r for r in suggested}
+    shorter = next(q for q in quotes if q["quote"] != passage[q["segment"]]["text"])
+    assert cli(demo, "tag", shorter["segment"], "inclusive-learning", "--coder", "ann").exit_code == 0
+    [tagged] = [q for q in rows(cli(demo, "quotes", "--code", "inclusive-learning", "--status", "accepted",
+                                    "--format", "csv").output)]
+    assert (tagged["segment"], tagged["quote"], tagged["status"]) == (
+        shorter["segment"], passage[shorter["segment"]]["text"], "accepted by ann")
+    study = tmp_path / "study.qdpx"
+    assert cli(demo, "export", "--out", str(study)).exit_code == 0
+    (tmp_path / "empty").mkdir()
+    assert cli(tmp_path / "empty", "import", str(study)).exit_code == 0
+    back = rows(cli(tmp_path / "empty", "quotes", "--code", "inclusive-learning", "--status", "accepted",
+                    "--format", "csv").output)
+    assert [(q["quote"], q["status"]) for q in back] == [(tagged["quote"], "accepted by ann")]
+
+
 def test_a_quoted_tag_comes_back_from_a_qdpx_with_the_same_words(demo, tmp_path):
     assert cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", WORDS).exit_code == 0
     study = tmp_path / "study.qdpx"

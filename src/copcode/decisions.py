@@ -289,8 +289,10 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
     for coder, transcript in store.coded():  # coded in full (an imported table): every theme
         covered.setdefault(coder, set()).update((transcript, theme.id) for theme in codebook.themes)
     orphans = sorted((stack[-1] for stack in orphaned.values() if stack), key=lambda d: d.id)
+    # the words each coder chose: a span, or a whole segment they tagged (not the suggestion's
+    # quote there, which a later run may move)
     spanned = {key: stack[-1] for key, stack in stacks.items()
-               if stack and states[key] == "accepted" and stack[-1].span_words}
+               if stack and states[key] == "accepted" and (stack[-1].span_words or stack[-1].verdict == "tag")}
     notes = {key: stack[-1].note for key, stack in stacks.items()
              if stack and states[key] == "accepted" and stack[-1].note}
     placed, lost = _placed_spans(store, spanned)
@@ -356,13 +358,17 @@ def _placed_spans(store: Store, spanned: dict[tuple[str, str, str], Decision]) -
     """Each decision's span where its words are now: at the same place in its segment when the
     segment's words are unchanged, else where the words occur in the segment (the occurrence
     nearest the old place); a span whose words are gone falls back to the whole segment, and
-    its decision is listed second."""
+    its decision is listed second. A decision without a span (a tag of the whole segment) is
+    placed on its segment as it is now."""
     rows = {r["id"]: r for r in store.segments_of(segment_ids={key[0] for key in spanned})}
     placed, lost = {}, []
     for key, d in spanned.items():
         segment = rows.get(key[0])
         words = d.span_words
-        if segment is None or not words:
+        if segment is None:
+            continue
+        if not words:
+            placed[key] = (segment["start"], segment["end"])
             continue
         offset = d.span_start - d.start  # type: ignore[operator]
         if segment["text"] != d.text:
