@@ -92,6 +92,12 @@ def test_a_group_prefix_is_followed_by_no_letter(tmp_path, participant, group):
      "Error: unknown format 'word' How to fix: use one of table, csv, md, json, xlsx, docx."),
     (["segments", "--format", "word"],
      "Error: unknown format 'word' How to fix: use one of table, csv, md, json, xlsx."),
+    (["quotes", "--out", "{tmp}/quotes.html"],
+     "Error: {tmp}/quotes.html: the file's ending does not tell which format to write How to fix: end its name in "
+     ".csv, .md, .json, .xlsx or .docx, or add --format."),
+    (["segments", "--out", "{tmp}/segments"],
+     "Error: {tmp}/segments: the file's ending does not tell which format to write How to fix: end its name in "
+     ".csv, .md, .json or .xlsx, or add --format."),
 ])
 def test_cli_an_unknown_format_is_named_with_the_formats_there_are(coded_demo, tmp_path, args, message):
     """A format with a known file ending (--format htm --out report.htm) once reached a KeyError

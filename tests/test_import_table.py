@@ -466,8 +466,14 @@ def test_no_row_can_be_recorded(survey):
     problems = "".join(f"  line {n + 2}: unknown document 'X{n}'\n" for n in range(10))
     assert refused(survey, "gold.csv", content) == (
         f"Error: {survey / 'gold.csv'}: none of its 13 rows can be recorded:\n{problems}  and 3 more\n"
-        "  How to fix: check that the 'id' column holds the project's transcript ids (a survey's ids, for survey "
-        "answers) and the 'code' column holds code ids or labels of codebooks/small.yaml.\n")
+        "  How to fix: correct the lines named above: the 'id' column holds the project's transcript ids (a "
+        "survey's ids, for survey answers), and the 'code' column code ids or labels of codebooks/small.yaml.\n")
+    # a workbook's: its rows, in the sheet that was read
+    book = write_sheets(survey / "gold.xlsx", {"About": NOTES, "Codes": [["id", "code"], ["S1", "Bar"]]}, "About")
+    assert refused(survey, "gold.xlsx", None) == (
+        f"Error: {book}: none of its 1 row (sheet 'Codes') can be recorded:\n  row 2: unknown code 'Bar' (nothing of "
+        "S1 recorded)\n  How to fix: correct the rows named above: the 'id' column holds the project's transcript ids "
+        "(a survey's ids, for survey answers), and the 'code' column code ids or labels of codebooks/small.yaml.\n")
     assert refused(survey, "gold.csv", b"id,code\n\n") == (
         f"Error: {survey / 'gold.csv'}: the table has a header but no rows\n"
         "  How to fix: put the codings under the header row.\n")

@@ -196,6 +196,21 @@ def test_no_units_or_no_words_leave_every_code_to_its_cues():
     assert marks.per_code["a"].source == "cues"
 
 
+def test_macro_precision_is_undefined_when_no_code_has_a_precision():
+    """As micro's is: nothing was suggested at all. A code nothing suggested counts 0 only
+    beside codes that have one (scikit-learn's zero_division=0)."""
+    from copcode.learn import evaluate
+
+    texts = ["one", "two", "three", "four"]
+    rows = {row["code"]: row for row in evaluate(texts, [{"a"}, set(), {"a"}, {"b"}], [{}] * 4, ["T1", "T1", "T2", "T2"],
+                                                 ["a", "b"], folds=2)}
+    assert (rows["micro"]["cues_precision"], rows["macro"]["cues_precision"]) == (None, None)
+    assert rows["macro"]["cues_recall"] == 0.0
+    rows = {row["code"]: row for row in evaluate(texts, [{"a"}, set(), {"a"}, {"b"}], [{"a": 0.5}, {}, {}, {}],
+                                                 ["T1", "T1", "T2", "T2"], ["a", "b"], folds=2)}
+    assert (rows["a"]["cues_precision"], rows["b"]["cues_precision"], rows["macro"]["cues_precision"]) == (1.0, None, 0.5)
+
+
 def test_cue_scores_are_copcode_suggestions_for_each_text():
     from copcode.codebook import load_codebook
     from copcode.learn import cue_scores

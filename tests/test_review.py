@@ -37,6 +37,11 @@ def test_review_session_accept_reject_recode_skip_undo(coded_small):
         (items[0].segment, "learn", "ann"): "accepted", (items[1].segment, "learn", "ann"): "rejected"}
     notes = [r[0] for r in store.db.execute("SELECT note FROM decisions ORDER BY id")]
     assert notes[0] == "clear case" and notes[3:5] == ["undoes decision 3", "undoes decision 2"]
+    # choosing the very code suggested is an accept, not a reject and a tag
+    bob = ReviewSession(store, codebook, "bob", review_queue(store, codebook, "bob")[:1])
+    bob.recode("learn")
+    assert [r[0] for r in store.db.execute("SELECT verdict FROM decisions WHERE coder = 'bob'")] == ["accept"]
+    bob.undo()
     # coming back: only the skipped suggestion is left for ann, all three for bob
     assert [(i.participant, i.code) for i in review_queue(store, codebook, "ann")] == [("P02", "time")]
     assert len(review_queue(store, codebook, "bob")) == 3

@@ -858,12 +858,16 @@ def _output(frame, fmt: str, path: Optional[Path], show, also: tuple[str, ...] =
     fmt = fmt.lower()
     if fmt not in ("table",) + TABLE_FORMATS:
         raise CopcodeError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(('table',) + TABLE_FORMATS + also)}.")
-    if fmt != "table":
-        _emit(frame, fmt, path)
-    elif path is None:
+    if fmt == "table" and path is None:
         show(frame)
-    else:  # no --format: the --out file's ending tells it
-        _emit(frame, format_of(path, TABLE_FORMATS) or path.suffix.lstrip(".").lower(), path)
+        return
+    if fmt == "table":  # no --format: the --out file's ending tells it
+        fmt = format_of(path, TABLE_FORMATS) or ""
+        if not fmt:
+            *most, last = [f".{name}" for name in TABLE_FORMATS + also]
+            raise CopcodeError(f"{path}: the file's ending does not tell which format to write",
+                               fix=f"end its name in {', '.join(most)} or {last}, or add --format.")
+    _emit(frame, fmt, path)
 
 
 def _emit(frame, fmt: str, path: Optional[Path], formats: tuple[str, ...] | None = None) -> None:

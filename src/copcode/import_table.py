@@ -400,9 +400,10 @@ def _nothing_maps(path: Path, table: Table, problems: list[str], codebook_path: 
     more = f"\n  and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
     ids = ("segment ids as `copcode segments` lists them" if table.by_segment else
            "the project's transcript ids (a survey's ids, for survey answers)")
-    return CopcodeError(f"none of its {counted(len(table.rows), 'row')} can be recorded:\n{shown}{more}",
-                        where=str(path), fix=f"check that the {table.id_column!r} column holds {ids} and the "
-                        f"{table.code_column!r} column holds code ids or labels of {codebook_path}.")
+    sheet = f" (sheet {table.sheets[0]!r})" if len(table.sheets) > 1 else ""
+    return CopcodeError(f"none of its {counted(len(table.rows), 'row')}{sheet} can be recorded:\n{shown}{more}",
+                        where=str(path), fix=f"correct the {table.unit}s named above: the {table.id_column!r} column "
+                        f"holds {ids}, and the {table.code_column!r} column code ids or labels of {codebook_path}.")
 
 
 def _numbers(unit: str, numbers: list[int]) -> str:

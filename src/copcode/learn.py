@@ -477,8 +477,10 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
         micro.update(_figures(name, *totals[name]))
         for what in ("precision", "recall", "f1"):
             key = f"{name}_{what}"
-            # a code with gold that nothing suggested counts 0 (scikit-learn's zero_division=0)
-            macro[key] = round(sum(r[key] or 0.0 for r in scored) / len(scored), 3) if scored else None
+            # a code with gold that nothing suggested counts 0 (scikit-learn's zero_division=0);
+            # undefined for every code, the mean is undefined too, as micro's is
+            defined = scored if any(r[key] is not None for r in scored) else []
+            macro[key] = round(sum(r[key] or 0.0 for r in defined) / len(defined), 3) if defined else None
     return rows + [micro, macro]
 
 

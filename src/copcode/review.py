@@ -112,6 +112,9 @@ class ReviewSession:
     def recode(self, code_id: str, note: str = "") -> None:
         """The passage carries another code, not the suggested one."""
         new = current_code_id(self.codebook, code_id)
+        if new == self._item().code:  # the code suggested is the one chosen: an accept
+            self.accept(note)
+            return
         self._decide([("reject", self._item().code, note), ("tag", new, note)])
 
     def skip(self) -> None:
