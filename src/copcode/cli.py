@@ -861,7 +861,7 @@ def _output(frame, fmt: str, path: Optional[Path], show, also: tuple[str, ...] =
     if fmt == "table" and path is None:
         show(frame)
         return
-    if fmt == "table":  # no --format: the --out file's ending tells it
+    if fmt == "table" and path is not None:  # no --format: the --out file's ending tells it
         fmt = format_of(path, TABLE_FORMATS) or ""
         if not fmt:
             *most, last = [f".{name}" for name in TABLE_FORMATS + also]
