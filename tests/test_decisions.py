@@ -111,7 +111,8 @@ def test_decisions_survive_a_renamed_code(demo_copy):
             "kept, but not shown or counted: if a code was renamed, add `renamed_from: [shared-language]` to it "
             "under its new id; if it was removed, put it back to see them.")
     assert told in " ".join(cli(demo_copy, "code").output.split())
-    assert told in " ".join(cli(demo_copy, "status").stdout.split())
+    status = " ".join(cli(demo_copy, "status").stdout.split())
+    assert told in status and "1 decisions; coders (codings decided): none yet." in status
     codebook.write_text(original.replace(
         "      - id: shared-language\n",
         "      - id: research-language\n        renamed_from: [shared-language]\n"), encoding="utf-8")

@@ -406,8 +406,10 @@ def project_status(store: Store, codebook: Codebook) -> Status:
     decided_pairs = {(segment, code) for segment, code, _ in state.states}
     suggested = store.suggestion_pairs()
     coders: dict[str, int] = {}
-    for _, _, coder in state.states:
-        coders[coder] = coders.get(coder, 0) + 1
+    known = {code.id for code in codebook.codes}  # a code no longer there is counted in `codes_not_in`
+    for _, code, coder in state.states:
+        if code in known:
+            coders[coder] = coders.get(coder, 0) + 1
     reviewed = len(suggested & decided_pairs)
     return Status(store.last_run(), count("transcripts"), count("segments"), len(suggested),
                   count("decisions"), dict(sorted(coders.items())), reviewed,
