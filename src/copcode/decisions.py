@@ -242,7 +242,8 @@ class CodingState:
     covered: dict[str, set[tuple[str, str]]]
     orphans: list[Decision]
     # (segment, code, coder) -> the exact span of an accepted coding, in the transcript as it is
-    # now (the span's words followed into their segment); absent: the whole segment
+    # now (the span's words followed into their segment; a tag without one, the segment);
+    # absent (an accept without a span, a span whose words are gone): the suggestion's quote
     spans: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
     # the accepted decisions whose span's words are no longer in their segment (their coding
     # now quotes the whole segment)
