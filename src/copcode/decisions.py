@@ -242,8 +242,8 @@ class CodingState:
     covered: dict[str, set[tuple[str, str]]]
     orphans: list[Decision]
     # (segment, code, coder) -> the exact span of an accepted coding, in the transcript as it is
-    # now (the span's words followed into their segment; a tag without one, the segment);
-    # absent (an accept without a span, a span whose words are gone): the suggestion's quote
+    # now (the span's words followed into their segment; a tag without one, or one whose words
+    # are gone, the segment); absent (an accept without a span): the suggestion's quote
     spans: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
     # the accepted decisions whose span's words are no longer in their segment (their coding
     # now quotes the whole segment)
@@ -377,8 +377,9 @@ def _placed_spans(store: Store, spanned: dict[tuple[str, str, str], Decision]) -
             while at >= 0:
                 found.append(at)
                 at = segment["text"].find(words, at + 1)
-            if not found:
+            if not found:  # the coder's words are gone: the coding keeps their whole segment
                 lost.append(d)
+                placed[key] = (segment["start"], segment["end"])
                 continue
             offset = min(found, key=lambda p: abs(p - offset))
         placed[key] = (segment["start"] + offset, segment["start"] + offset + len(words))
