@@ -470,12 +470,27 @@ def test_speakers_bracketed_placeholders_on_label_lines(asks, answers, times):
     # one placeholder for every speaker: who asks cannot be told, so no labels
     ("[name]  0:02\nHow did it go?\n\n[name]  0:08\nWell, thanks.\n\n[name]  0:15\nAnd then?\n", []),
     ("[name]\nHow did it go?\n\n[name]\nWell, thanks.\n\n[name]\nAnd then?\n", []),
-    # a placeholder that opens one turn only is not a label
-    ("[interviewer]\nHow did it go?\n\n[name]\nWell, thanks.\n\n[interviewer]\nAnd then?\n",
-     [("interviewer", "How did it go?\n\n[name]\nWell, thanks."), ("interviewer", "And then?")]),
-], ids=["marks", "one-placeholder-otter", "one-placeholder-bare", "once"])
+    # a transcriber's note alone on its line, not in MARKS: capitalised, it is no placeholder
+    ("Sarah\nHow did it go?\n\nInterviewer\nFine.\n\n[Chuckles]\nReally fine.\n\nSarah\nGood.\n\nInterviewer\n"
+     "[Chuckles]\nYes.\n", [("Sarah", "How did it go?"), ("Interviewer", "Fine.\n\n[Chuckles]\nReally fine."),
+                            ("Sarah", "Good."), ("Interviewer", "[Chuckles]\nYes.")]),
+    ("We met.\n\n[Unintelligible]\nThen we left.\n\n[Chuckles]\nAnd so on.\n\n[Unintelligible]\nEnd.\n\n"
+     "[Chuckles]\nYes.\n", []),
+], ids=["marks", "one-placeholder-otter", "one-placeholder-bare", "notes-among-bold-names", "notes-only"])
 def test_speakers_bracketed_lines_that_are_no_labels(text, expected):
     assert [(t.speaker, text[t.start:t.end]) for t in find_turns(text, [], "E70")] == expected
+
+
+@pytest.mark.parametrize("text", [
+    "[interviewer]\nHow did it go?\n\n[name]\nWell, thanks.\n\n[interviewer]\nAnd then?\n",
+    "[interviewer]  0:02\nHow did it go?\n\n[name]  0:08\nWell, thanks.\n\n[interviewer]  0:15\nAnd then?\n",
+    "[interviewer]: How did it go?\n[name]: Well, thanks.\n[interviewer]: And then?\n",
+], ids=["bare", "otter", "inline"])
+def test_speakers_a_placeholder_that_opens_one_turn_among_placeholders_is_a_label(text):
+    """Where placeholders label the file, the participant who spoke once is not filed in the
+    interviewer's turn (those words would never be coded)."""
+    assert [(t.speaker, text[t.start:t.end]) for t in find_turns(text, [], "E70")] == [
+        ("interviewer", "How did it go?"), ("name", "Well, thanks."), ("interviewer", "And then?")]
 
 
 def test_speakers_preview_names_two_files_for_one_participant(tmp_path):

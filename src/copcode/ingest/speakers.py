@@ -51,7 +51,11 @@ MARKS = {"laughs", "laughing", "laughter", "inaudible", "crosstalk", "cross talk
          "overlapping", "overlapping speech", "pause", "pauses", "long pause", "silence", "sic", "unclear",
          "indistinct", "translation", "translated", "translator", "interpreter", "music", "noise",
          "background noise", "coughs", "cough", "sighs", "sigh", "applause", "interruption", "phone rings",
-         "break", "end", "end of recording", "recording ends", "recording stops", "technical issue"}
+         "break", "end", "end of recording", "recording ends", "recording stops", "technical issue",
+         "chuckles", "chuckle", "chuckling", "giggles", "giggling", "both laugh", "all laugh", "crying", "cries",
+         "sobbing", "tearful", "upset", "sniffs", "clears throat", "yawns", "whispers", "whispering",
+         "unintelligible", "phone ringing", "phone rings", "knock", "knocking", "door opens", "door closes",
+         "redacted", "name redacted", "removed", "name removed", "gap", "audio cuts out", "connection lost"}
 PARTICLES = {"de", "van", "von", "der", "den", "da", "di", "du", "la", "le", "bin", "al", "del", "dos", "y"}
 
 _TS = r"\d{1,2}(?::\d{1,2}){1,2}(?:[.,]\d{1,3})?(?!\d|:\d)"  # a whole time, never its first part
@@ -182,9 +186,11 @@ def _candidates(text: str, lines: list[tuple[int, int]], label_lines=frozenset()
                 continue
         m = _BARE.match(line)
         if m and len(m["label"].split()) <= 4:
-            bracketed = _placeholder(line, m, "label")
+            # alone on its line, only a placeholder as copcode writes them ("[name]", lower case) is
+            # a label: a transcriber's "[Chuckles]" or "[Phone ringing]" stays in the turn
+            bracketed = _placeholder(line, m, "label") and m["label"] == m["label"].lower()
             if m["open"] and not bracketed:
-                continue  # "[laughs]" on a line of its own is the turn's, as it always was
+                continue
             after = _nonblank(text, lines, number, 1)
             if after is None or _TIMELINE.match(after):
                 continue
@@ -238,6 +244,9 @@ def detect(text: str, participant: str, listed=(), configured=(), label_lines=fr
                                   and fold(c.label) not in ANSWERS)
 
     accepted = [c for c in candidates if c.kind != "bare" and labelled(c)]
+    if any(c.bracketed for c in accepted):  # placeholders label this file: one that opens one turn too
+        accepted += [c for c in candidates if c.kind != "bare" and c.bracketed and c not in accepted
+                     and fold(c.label) not in NOT_SPEAKERS]
     if accepted and all(c.bracketed and not known(c.label) for c in accepted) and \
             len({fold(c.label) for c in accepted}) == 1:
         accepted = []  # one placeholder for every speaker ("[name]:"): who asks cannot be told
@@ -252,6 +261,8 @@ def detect(text: str, participant: str, listed=(), configured=(), label_lines=fr
         for c in bare:
             bare_counts[fold(c.label)] = bare_counts.get(fold(c.label), 0) + 1
         names = {k for k, n in bare_counts.items() if n >= 2}
+        if any(c.bracketed and fold(c.label) in names for c in bare):  # as above
+            names |= {fold(c.label) for c in bare if c.bracketed}
         if len(names) >= 2 or any(known(c.label) for c in bare if fold(c.label) in names):
             accepted = [c for c in bare if fold(c.label) in names]
             convention = "a label line, then the words"
