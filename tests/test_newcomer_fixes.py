@@ -495,6 +495,22 @@ def test_word_lock_files_are_left_alone_and_a_converted_pdf_is_said_so(tmp_path)
 
 
 @pytest.mark.parametrize("text, message", [
+    # closed further down, a mistake inside: the mistake is named, not the bracket
+    ("groups: {\n  E: Experts,\n  P: Practitioners: by role\n}\n", 'line 3: a value holds ": "'),
+    ("keywords: [\n  learn,\n  study: hard: x,\n]\n", 'line 3: a value holds ": "'),
+    ("examples: [\n  \"one\" two,\n  three\n]\n", "line 2: text follows a value in quotes"),
+    # never closed, the next key holds a list of its own
+    ("c:\n  keywords: [listen, value\n  patterns: [x]\n", "line 2: a list opened with [ on this line is never closed"),
+], ids=["mapping over lines", "list over lines", "quoted item", "next key's list"])
+def test_a_bracket_over_several_lines_is_told_from_one_never_closed(text, message):
+    from copcode import yamlsafe
+
+    with pytest.raises(yamlsafe.YamlProblem) as raised:
+        yamlsafe.load(text)
+    assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize("text, message", [
     # a quote rightly over two lines, then one left open: the open one is named
     ('title: "Care study\n  codebook"\nthemes:\n  - id: t1\n    label: "Territory\n    codes: []\n  - id: t2\n'
      '    label: "Practice"\n', "line 5: a quoted value opened on this line is never closed"),

@@ -148,11 +148,7 @@ def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
         # PyYAML stumbles lines later (on a key's ":", a comment's "?", the end): if nothing
         # closed the bracket before, it is never closed
         closer = "]" if problem.startswith("expected ',' or ']'") else "}"
-        between = [lines[opened.line][opened.column + 1:]] + lines[opened.line + 1:mark.line + 1]
-        opener = lines[opened.line]
-        # a line no deeper than the opener's is the next key; a deeper one may go on the list
-        next_key = len(line) - len(line.lstrip()) <= len(opener) - len(opener.lstrip())
-        if next_key or not any(closer in re.sub(r"(^|\s)#.*", "", part) for part in between):
+        if not _closed(lines, opened.line, opened.column, closer):
             what = "list opened with [" if closer == "]" else "mapping opened with {"
             return f"a {what} on this line is never closed; end it with {closer}", opened.line + 1
     if problem == "mapping values are not allowed here":
@@ -169,7 +165,8 @@ def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
         # a quote left open runs on to the next quote mark, and PyYAML stumbles lines later
         return ("a quoted value opened on this line is never closed; end it with the same quote mark "
                 "(\" or ') it starts with", unclosed + 1)
-    if problem.startswith("expected <block end>") and "'<scalar>'" in problem and re.search(r"[\"']\s*\S", before):
+    if (problem.startswith("expected <block end>") or problem.startswith("expected ',' or")) and \
+            "'<scalar>'" in problem and re.search(r"[\"']\s*\S", before):
         return ("text follows a value in quotes; put the whole value in quotes "
                 "(quotes inside it doubled or of the other kind, e.g. '\"Pay\" wages')", mark.line + 1)
     if problem.startswith("expected <block end>") or problem == "did not find expected key" or \
@@ -184,6 +181,26 @@ def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
         return ('a key has no ":" after it; write "key: value" (or join this line to the one above if it '
                 "continues it)", opened.line + 1)
     return None
+
+
+def _closed(lines: list[str], line: int, column: int, closer: str) -> bool:
+    """Whether the bracket opened at `line`, `column` is closed in its block: on its line, or
+    on a following line before one that starts no deeper than its own (the next key; a line
+    that starts with the closer closes it), comment lines left out."""
+    def code(text: str) -> str:
+        return re.sub(r"(^|\s)#.*", "", text)
+
+    depth = len(lines[line]) - len(lines[line].lstrip())
+    if closer in code(lines[line][column + 1:]):
+        return True
+    for text in lines[line + 1:]:
+        if not code(text).strip():
+            continue
+        if len(text) - len(text.lstrip()) <= depth and not text.lstrip().startswith(closer):
+            return False  # the next key ("patterns: [x]" closes a list of its own)
+        if closer in code(text):
+            return True
+    return False
 
 
 _OPENS_QUOTE = re.compile(r"""^\s*(?:-\s+)?(?:[^\s#'"][^:#]*:\s+)?(["'])""")  # a value that starts with a quote
