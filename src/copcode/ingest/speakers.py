@@ -54,7 +54,7 @@ MARKS = {"laughs", "laughing", "laughter", "inaudible", "crosstalk", "cross talk
          "break", "end", "end of recording", "recording ends", "recording stops", "technical issue",
          "chuckles", "chuckle", "chuckling", "giggles", "giggling", "both laugh", "all laugh", "crying", "cries",
          "sobbing", "tearful", "upset", "sniffs", "clears throat", "yawns", "whispers", "whispering",
-         "unintelligible", "phone ringing", "phone rings", "knock", "knocking", "door opens", "door closes",
+         "unintelligible", "phone ringing", "knock", "knocking", "door opens", "door closes",
          "redacted", "name redacted", "removed", "name removed", "gap", "audio cuts out", "connection lost"}
 PARTICLES = {"de", "van", "von", "der", "den", "da", "di", "du", "la", "le", "bin", "al", "del", "dos", "y"}
 
