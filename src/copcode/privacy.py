@@ -438,8 +438,9 @@ def scan(store, redactor: Redactor):
     """What may still identify someone, per transcript with offsets: listed and detected
     identifiers; speaker labels that look like names (not role words or participant ids:
     they are shown in the `speaker` column and in exports), kind "speaker"; and capitalised
-    words inside sentences (likely names of people, places or services), kind
-    "capitalised", as whole words of the text. Listed names are left out of the last two.
+    words (likely names of people, places or services; a sentence's first word as said
+    below), kind "capitalised", as whole words of the text. Listed names are left out of the
+    last two.
     For a person to confirm, then list in copcode.yaml."""
     import pandas as pd
     import spacy
@@ -581,19 +582,18 @@ def _english_words():
     return lambda word: word in lemmas or word in forms
 
 
-_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*")
+# a word in lower case, not part of an e-mail address or a web address ("graham.hill@nhs.uk")
+_LOWER_WORD = re.compile(r"(?<![\w'’@./-])[a-z][a-z'’-]*(?![\w@/]|\.\w)")
 # Words that open sentences, capitalised there, and that a transcript may never write in lower
 # case: a run they open is reported without them ("Thanks Bob" is "Bob"), and alone they are
-# not reported.
-OPENERS = frozenset("""thanks thank hello hi hiya hey dear sorry cheers bye goodbye welcome congratulations
-    yes yeah yep no nope okay ok right sure fine great good lovely brilliant perfect absolutely exactly
-    well so then now and but or because when if oh ah um er erm hmm mm also again actually anyway anyhow
-    overall honestly basically obviously clearly luckily unfortunately fortunately hopefully sadly
-    interestingly personally apparently certainly definitely probably maybe perhaps please morning
-    afternoon evening after before since as at in on with for from by to of through during like unless
-    until while meanwhile besides plus although though whereas however therefore otherwise instead
-    first firstly second secondly third thirdly finally lastly next later today yesterday tomorrow
-    mostly generally usually sometimes often always never once mm-hmm uh-huh uh-uh mhm""".split())
+# not reported. spaCy's stop words ("and", "then", "so") are not here: the scan's matcher never
+# starts a run with one.
+OPENERS = frozenset("""absolutely actually afternoon ah apparently basically brilliant bye certainly cheers clearly
+    congratulations dear definitely er erm evening exactly finally fine firstly fortunately generally good goodbye
+    great hello hey hi hiya hmm honestly hopefully instead interestingly lastly later like lovely luckily maybe
+    mhm mm mm-hmm morning nope obviously oh ok okay overall perfect personally plus probably right sadly second
+    secondly sorry sure thank thanks thirdly today tomorrow uh-huh uh-uh um unfortunately usually welcome yeah
+    yep yes yesterday""".split())
 _COMMON = {
     "I", "Interviewer", "Mm", "Yeah", "Yes", "No", "OK", "Okay", "Oh", "Well", "So", "And", "But",
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
