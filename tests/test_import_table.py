@@ -54,7 +54,8 @@ def rows(root, sql, params=()):
         db.close()
 
 
-NEXT = "Run `copcode code` to learn from this coding and to write it into out/.\n"
+NEXT = ("Run `copcode code` (for survey answers `copcode code --input FILE`, as they were coded) to learn from this "
+        "coding and to write it into out/.\n")
 
 
 def told(result) -> str:
@@ -239,7 +240,7 @@ def test_segment_ids_on_interviews(demo):
     assert result.exit_code == 0, result.output
     assert told(result) == (
         "Recorded 3 tags by team on 2 documents (2 documents marked as coded by team).\n"
-        f"Not imported: line 4: shared-language on {first} repeats line 2; recorded once\n"
+        f"Not imported: line 4: shared-language on {first} repeats line 2\n"
         "Not imported: line 5: unknown segment 'E01-000000'\n"
         "Not imported: line 6: no segment id (column 'segment')\n")
     assert [d[:3] for d in decisions(demo)] == [

@@ -437,7 +437,8 @@ def _import_table(ctx: typer.Context, path: Path, coder: str | None) -> None:
     for problem in result.problems:
         out.print(f"[yellow]Not imported:[/] {_escape(problem)}")
     if result.tags or result.marked:  # decisions now, but out/ and the suggestions are the last run's
-        out.print("Run `copcode code` to learn from this coding and to write it into out/.")
+        out.print("Run `copcode code` (for survey answers `copcode code --input FILE`, as they were coded) to learn from "
+                  "this coding and to write it into out/.")
 
 
 WARNINGS_SHOWN = 10  # a first codebook may have hundreds; the first few teach what to look for

@@ -82,15 +82,14 @@ def import_table(project: Project, path: Path, coder: str | None) -> TableImport
     left as they decided. What cannot be recorded is listed in `problems`; when nothing can,
     or the file or the project cannot be used, a CopcodeError and the store is unchanged."""
     from copcode.coding import project_codebook
-    from copcode.decisions import record_many
+    from copcode.decisions import check_coder, record_many
     from copcode.store import now, open_store
 
     if coder is None:
         raise CopcodeError("a table of codings needs the name of the coder whose coding it is",
                            fix=f"add --coder NAME, e.g. copcode import {Path(path).name} --coder gold.")
+    check_coder(coder)  # before the table is read: a name no coder can have
     coder = coder.strip()
-    if not coder:
-        raise CopcodeError("the coder's name is empty", fix="give one with --coder NAME.")
     path = Path(path)
     table = read_table(path)  # before the store is opened: a bad file changes nothing
     codebook = project_codebook(project)
@@ -220,7 +219,7 @@ def _csv_rows(path: Path):
 def _xlsx_sheet(path: Path):
     """(the workbook's sheets, the one read first; its numbered rows after the header; its
     header row, or None for an empty workbook). The sheet read is the first whose first row
-    names an id and a code column, else the first: a workbook often holds notes beside the
+    names an id and a code column, else the first with rows: a workbook often holds notes beside the
     codings, and which sheet was open when it was saved says nothing. Checked for zip bombs
     first; the whole workbook is read (a table of codings fits in memory)."""
     from openpyxl import load_workbook
@@ -251,7 +250,8 @@ def _xlsx_sheet(path: Path):
                            fix="check that it is the table of codings; " + SAVE_CSV) from None
     if not sheets:
         return (), iter(()), None
-    title, rows = next(((t, r) for t, r in sheets if r and None not in _columns(r[0])[:2]), sheets[0])
+    title, rows = next(((t, r) for t, r in sheets if r and None not in _columns(r[0])[:2]),
+                       next(((t, r) for t, r in sheets if r), sheets[0]))
     names = (title,) + tuple(t for t, _ in sheets if t != title)
     return names, iter(enumerate(rows[1:], start=2)), ((1, rows[0]) if rows else None)
 
@@ -291,7 +291,7 @@ def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
     # documents with a code not recognised or placed: what the coder saw there is not known in
     # full, so they imply no absence
     unsure: set[str] = set()
-    already = 0
+    already_in: dict[str, int] = {}  # document -> its tags the coder held already
     mapped_in: dict[str, int] = {}  # document -> its rows of which something is recorded
     note = f"imported from {table.path.name}"
     for number, id_cell, codes_cell in table.rows:
@@ -335,13 +335,12 @@ def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
         for code in dict.fromkeys(codes):
             key = (targets[0], code)
             if key in first_line:
-                problems.append(f"{unit} {number}: {code} on {key[0]} repeats {unit} {first_line[key]}; "
-                                "recorded once")
+                problems.append(f"{unit} {number}: {code} on {key[0]} repeats {unit} {first_line[key]}")
                 continue
             first_line[key] = number
             held = state.get((key[0], code, coder))
             if held == "accepted":
-                already += 1
+                already_in[transcript] = already_in.get(transcript, 0) + 1
             elif held == "rejected":
                 problems.append(f"{unit} {number}: {code} on {key[0]} was rejected or untagged by this "
                                 "coder since; that decision is kept")
@@ -359,6 +358,7 @@ def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
     # else there (a coder who only tags codes in full), which the table does not say
     tags = {key: None for key in tags if transcript_of[key[0]] not in unsure}
     mapped = sum(n for transcript, n in mapped_in.items() if transcript not in unsure)
+    already = sum(n for transcript, n in already_in.items() if transcript not in unsure)
     return _Plan(tags, documents, marked_before, transcript_of, already, mapped, problems)
 
 
