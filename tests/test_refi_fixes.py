@@ -575,6 +575,11 @@ def test_a_project_made_by_an_import_has_privacy_on_from_the_start(tmp_path):
     assert "07700" not in written and "jo@example.org" not in written and "Call me on [phone]" in written
     # a project that has its settings keeps them
     assert ok(tmp_path / "empty", "import", str(path)).stdout.startswith("Added 0 transcripts")
+    # so does a folder of transcripts without settings (the demo's groups apply to it)
+    (tmp_path / "mine" / "transcripts").mkdir(parents=True)
+    (tmp_path / "mine" / "transcripts" / "E01.txt").write_text("Interviewer: Hi?\nE01: Hello there.\n", encoding="utf-8")
+    assert ok(tmp_path / "mine", "import", str(path)).stdout.startswith("Wrote codebooks/study.yaml\n")
+    assert not (tmp_path / "mine" / "copcode.yaml").exists()
 
 
 def test_a_pseudonymised_export_of_label_line_transcripts_imports_into_an_empty_folder(tmp_path):

@@ -209,8 +209,11 @@ def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> 
 
     codebook_written = undo.write(*plan.codebook) if plan.codebook else None
     settings_written = None
-    if codebook_written and not (project.root / "copcode.yaml").exists():
-        # a project the import makes gets `copcode init`'s settings: privacy on from the start
+    folder = project.transcripts_dir
+    if codebook_written and not (project.root / "copcode.yaml").exists() and \
+            not (folder.is_dir() and any(folder.iterdir())):
+        # a project the import makes (no settings, codebook or transcripts before) gets `copcode
+        # init`'s settings: privacy on from the start
         from copcode.project import open_project
         from copcode.starter import SETTINGS
 
