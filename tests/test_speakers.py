@@ -476,9 +476,33 @@ def test_speakers_bracketed_placeholders_on_label_lines(asks, answers, times):
                             ("Sarah", "Good."), ("Interviewer", "[Chuckles]\nYes.")]),
     ("We met.\n\n[Unintelligible]\nThen we left.\n\n[Chuckles]\nAnd so on.\n\n[Unintelligible]\nEnd.\n\n"
      "[Chuckles]\nYes.\n", []),
-], ids=["marks", "one-placeholder-otter", "one-placeholder-bare", "notes-among-bold-names", "notes-only"])
+    ("Sarah\nHow did it go?\n\nInterviewer\nFine.\n\n[long silence]\nReally fine.\n\nSarah\nGood.\n\nInterviewer\n"
+     "[long silence]\nYes.\n", [("Sarah", "How did it go?"), ("Interviewer", "Fine.\n\n[long silence]\nReally fine."),
+                                ("Sarah", "Good."), ("Interviewer", "[long silence]\nYes.")]),
+    # among placeholders, a note that opens one turn is no placeholder for a person
+    ("Interviewer\nHow did it go?\n\n[name]\nWell, thanks.\n\n[laughs nervously]\nIt was hard.\n\nInterviewer\n"
+     "And then?\n\n[name]\nWe left.\n", [("Interviewer", "How did it go?"),
+                                       ("name", "Well, thanks.\n\n[laughs nervously]\nIt was hard."),
+                                       ("Interviewer", "And then?"), ("name", "We left.")]),
+    ("Interviewer: How did it go?\n[name]: Well, thanks.\n[Translator's comment]: she means the clinic.\n"
+     "Interviewer: And then?\n[name]: We left.\n",
+     [("Interviewer", "How did it go?"), ("name", "Well, thanks.\n[Translator's comment]: she means the clinic."),
+      ("Interviewer", "And then?"), ("name", "We left.")]),
+], ids=["marks", "one-placeholder-otter", "one-placeholder-bare", "notes-among-bold-names", "notes-only",
+        "lower-case-note-twice", "note-once-among-placeholders", "inline-note-once"])
 def test_speakers_bracketed_lines_that_are_no_labels(text, expected):
     assert [(t.speaker, text[t.start:t.end]) for t in find_turns(text, [], "E70")] == expected
+
+
+@pytest.mark.parametrize("text, speakers", [
+    ("[Interviewer]\nHow was it?\n[P1]\nFine really.\n[Interviewer]\nAnd then?\n[P1]\nWe left.",
+     ["Interviewer", "P1", "Interviewer", "P1"]),
+    ("[NAME]\nHow was it?\n\n[Participant 7]\nFine.\n\n[NAME]\nAnd then?\n\n[Participant 7]\nWe left.",
+     ["NAME", "Participant 7", "NAME", "Participant 7"]),
+], ids=["known-words", "capitals"])
+def test_speakers_placeholders_for_people_alone_on_their_lines_in_any_case(text, speakers):
+    """Replacements are the researcher's own words: "[Interviewer]", "[NAME]", "[P1]"."""
+    assert [t.speaker for t in find_turns(text, [], "E01")] == speakers
 
 
 @pytest.mark.parametrize("text", [

@@ -56,6 +56,10 @@ MARKS = {"laughs", "laughing", "laughter", "inaudible", "crosstalk", "cross talk
          "sobbing", "tearful", "upset", "sniffs", "clears throat", "yawns", "whispers", "whispering",
          "unintelligible", "phone ringing", "knock", "knocking", "door opens", "door closes",
          "redacted", "name redacted", "removed", "name removed", "gap", "audio cuts out", "connection lost"}
+# The first words of placeholders that stand for a person (`_stands_for_a_person`).
+PLACEHOLDER_WORDS = {"name", "interviewer", "participant", "respondent", "interviewee", "researcher", "facilitator",
+                     "moderator", "speaker", "person", "staff", "carer", "client", "patient", "user", "service",
+                     "worker", "member", "anon", "anonymous", "pseudonym", "initials"}
 PARTICLES = {"de", "van", "von", "der", "den", "da", "di", "du", "la", "le", "bin", "al", "del", "dos", "y"}
 
 _TS = r"\d{1,2}(?::\d{1,2}){1,2}(?:[.,]\d{1,3})?(?!\d|:\d)"  # a whole time, never its first part
@@ -186,9 +190,9 @@ def _candidates(text: str, lines: list[tuple[int, int]], label_lines=frozenset()
                 continue
         m = _BARE.match(line)
         if m and len(m["label"].split()) <= 4:
-            # alone on its line, only a placeholder as copcode writes them ("[name]", lower case) is
-            # a label: a transcriber's "[Chuckles]" or "[Phone ringing]" stays in the turn
-            bracketed = _placeholder(line, m, "label") and m["label"] == m["label"].lower()
+            # alone on its line, only a placeholder for a person is a label: a transcriber's
+            # "[Chuckles]" or "[long silence]" stays in the turn
+            bracketed = _placeholder(line, m, "label") and _stands_for_a_person(m["label"])
             if m["open"] and not bracketed:
                 continue
             after = _nonblank(text, lines, number, 1)
@@ -208,6 +212,15 @@ def _placeholder(line: str, m: re.Match, group: str) -> bool:
     label = fold(m[group])
     return line[start - 1:start] == "[" and line[end:end + 1] == "]" and label not in MARKS \
         and not {"note", "notes"} & set(label.split())
+
+
+def _stands_for_a_person(label: str) -> bool:
+    """Whether a placeholder's words name a person, as the replacements of listed names do
+    ("name", "Interviewer", "Participant 7", "P1", "NAME"), rather than what a transcriber
+    notes ("Chuckles", "long silence", "Translator's comment")."""
+    words = fold(label).split()
+    return bool(words) and (words[0] in PLACEHOLDER_WORDS or label.isupper() or bool(PARTICIPANT_ID.match(label))
+                            or _matches(label, [*INTERVIEWER_WORDS, *PARTICIPANT_WORDS, *SPEAKER_WORDS]))
 
 
 def _nonblank(text: str, lines: list[tuple[int, int]], number: int, step: int) -> str | None:
@@ -246,7 +259,7 @@ def detect(text: str, participant: str, listed=(), configured=(), label_lines=fr
     accepted = [c for c in candidates if c.kind != "bare" and labelled(c)]
     if any(c.bracketed for c in accepted):  # placeholders label this file: one that opens one turn too
         accepted += [c for c in candidates if c.kind != "bare" and c.bracketed and c not in accepted
-                     and fold(c.label) not in NOT_SPEAKERS]
+                     and fold(c.label) not in NOT_SPEAKERS and _stands_for_a_person(c.label)]
     if accepted and all(c.bracketed and not known(c.label) for c in accepted) and \
             len({fold(c.label) for c in accepted}) == 1:
         accepted = []  # one placeholder for every speaker ("[name]:"): who asks cannot be told
@@ -262,7 +275,7 @@ def detect(text: str, participant: str, listed=(), configured=(), label_lines=fr
             bare_counts[fold(c.label)] = bare_counts.get(fold(c.label), 0) + 1
         names = {k for k, n in bare_counts.items() if n >= 2}
         if any(c.bracketed and fold(c.label) in names for c in bare):  # as above
-            names |= {fold(c.label) for c in bare if c.bracketed}
+            names |= {fold(c.label) for c in bare if c.bracketed}  # (bare ones stand for a person)
         if len(names) >= 2 or any(known(c.label) for c in bare if fold(c.label) in names):
             accepted = [c for c in bare if fold(c.label) in names]
             convention = "a label line, then the words"
