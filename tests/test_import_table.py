@@ -324,6 +324,15 @@ def test_a_document_with_an_unknown_code_is_not_recorded_at_all(demo):
     assert rows(demo, "SELECT transcript FROM coded WHERE coder = 'c1'") == [("E03",)]
 
 
+def test_a_document_of_several_segments_records_nothing_even_without_codes(demo):
+    """Its row without codes would have marked it as coded with none, beside a row whose code
+    has no place: nothing of it, so nothing of the table, can be recorded."""
+    table = write_csv(demo / "t.csv", [["transcript", "codes"], ["P02", ""], ["P02", "inclusive-learning"]])
+    result = cli(demo, "import", str(table), "--coder", "zed")
+    assert result.exit_code == 1 and result.stderr.startswith(f"Error: {table}: none of its 2 rows can be recorded:")
+    assert rows(demo, "SELECT count(*) FROM coded") == [(0,)]
+
+
 def write_sheets(path: Path, sheets: dict[str, list[list]], active: str) -> Path:
     from openpyxl import Workbook
 

@@ -195,7 +195,8 @@ def test_privacy_scan_keeps_a_first_word_no_sentence_writes_in_lower_case(tmp_pa
     # an e-mail address or a web address writes no word in lower case: graham.hill@nhs.uk hides no one
     text = ("Interviewer: Who helped?\nP03: Thank you, Mrs Jones asked me that too. Yes Sue Brown did. Priya did "
             "too.\nInterviewer: Anything else?\nP03: Okay. Graham Hill was my keyworker. Honestly it was fine. "
-            "Weird. Write to graham.hill@nhs.uk or priya@example.org.\n")
+            "Weird. Write to graham.hill@nhs.uk, graham-hill@nhs.uk or priya@example.org, or book at "
+            "calendly.com/book?with=priya.\n")
     root = project(tmp_path / "p", {"P03.txt": text})
     assert cli(root, "code").exit_code == 0
     found = [row[:3] for row in csv_rows(cli(root, "privacy", "scan", "--format", "csv"), "start", "end", "text", "kind")
@@ -503,7 +504,14 @@ def test_word_lock_files_are_left_alone_and_a_converted_pdf_is_said_so(tmp_path)
     ("examples: [\n  \"one\" two,\n  three\n]\n", "line 2: text follows a value in quotes"),
     # never closed, the next key holds a list of its own
     ("c:\n  keywords: [listen, value\n  patterns: [x]\n", "line 2: a list opened with [ on this line is never closed"),
-], ids=["mapping over lines", "list over lines", "quoted item", "next key's list"])
+    # a ] inside a quoted item closes nothing
+    ('a:\n  examples: ["it was fine [laughs]", "we had a laugh"\n  definition: Jokes\n',
+     "line 2: a list opened with [ on this line is never closed"),
+    # two quoted items without a comma: the comma is missing, not the quotes
+    ('examples: ["I learnt a lot" "we read together"]\n', "line 1: two items in quotes have no comma between them"),
+    ('examples: [\n  "I learnt a lot"\n  "we read together",\n]\n', "line 3: two items in quotes have no comma"),
+], ids=["mapping over lines", "list over lines", "quoted item", "next key's list", "bracket in quotes",
+        "no comma", "no comma over lines"])
 def test_a_bracket_over_several_lines_is_told_from_one_never_closed(text, message):
     from copcode import yamlsafe
 

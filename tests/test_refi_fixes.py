@@ -567,7 +567,8 @@ def test_a_project_made_by_an_import_has_privacy_on_from_the_start(tmp_path):
 
     text = "Interviewer: How can we reach you?\nP01: Call me on 07700 900123 or write to jo@example.org.\n"
     path = qdpx(tmp_path, project_xml(source("P01", text, selection(text, "Call me", coding()))))
-    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "transcripts").mkdir(parents=True)
+    (tmp_path / "empty" / "transcripts" / ".DS_Store").write_bytes(b"\0")  # no transcript
     assert ok(tmp_path / "empty", "import", str(path)).stdout == (
         "Wrote codebooks/study.yaml and copcode.yaml\nAdded 1 transcript and 1 coding.\n")
     assert (tmp_path / "empty" / "copcode.yaml").read_text(encoding="utf-8") == SETTINGS

@@ -142,6 +142,19 @@ def test_a_tag_without_a_quote_quotes_its_whole_passage(demo, tmp_path):
     assert [(q["quote"], q["status"]) for q in back] == [(tagged["quote"], "accepted by ann")]
 
 
+def test_a_span_follows_its_words_as_whole_words_only(demo):
+    """"thirty-odd years" is not found inside "thirty-odd yearslong": the span is lost, and the
+    coding quotes its whole segment."""
+    assert cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", "thirty-odd years").exit_code == 0
+    path = demo / "transcripts" / "E01.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("thirty-odd years", "thirty-odd yearslong", 1),
+                    encoding="utf-8")
+    assert cli(demo, "code").exit_code == 0
+    [(same, quote)] = quote_of(demo)
+    assert same and quote.startswith("Well, I've got COPD") and "thirty-odd yearslong" in quote
+    assert "1 exact span(s) lost" in cli(demo, "status").output
+
+
 def test_a_quoted_tag_comes_back_from_a_qdpx_with_the_same_words(demo, tmp_path):
     assert cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", WORDS).exit_code == 0
     study = tmp_path / "study.qdpx"

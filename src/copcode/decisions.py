@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -372,11 +373,8 @@ def _placed_spans(store: Store, spanned: dict[tuple[str, str, str], Decision]) -
             placed[key] = (segment["start"], segment["end"])
             continue
         offset = d.span_start - d.start  # type: ignore[operator]
-        if segment["text"] != d.text:
-            found, at = [], segment["text"].find(words)
-            while at >= 0:
-                found.append(at)
-                at = segment["text"].find(words, at + 1)
+        if segment["text"] != d.text:  # where its words are now, as whole words ("care", not in "carers")
+            found = [m.start() for m in re.finditer(rf"(?<!\w){re.escape(words)}(?!\w)", segment["text"])]
             if not found:  # the coder's words are gone: the coding keeps their whole segment
                 lost.append(d)
                 placed[key] = (segment["start"], segment["end"])

@@ -353,6 +353,7 @@ def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
                         f"{'it is' if len(whole) == 1 else 'they are'} not marked as coded; give segment ids "
                         "instead (a `segment` column, with the ids `copcode segments` lists)")
         documents -= set(whole)
+        unsure |= set(whole)  # nothing of them is recorded, not even a row without codes
     documents -= unsure
     # nothing of an unsure document is recorded: tags alone would say the coder found nothing
     # else there (a coder who only tags codes in full), which the table does not say

@@ -205,13 +205,15 @@ def _transcript_file(path: Path, kind: str, name: str, text: str, document: bool
 def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> ImportResult:
     from copcode.coding import code_project, project_codebook
     from copcode.decisions import coding_state, record_many
+    from copcode.ingest import FORMATS
     from copcode.store import open_store
 
     codebook_written = undo.write(*plan.codebook) if plan.codebook else None
     settings_written = None
     folder = project.transcripts_dir
-    if codebook_written and not (project.root / "copcode.yaml").exists() and \
-            not (folder.is_dir() and any(folder.iterdir())):
+    transcripts = folder.is_dir() and any(p.suffix.lower() in FORMATS and not p.name.startswith((".", "~$"))
+                                          for p in folder.iterdir())  # not .DS_Store or .gitkeep
+    if codebook_written and not (project.root / "copcode.yaml").exists() and not transcripts:
         # a project the import makes (no settings, codebook or transcripts before) gets `copcode
         # init`'s settings: privacy on from the start
         from copcode.project import open_project

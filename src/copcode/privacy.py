@@ -459,7 +459,7 @@ def scan(store, redactor: Redactor):
     texts = list(store.transcripts_with_text())
     # the words written in lower case somewhere: a sentence's capitalised first word that never
     # is ("Graham Hill was my keyworker") may be a name
-    lower = {word for _, text in texts for word in _LOWER_WORD.findall(text)}
+    lower = {word for _, text in texts for word in _LOWER_WORD.findall(_ADDRESS.sub(" ", text))}
     english = _english_words()
     rows = []
     for transcript_id, text in texts:
@@ -582,8 +582,10 @@ def _english_words():
     return lambda word: word in lemmas or word in forms
 
 
-# a word in lower case, not part of an e-mail address or a web address ("graham.hill@nhs.uk")
-_LOWER_WORD = re.compile(r"(?<![\w'’@./-])[a-z][a-z'’-]*(?![\w@/]|\.\w)")
+# what holds no word of the text's own: an e-mail address, a web address ("graham-hill@nhs.uk",
+# "calendly.com/book?with=priya")
+_ADDRESS = re.compile(r"\S*[@/=]\S*|\S*\w\.\w\S*")
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*")
 # Words that open sentences, capitalised there, and that a transcript may never write in lower
 # case: a run they open is reported without them ("Thanks Bob" is "Bob"), and alone they are
 # not reported. spaCy's stop words ("and", "then", "so") are not here: the scan's matcher never

@@ -165,6 +165,11 @@ def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
         # a quote left open runs on to the next quote mark, and PyYAML stumbles lines later
         return ("a quoted value opened on this line is never closed; end it with the same quote mark "
                 "(\" or ') it starts with", unclosed + 1)
+    ended = re.search(r"[\"']\s*$", before) or \
+        (not before.strip() and mark.line > 0 and lines[mark.line - 1].rstrip().endswith(("'", '"')))
+    if problem.startswith("expected ',' or") and "'<scalar>'" in problem and ended and \
+            line[mark.column:].lstrip().startswith(("'", '"')):
+        return "two items in quotes have no comma between them; put a comma after the first", mark.line + 1
     if (problem.startswith("expected <block end>") or problem.startswith("expected ',' or")) and \
             "'<scalar>'" in problem and re.search(r"[\"']\s*\S", before):
         return ("text follows a value in quotes; put the whole value in quotes "
@@ -187,8 +192,8 @@ def _closed(lines: list[str], line: int, column: int, closer: str) -> bool:
     """Whether the bracket opened at `line`, `column` is closed in its block: on its line, or
     on a following line before one that starts no deeper than its own (the next key; a line
     that starts with the closer closes it), comment lines left out."""
-    def code(text: str) -> str:
-        return re.sub(r"(^|\s)#.*", "", text)
+    def code(text: str) -> str:  # without quoted items ("[laughs]" is no closer) and comments
+        return re.sub(r"(^|\s)#.*", "", re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\']|\'\')*\'', '""', text))
 
     depth = len(lines[line]) - len(lines[line].lstrip())
     if closer in code(lines[line][column + 1:]):
