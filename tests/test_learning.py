@@ -156,13 +156,13 @@ def test_the_learning_summary_says_answers_for_a_survey_and_agrees_in_number():
     from copcode.learn import Learning
 
     learning = Learning({"ann": 240}, 200, 200, [], ["ann"], flooding=["referrals-continuity"])
-    assert _learned(learning, str, [], "answer") == (
+    assert _learned(learning, str, "answer") == (
         "Learned from 240 decisions by ann (240) on 200 coded answer(s), 200 passages: no code is suggested from "
         "them yet (a code needs at least 3 passages coded with it, in two answers or more, and the learned model "
         "must beat its cues); suggestions come from the cues alone. referrals-continuity: learned, but kept to its "
         "cues: the model would suggest it on far more passages than the coders gave it.")
     learning.flooding.append("visits")
-    assert _learned(learning, str, []).endswith(
+    assert _learned(learning, str).endswith(
         "referrals-continuity, visits: learned, but kept to their cues: the model would suggest them on far more "
         "passages than the coders gave them.")
 

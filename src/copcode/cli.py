@@ -217,9 +217,9 @@ def code_command(
               f"{result.suggestions} suggested codings ({result.parsed} segments parsed, "
               f"{result.segments - result.parsed} unchanged since the last run).")
     if result.learning is not None:
-        name, learn_from = _redactor(ctx, project).redact_names, project.settings.learn_from
-        _warn_learn_from(result.learning, name, learn_from)
-        out.print(_learned(result.learning, name, learn_from, "answer" if input_ is not None else "transcript"))
+        name = _redactor(ctx, project).redact_names
+        _warn_learn_from(result.learning, name)
+        out.print(_learned(result.learning, name, "answer" if input_ is not None else "transcript"))
     elif result.learning_off:
         out.print("Learning is off (--no-learning, or `learning: false` in copcode.yaml): suggestions come from "
                   "the cues alone, not from the coders' decisions.")
@@ -228,25 +228,25 @@ def code_command(
         out.print(f"Wrote {_escape(project.relative(path))}")
 
 
-def _warn_learn_from(learning, name, learn_from: list[str]) -> None:
+def _warn_learn_from(learning, name) -> None:
     """Warn of the names in `learn_from:` with no decision (all of them: `_learned` says so)."""
-    unknown = [c for c in learn_from if c not in learning.everyone]
-    if unknown and len(unknown) < len(learn_from):
+    unknown = learning.unknown
+    if unknown and len(unknown) < len(learning.learn_from):
         err.print(f"[yellow]Warning:[/] `learn_from:` in copcode.yaml names "
                   f"{_escape(', '.join(repr(name(c)) for c in unknown))}, with no decision here: check the "
                   f"spelling (the coders: {_escape(', '.join(map(name, learning.everyone)))}).")
 
 
-def _learned(learning, name, learn_from: list[str], noun: str = "transcript") -> str:
+def _learned(learning, name, noun: str = "transcript") -> str:
     """What `copcode code` learned from, in a sentence; `noun`: what a document is (a survey's
     are answers)."""
-    if not learning.units and learn_from:
+    if not learning.units and learning.learn_from:
         return ("Learned from no decisions: none is by a coder that `learn_from:` in copcode.yaml names "
                 f"(the coders: {', '.join(_escape(name(c)) for c in learning.everyone)}).")
     if not learning.units:
         return "Learned from no decisions: none is on a code of this codebook."
     coders = ", ".join(f"{_escape(name(c))} ({n})" for c, n in learning.decisions.items())
-    left_out = [c for c in learning.everyone if learn_from and c not in learn_from]
+    left_out = learning.left_out
     if left_out:
         coders += f", not from {', '.join(_escape(name(c)) for c in left_out)} (`learn_from:` in copcode.yaml),"
     said = (f"Learned from {sum(learning.decisions.values())} decisions by {coders} on "

@@ -605,6 +605,17 @@ class Learning:
     suggestions: int = 0  # learned suggestions written
     flooding: list[str] = field(default_factory=list)  # learned, but kept to their cues (`Model._choices`)
     total: int = 0  # every suggestion of the run, learned or not
+    learn_from: list[str] = field(default_factory=list)  # the coders asked for (`learn_from:`); none: everyone
+
+    @property
+    def left_out(self) -> list[str]:
+        """The coders with decisions that `learn_from:` leaves out."""
+        return [c for c in self.everyone if self.learn_from and c not in self.learn_from]
+
+    @property
+    def unknown(self) -> list[str]:
+        """The names in `learn_from:` of no coder with a decision."""
+        return [c for c in self.learn_from if c not in self.everyone]
 
 
 def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] = (), state=None,
@@ -630,7 +641,7 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     units = decided_units(store, codebook, cues, coders, state,
                           None if shown is None else shown | store.suggestion_pairs())
     report = Learning(units.decisions, len(set(units.transcripts)), len(units.segments), [],
-                      units.everyone, total=store.count("suggestions"))
+                      units.everyone, total=store.count("suggestions"), learn_from=list(coders))
     codes = [code.id for code in codebook.codes]
     if not learnable(units.labels, codes, known=units.known, groups=units.transcripts):
         return report  # nor are spaCy and scikit-learn loaded
