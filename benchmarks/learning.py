@@ -87,6 +87,7 @@ def curve(name, codebook, texts, labels, pool, test, sizes, spacy_too, out) -> l
     start = time.perf_counter()
     scores = cue_scores(codebook, texts)
     cue_seconds = time.perf_counter() - start
+    definitions = scored_definitions(codebook)
     truth = [labels[i] for i in test]
     base = f1_figures(truth, cues_alone([scores[i] for i in test], 0.35), codes)
     out(f"\n{name}: {len(pool)} documents in the training pool, {len(test)} in the test part; "
@@ -97,7 +98,8 @@ def curve(name, codebook, texts, labels, pool, test, sizes, spacy_too, out) -> l
     for size in [s for s in sizes if s < len(pool)] + [len(pool)]:
         rows = pool[:size]
         start = time.perf_counter()
-        model = train([texts[i] for i in rows], [labels[i] for i in rows], [scores[i] for i in rows], codes)
+        model = train([texts[i] for i in rows], [labels[i] for i in rows], [scores[i] for i in rows], codes,
+                      definitions=definitions)
         seconds = time.perf_counter() - start
         predicted = model.decide([texts[i] for i in test], [scores[i] for i in test])
         learned = f1_figures(truth, predicted, codes)
@@ -108,6 +110,15 @@ def curve(name, codebook, texts, labels, pool, test, sizes, spacy_too, out) -> l
             line += f" {spacy_f1[0]:.2f} / {spacy_f1[1]:.2f} | {spacy_seconds:.1f} |"
         out(line)
     return scores
+
+
+def scored_definitions(codebook):
+    """The codebook's definitions with their cue scores, as `copcode code` gives them to
+    `learn.train` (`learn.definitions_scored`, here without a store)."""
+    from copcode.learn import cue_scores, definition_texts
+
+    texts = definition_texts(codebook)
+    return [(code, text, scores) for (code, text), scores in zip(texts, cue_scores(codebook, [t for _, t in texts]))]
 
 
 def spacy_textcat(texts, labels, scores, rows, test, codes, epochs: int = 10):
@@ -193,6 +204,7 @@ def demo(out):
     codes = [c.id for c in codebook.codes]
     scores = cue_scores(codebook, texts)
     asked = cue_scores(codebook, questions)
+    definitions = scored_definitions(codebook)
     rows = [i for i, t in enumerate(owners) if t in tuned_on]
     test = [i for i, t in enumerate(owners) if t not in tuned_on]
     truth = [labels[i] for i in test]
@@ -200,7 +212,7 @@ def demo(out):
     start = time.perf_counter()
     model = train([texts[i] for i in rows], [labels[i] for i in rows], [scores[i] for i in rows], codes,
                   groups=[owners[i] for i in rows],  # as copcode code does: by transcript
-                  asked=[asked[i] for i in rows])
+                  asked=[asked[i] for i in rows], definitions=definitions)
     seconds = time.perf_counter() - start
     learned = f1_figures(truth, model.decide([texts[i] for i in test], [scores[i] for i in test],
                                              [asked[i] for i in test]), codes)
@@ -211,7 +223,7 @@ def demo(out):
     out(f"| cues alone | {base[0]:.2f} | {base[1]:.2f} | | |")
     out(f"| cues + learning | {learned[0]:.2f} | {learned[1]:.2f} | {len(model.learned_codes)} of {len(codes)} "
         f"| {seconds:.1f} |")
-    folds = evaluate(texts, labels, scores, owners, codes, folds=5, asked=asked)
+    folds = evaluate(texts, labels, scores, owners, codes, folds=5, asked=asked, definitions=definitions)
     micro, macro = folds[-2], folds[-1]
     out("\nDemo, cross-validated by transcript (5 folds: trained on about 17 transcripts, scored on the rest)")
     out("| | micro F1 | macro F1 |")
@@ -229,7 +241,8 @@ def scale_in_memory(codebook, texts, labels, scores, comments: int, decisions: i
     corpus = [texts[i % len(texts)] for i in range(comments)]
     repeated = [scores[i % len(texts)] for i in range(comments)]
     start = time.perf_counter()
-    model = train(corpus[:decisions], [labels[i % len(texts)] for i in range(decisions)], repeated[:decisions], codes)
+    model = train(corpus[:decisions], [labels[i % len(texts)] for i in range(decisions)], repeated[:decisions], codes,
+                  definitions=scored_definitions(codebook))
     trained = time.perf_counter() - start
     model.decide(corpus, repeated)
     total = time.perf_counter() - start

@@ -89,6 +89,45 @@ def test_known_limits_what_a_unit_teaches():
         train(texts, labels, scores, CODES, known=known[:-1])
 
 
+DEFINITIONS = [("food", "Food: meals, breakfast and drinks on the ward; whether patients liked what they ate.", {}),
+               ("parking", "Parking: finding a space for the car near the hospital.", {"parking": 0.6})]
+
+
+def test_a_codes_definition_teaches_words_no_coded_passage_used(model):
+    """"breakfast" is in no coded unit, only in the codebook's definition of food: with the
+    definitions the model suggests food for it, and names the word."""
+    texts, labels, scores = corpus()
+    told = train(texts, labels, scores, CODES, definitions=DEFINITIONS)
+    new = ["breakfast was cold", "the ward was quiet today", "the lunch menu was tasty"]
+    assert model.decide(new, [{}, {}, {}]) == [set(), set(), {"food"}]
+    assert told.decide(new, [{}, {}, {}]) == [{"food"}, set(), {"food"}]
+    assert told.explain("food", "breakfast was cold") == ["breakfast"]
+
+
+def test_definitions_are_not_decisions(model):
+    """A definition counts in no figure of what was learned from, and does not make a code
+    learnable: parking, with two coded units and a definition, keeps to its cues."""
+    texts, labels, scores = corpus()
+    told = train(texts, labels, scores, CODES, definitions=DEFINITIONS + [("not-a-code", "anything", {})])
+    assert told.learned_from == model.learned_from
+    assert told.learned_codes == ["food"]
+    assert (told.per_code["parking"].source, told.per_code["parking"].positives) == ("cues", 2)
+
+
+def test_definition_texts_are_label_definition_and_include_not_examples():
+    from copcode.codebook import load_codebook
+    from copcode.learn import definition_texts
+
+    codebook = load_codebook(ROOT / "codebooks" / "cop.yaml")
+    texts = definition_texts(codebook)
+    assert [code for code, _ in texts] == [code.id for code in codebook.codes]
+    code = codebook.codes[0]
+    assert texts[0][1] == f"{code.label} {code.definition.strip()} {code.include.strip()}"
+    assert texts[0][1].startswith("Broad topics & an inclusive learning environment The COP as a place where ")
+    assert not any(quote[:40] in text for code in codebook.codes for quote in code.example_quotes()
+                   for _, text in texts)
+
+
 def test_explain_names_words_from_the_positives(model):
     words = model.explain("food", "the ward served a tasty lunch and a poor dinner")
     assert words and set(words) <= {"tasty", "lunch", "dinner", "tasty lunch", "poor dinner", "lunch and"}

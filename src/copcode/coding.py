@@ -75,6 +75,8 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
                 for batch in _batches(checked_ids(project, corpus.transcripts), project.settings.max_segment_words):
                     parsed += _code_batch(store, run, batch, codebook, project.settings.min_score, parse,
                                           corpus, on_progress, parsed)
+                if parsed:
+                    _score_definitions(store, run, codebook, project.settings.min_score, parse)
             if not run.counts["transcripts"] and hasattr(corpus, "nothing_to_code"):
                 raise corpus.nothing_to_code()
             # All or nothing: the tables are rendered from the new run inside its transaction,
@@ -219,6 +221,7 @@ def _code_batch(store, run, batch, codebook, min_score, parse, corpus, on_progre
     """Suggest for one batch (the cache first, then the parser) and add it to the run; the
     number of segments parsed."""
     from copcode.errors import TranscriptError
+    from copcode.learn import definition_texts
     from copcode.suggest import Suggestion, cache_key
 
     transcripts, segments = batch
@@ -242,11 +245,28 @@ def _code_batch(store, run, batch, codebook, min_score, parse, corpus, on_progre
            for segment, key in zip(segments, keys) if key not in cached}
     cached.update(new)
     suggestions = [Suggestion.placed(c, s) for s, k in zip(segments, keys) for c in cached[k]]
-    # the cache keeps the interviewer's questions too, which learning scores (learn.question_scores)
+    # the cache keeps the interviewer's questions and the codebook's definitions too, which
+    # learning scores (learn.question_scores, learn.definitions_scored)
     asked = [cache_key(codebook, min_score, t.text[turn.start:turn.end])
              for t in transcripts for turn in t.turns if turn.role == "interviewer"]
+    asked += [cache_key(codebook, min_score, text) for _, text in definition_texts(codebook)]
     run.add(transcripts, segments, suggestions, keys + asked, new)
     return len(todo)
+
+
+def _score_definitions(store, run, codebook, min_score, parse) -> None:
+    """Add to the run's cache the cue scores of the codebook's definitions that the cache
+    lacks (learn.definition_texts), with the run's parser, which has loaded spaCy for the
+    segments it parsed: learning reads them from the cache (learn.definitions_scored), and
+    loads spaCy for them only when a run that parsed nothing finds them missing."""
+    from copcode.learn import cue_entries, definition_texts
+    from copcode.suggest import cache_key
+
+    texts = {cache_key(codebook, min_score, text): text for _, text in definition_texts(codebook)}
+    todo = sorted(set(texts) - set(store.cached(set(texts))))
+    if todo:
+        run.add([], [], [], [], dict(zip(todo, cue_entries(codebook, [texts[k] for k in todo], min_score,
+                                                           parse=parse))))
 
 
 # ---------------------------------------------------------------- the tables, streamed

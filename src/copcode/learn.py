@@ -5,7 +5,11 @@ of codes it carries; every other code is a negative for it (the absence a coded 
 implies). Per code, a logistic regression reads the TF-IDF weights of the passage's words, the
 cue scores of every code (`cue_scores`: copcode's own suggestions as the store keeps them, 0
 where a code is not suggested) and the cue scores of the interviewer's question just before
-the passage (`asked`: what the passage answers; none in a survey). A code is learned when it
+the passage (`asked`: what the passage answers; none in a survey). The codebook's own words
+join every fit: each code's label, definition and include text (`definition_texts`) count as
+DEFINITION_WEIGHT passages that carry the code and no other, so a model that has seen a few
+dozen coded passages already knows the words a researcher used to define each code. They are
+never scored, and they never make a code learnable. A code is learned when it
 has at least `min_positives` positive units and, cross-validated inside the training units,
 the model beats the cues' F1 for it: then it is suggested when its probability reaches the
 threshold with the best cross-validated F1 ("learned"), or when that or its cues say so,
@@ -32,6 +36,11 @@ FOLDS = 3
 # within 0.01 on both.
 CUE_FEATURE_SCALE = 1.0
 STRONGEST = 5
+# A code's definition counts as this many passages coded with it (`definition_texts`). Over 40
+# random choices of seven coded demo transcripts, 2 to 8 gave a mean gain over the cues within
+# 0.002 of 4's, and no definitions 0.016 less; on the patient comments (benchmarks/learning.py)
+# 2 to 8 were within 0.02 of each other at every size (docs/design.md).
+DEFINITION_WEIGHT = 4
 # A learned code chosen on more than FLOOD times the share of passages its coders gave it (or
 # its cues suggest it on, if more) keeps to its cues. On the patient comments (benchmarks/
 # learning.py) this dropped one to three codes a run below 1,000 coded comments, with micro
@@ -214,10 +223,14 @@ def _probability(features, plan: CodeModel):
 def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
           codes: Sequence[str], *, min_score: float = 0.35, min_positives: int = MIN_POSITIVES,
           folds: int = FOLDS, known: Sequence[Iterable[str]] | None = None,
-          groups: Sequence[str] | None = None, asked: Sequence[dict[str, float]] | None = None) -> Model:
+          groups: Sequence[str] | None = None, asked: Sequence[dict[str, float]] | None = None,
+          definitions: Sequence[tuple[str, str, dict[str, float]]] = ()) -> Model:
     """A model from coded units: `texts[i]` carries the codes `labels[i]` (and none of the
     others), and `cue_scores[i]` are copcode's cue suggestions for it ({code: score}, as
     stored at `min_score`); `asked[i]`, those of the question before it, when it answers one.
+    `definitions`: (code, text, cue scores) of the codebook's words for each code
+    (`definition_texts`), which join every fit (DEFINITION_WEIGHT times, as units carrying
+    their code and no other) and are never scored.
     With `known`, a code teaches only from the units whose `known[i]` holds it (a unit says
     nothing of a theme its coder did not code). With
     `groups` (each unit's transcript), the cross-validation that decides whether and how a
@@ -233,13 +246,17 @@ def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Seq
     sets, rows_of, positives, learnable = _learnable(labels, codes, known, groups, min_positives)
     model = Model(codes, {}, None, min_score,
                   {"units": len(texts), "positives": positives, "known": {c: len(rows_of[c]) for c in codes}})
+    definitions = [d for d in definitions if d[0] in codes]
     if learnable:  # else scikit-learn is not even imported (2 s on a busy machine)
         model.vectorizer = _vectorizer()
         try:
-            model.vectorizer.fit(list(texts))
+            model.vectorizer.fit(list(texts) + [text for _, text, _ in definitions])
         except ValueError:  # no word at all (only punctuation): nothing to learn from words
             model.vectorizer.fit(["nothing"])
         all_features = model._features(texts, cue_scores, asked)
+        told = numpy.repeat(numpy.arange(len(definitions)), DEFINITION_WEIGHT)
+        told_features = model._features([text for _, text, _ in definitions],
+                                         [scores for _, _, scores in definitions])[told]
     for code in codes:
         rows = rows_of[code]
         y = numpy.array([code in sets[i] for i in rows], dtype=int)
@@ -250,8 +267,9 @@ def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Seq
         if code not in learnable:
             continue
         features = all_features[rows]
+        told_y = numpy.array([definitions[i][0] == code for i in told], dtype=int)
         in_groups = [groups[int(i)] for i in rows] if groups is not None else None
-        held_out = _cross_validated(features, y, folds, in_groups)
+        held_out = _cross_validated(features, y, folds, in_groups, (told_features, told_y))
         threshold, learned_f1 = _best_threshold(y, held_out)
         either, either_f1 = _best_threshold(y, held_out, cue >= min_score)
         plan.cv_f1_learned = round(max(learned_f1, either_f1), 4)
@@ -259,7 +277,7 @@ def train(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Seq
         # that learned nothing does at a low threshold)
         if max(learned_f1, either_f1) <= max(cues_f1, _f1(y, numpy.ones(len(y)))):
             continue
-        fitted = _fit(features, y)
+        fitted = _fit(features, y, (told_features, told_y))
         if either_f1 > learned_f1:
             plan.source, plan.threshold = "either", either
         else:
@@ -294,24 +312,28 @@ def cue_scores(codebook, texts: Sequence[str], min_score: float = 0.35, nlp=None
     """Per text, copcode's cue suggestions for it as {code: score} (only scores reaching
     `min_score`, as the store keeps them). Texts are scored as one passage each, in memory."""
     return [{found["code"]: found["score"] for found in entries}
-            for entries in _cue_entries(codebook, texts, min_score, nlp)]
+            for entries in cue_entries(codebook, texts, min_score, nlp)]
 
 
-def _cue_entries(codebook, texts: Sequence[str], min_score: float, nlp=None) -> list[list[dict]]:
-    """Per text, its cue suggestions as the store's cache keeps a segment's (offsets in the text)."""
+def cue_entries(codebook, texts: Sequence[str], min_score: float, nlp=None, parse=None) -> list[list[dict]]:
+    """Per text, its cue suggestions as the store's cache keeps a segment's (offsets in the
+    text); `parse`: a suggest.Parser to use (a run's, which may have loaded spaCy already),
+    else one is made from `nlp` (by default, a pipeline built here)."""
     from copcode.model import Segment
     from copcode.segment import split_sentences
     from copcode.suggest import Suggester
 
-    if nlp is None:
-        from copcode.nlp import build_pipeline
+    if parse is None:
+        if nlp is None:
+            from copcode.nlp import build_pipeline
 
-        nlp = build_pipeline(codebook)
+            nlp = build_pipeline(codebook)
+        parse = Suggester(nlp, codebook, min_score)
     segments = [Segment(str(i), "", 0, 0, len(text), text,
                         tuple(split_sentences(text, 0, len(text))) or ((0, len(text)),))
                 for i, text in enumerate(texts)]
     out: list[list[dict]] = [[] for _ in texts]
-    for found in Suggester(nlp, codebook, min_score)(segments):
+    for found in parse(segments):
         out[int(found.segment)].append(found.relative(segments[int(found.segment)]))
     return out
 
@@ -335,21 +357,27 @@ def _classifier():
                               max_iter=1000, random_state=0)
 
 
-def _fit(features, y):
-    """The code's classifier fitted; liblinear's "failed to converge" after max_iter is not
-    shown (the library prints nothing, and the weights are usable)."""
+def _fit(features, y, told=None):
+    """The code's classifier fitted on `features` and `y`, and the rows of `told` (features,
+    y: the codebook's definitions, `train`); liblinear's "failed to converge" after max_iter
+    is not shown (the library prints nothing, and the weights are usable)."""
     import warnings
 
+    import numpy
+    from scipy import sparse
     from sklearn.exceptions import ConvergenceWarning
 
+    if told is not None and told[0].shape[0]:
+        features, y = sparse.vstack([features, told[0]], format="csr"), numpy.concatenate([y, told[1]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return _classifier().fit(features, y)
 
 
-def _cross_validated(features, y, folds: int, groups=None):
+def _cross_validated(features, y, folds: int, groups=None, told=None):
     """Held-out probabilities for every unit, from `folds` stratified folds (fixed seed);
-    with `groups`, a group's units are held out together."""
+    with `groups`, a group's units are held out together; `told` (the definitions, `_fit`)
+    joins every fold's fit."""
     import numpy
 
     splits = min(folds, int(y.sum()), int(len(y) - y.sum()))
@@ -361,7 +389,7 @@ def _cross_validated(features, y, folds: int, groups=None):
     for fit_rows, score_rows in _folds(y, groups, splits):
         if len(set(y[fit_rows].tolist())) < 2:
             continue  # (whole groups) the others hold one class only: nothing to learn, all 0 here
-        fitted = _fit(features[fit_rows], y[fit_rows])
+        fitted = _fit(features[fit_rows], y[fit_rows], told)
         out[score_rows] = fitted.predict_proba(features[score_rows])[:, 1]
     return out
 
@@ -417,13 +445,15 @@ def _f1(y, predicted) -> float:
 def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: Sequence[dict[str, float]],
              groups: Sequence[str], codes: Sequence[str], *, min_score: float = 0.35,
              folds: int = 5, known: Sequence[Iterable[str]] | None = None,
-             asked: Sequence[dict[str, float]] | None = None, on_progress=None) -> list[dict]:
+             asked: Sequence[dict[str, float]] | None = None,
+             definitions: Sequence[tuple[str, str, dict[str, float]]] = (), on_progress=None) -> list[dict]:
     """How good the suggestions are against `labels`, cross-validated by group (transcript):
     the model never sees the group it is scored on. One row per code, then "micro" and
     "macro": gold units, and precision, recall and F1 for the cues alone and for cues with
     learning, plus the cue-score threshold that would have given the best F1 for the code.
     With `known`, a code is scored (and learned) only on the units whose `known[i]` holds it;
-    `asked`: the cue scores of the question before each unit, as `train` takes them;
+    `asked` and `definitions`: the cue scores of the question before each unit, and the
+    codebook's definitions, as `train` takes them;
     `on_progress(done, total)` is told the number of folds before the first, then each fold as
     it is done (a survey's folds take seconds each)."""
     import numpy
@@ -446,7 +476,7 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
             model = train([texts[i] for i in fit_rows], [sets[i] for i in fit_rows],
                           [cue_scores[i] for i in fit_rows], codes, min_score=min_score,
                           known=[knows[i] for i in fit_rows], groups=[groups[i] for i in fit_rows],
-                          asked=questions(fit_rows))
+                          asked=questions(fit_rows), definitions=definitions)
             for i, found in zip(score_rows, model.decide([texts[i] for i in score_rows],
                                                          [cue_scores[i] for i in score_rows],
                                                          questions(score_rows))):
@@ -649,7 +679,8 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     asked = question_scores(store, codebook, min_score, ids, remember=True)
     model = train(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], codes,
                   min_score=min_score, known=units.known, groups=units.transcripts,
-                  asked=[asked.get(s, {}) for s in units.segments] if asked else None)
+                  asked=[asked.get(s, {}) for s in units.segments] if asked else None,
+                  definitions=definitions_scored(store, codebook, min_score, remember=True))
     if not model.learned_codes:
         return report
     found, report.flooding = model.suggest([texts[i] for i in ids], [cues.get(i, {}) for i in ids],
@@ -683,25 +714,49 @@ def question_scores(store, codebook, min_score: float, segments: Iterable[str], 
                     remember: bool = False) -> dict[str, dict[str, float]]:
     """Segment id -> the cue scores ({code: score}, those reaching `min_score`) of the
     question the segment answers (`tables.question_spans`), of the `segments` whose question
-    matches a cue. A question is looked up in the store's cache like a
-    segment (by its words, `cache_key`) and parsed only when it is not there; with `remember`
-    (inside the caller's transaction) what was parsed joins the cache, which `copcode code`
-    keeps for the questions of its transcripts (`coding._code_batch`): a run that changed
-    nothing loads no spaCy."""
-    from copcode.suggest import cache_key
+    matches a cue (`_scored`: from the cache, parsed where missing; with `remember`, what
+    was parsed joins the cache)."""
     from copcode.tables import questions
 
     asked = questions(store, segments)
-    keys = {question: cache_key(codebook, min_score, question) for question in set(asked.values())}
+    scored = _scored(store, codebook, min_score, set(asked.values()), remember)
+    return {segment: scored[question] for segment, question in asked.items() if scored[question]}
+
+
+def definition_texts(codebook) -> list[tuple[str, str]]:
+    """(code, text) for each code: its label, definition and include text, the words the
+    codebook gives it (`train`'s `definitions`). Not its examples: they are usually passages
+    of the project's own transcripts, which teach as the coders' decisions once coded, and
+    which `evaluate` would then score a model on that had been shown them."""
+    return [(code.id, " ".join(part.strip() for part in (code.label, code.definition, code.include) if part.strip()))
+            for code in codebook.codes]
+
+
+def definitions_scored(store, codebook, min_score: float, *, remember: bool = False) \
+        -> list[tuple[str, str, dict[str, float]]]:
+    """`definition_texts` with the cue scores of each text, for `train` (`_scored`)."""
+    texts = definition_texts(codebook)
+    scored = _scored(store, codebook, min_score, {text for _, text in texts}, remember)
+    return [(code, text, scored[text]) for code, text in texts]
+
+
+def _scored(store, codebook, min_score: float, texts: set[str], remember: bool) -> dict[str, dict[str, float]]:
+    """Text -> its cue scores ({code: score}). A text is looked up in the store's cache like a
+    segment (by its words, `cache_key`) and parsed only when it is not there; with `remember`
+    (inside the caller's transaction) what was parsed joins the cache, which `copcode code`
+    keeps for the questions of its transcripts and the codebook's definitions
+    (`coding._code_batch`): a run that changed nothing loads no spaCy."""
+    from copcode.suggest import cache_key
+
+    keys = {text: cache_key(codebook, min_score, text) for text in texts}
     cached = store.cached(set(keys.values()))
-    todo = sorted(q for q, key in keys.items() if key not in cached)
+    todo = sorted(text for text, key in keys.items() if key not in cached)
     if todo:
-        new = dict(zip((keys[q] for q in todo), _cue_entries(codebook, todo, min_score)))
+        new = dict(zip((keys[text] for text in todo), cue_entries(codebook, todo, min_score)))
         cached.update(new)
         if remember:
             store.remember(new)
-    scored = {question: {found["code"]: found["score"] for found in cached[key]} for question, key in keys.items()}
-    return {segment: scored[question] for segment, question in asked.items() if scored[question]}
+    return {text: {found["code"]: found["score"] for found in cached[key]} for text, key in keys.items()}
 
 
 def stored_cue_scores(store, codebook, min_score: float, texts: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
@@ -798,6 +853,6 @@ def evaluate_project(store, codebook, min_score: float, coders: Sequence[str] = 
     rows = evaluate(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], units.transcripts,
                     [code.id for code in codebook.codes], min_score=min_score, folds=folds, known=units.known,
                     asked=[asked.get(s, {}) for s in units.segments] if asked else None,
-                    on_progress=on_progress)
+                    definitions=definitions_scored(store, codebook, min_score), on_progress=on_progress)
     table = Table(EVALUATION_COLUMNS, [{c: r[c] for c in EVALUATION_COLUMNS} for r in rows])
     return Evaluation(table, units, min(folds, len(groups)) if len(groups) >= 2 else 0)
