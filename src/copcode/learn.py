@@ -38,7 +38,7 @@ CUE_FEATURE_SCALE = 1.0
 STRONGEST = 5
 # A code's definition counts as this many passages coded with it (`definition_texts`). Over 40
 # random choices of seven coded demo transcripts, 2 to 8 gave a mean gain over the cues within
-# 0.002 of 4's, and no definitions 0.016 less; on the patient comments (benchmarks/learning.py)
+# 0.002 of 4's, and no definitions 0.015 less; on the patient comments (benchmarks/learning.py)
 # 2 to 8 were within 0.02 of each other at every size (docs/design.md).
 DEFINITION_WEIGHT = 4
 # A learned code chosen on more than FLOOD times the share of passages its coders gave it (or
