@@ -481,7 +481,7 @@ def test_no_row_can_be_recorded(survey):
     # a workbook's: its rows, in the sheet that was read
     book = write_sheets(survey / "gold.xlsx", {"About": NOTES, "Codes": [["id", "code"], ["S1", "Bar"]]}, "About")
     assert refused(survey, "gold.xlsx", None) == (
-        f"Error: {book}: none of its 1 row (sheet 'Codes') can be recorded:\n  row 2: unknown code 'Bar' (nothing of "
+        f"Error: {book}: its only row (sheet 'Codes') cannot be recorded:\n  row 2: unknown code 'Bar' (nothing of "
         "S1 recorded)\n  How to fix: correct the rows named above: the 'id' column holds the project's transcript ids "
         "(a survey's ids, for survey answers), and the 'code' column code ids or labels of codebooks/small.yaml.\n")
     assert refused(survey, "gold.csv", b"id,code\n\n") == (

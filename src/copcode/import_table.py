@@ -402,7 +402,9 @@ def _nothing_maps(path: Path, table: Table, problems: list[str], codebook_path: 
     ids = ("segment ids as `copcode segments` lists them" if table.by_segment else
            "the project's transcript ids (a survey's ids, for survey answers)")
     sheet = f" (sheet {table.sheets[0]!r})" if len(table.sheets) > 1 else ""
-    return CopcodeError(f"none of its {counted(len(table.rows), 'row')}{sheet} can be recorded:\n{shown}{more}",
+    said = f"its only row{sheet} cannot" if len(table.rows) == 1 else \
+        f"none of its {counted(len(table.rows), 'row')}{sheet} can"
+    return CopcodeError(f"{said} be recorded:\n{shown}{more}",
                         where=str(path), fix=f"correct the {table.unit}s named above: the {table.id_column!r} column "
                         f"holds {ids}, and the {table.code_column!r} column code ids or labels of {codebook_path}.")
 
