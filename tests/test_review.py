@@ -67,6 +67,14 @@ def test_review_keys_through_the_command_line(coded_small):
     assert "1 of 1" in result.stdout and "ann: 0 decided this time; 1 left." in result.stdout
 
 
+def test_review_counts_a_skipped_suggestion_as_left(coded_small):
+    project, store, codebook = coded_small
+    result = cli(project.root, "review", "--coder", "ann", input="sq")
+    assert "ann: 0 decided this time; 3 left." in result.stdout
+    result = cli(project.root, "review", "--coder", "ann", input="saa")
+    assert "ann: 2 decided this time; 1 left." in result.stdout  # the end of the queue: the skipped one is left
+
+
 def test_review_sheet_round_trip(coded_small, tmp_path):
     project, store, codebook = coded_small
     sheet = tmp_path / "review.xlsx"

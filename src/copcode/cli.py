@@ -627,8 +627,7 @@ def review_command(
             return
         session = ReviewSession(store, codebook, coder, items)
         _review_loop(session, _redactor(ctx, project))
-        left = len(session.items) - session.index
-        out.print(f"{_escape(coder)}: {session.decided} decided this time; {left} left. "
+        out.print(f"{_escape(coder)}: {session.decided} decided this time; {session.left} left. "
                   "Run the same command to carry on.")
 
 

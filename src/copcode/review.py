@@ -143,9 +143,19 @@ class ReviewSession:
         self.decided += 1
         self._next()
 
+    @property
+    def left(self) -> int:
+        """The items of the queue this session has not decided, skipped ones included."""
+        done = self._done()
+        return sum((item.segment, item.code) not in done for item in self.items)
+
+    def _done(self) -> set[tuple[str, str]]:
+        """The (segment, code) pairs this session decided (and did not undo)."""
+        return {(d.segment, d.code) for _, decisions in self.history for d in decisions}
+
     def _next(self) -> None:
         """On to the next item that this session has not decided already."""
-        done = {(d.segment, d.code) for _, decisions in self.history for d in decisions}
+        done = self._done()
         self.index += 1
         while self.index < len(self.items) and (self.items[self.index].segment, self.items[self.index].code) in done:
             self.index += 1
