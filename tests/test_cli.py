@@ -122,6 +122,15 @@ def test_help_shows_no_type_for_a_flag_and_the_type_of_a_value():
     assert "<bool>" not in CliRunner().invoke(app, ["--help"]).output
 
 
+@pytest.mark.parametrize("workers", ["0", "-1"])
+def test_code_refuses_fewer_than_one_worker(tmp_path, workers):
+    result = CliRunner().invoke(app, ["--project", str(tmp_path), "code", "--workers", workers])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (f"Error: --workers {workers}: copcode parses in one process or more\n"
+                             "  How to fix: give --workers 1 or more (1, the default, parses in this process).\n")
+    assert not (tmp_path / ".copcode").exists()
+
+
 def test_cli_every_command_has_help_and_is_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for command in app.registered_commands:

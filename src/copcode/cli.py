@@ -197,6 +197,9 @@ def code_command(
 
     from copcode.coding import code_project
 
+    if workers < 1:
+        raise CopcodeError(f"--workers {workers}: copcode parses in one process or more",
+                           fix="give --workers 1 or more (1, the default, parses in this process).")
     project = _project(ctx)
     corpus = None
     if input_ is not None:
