@@ -101,6 +101,7 @@ def test_a_learned_suggestion_says_where_it_came_from(learned_demo):
         assert transcript[quote_start:quote_end] in text
         cue = [e for e in json.loads(evidence) if e["kind"] != "learned"]
         assert score >= item["threshold"] or cue
+        assert score == round(score, 3)  # to three decimals, as cue scores are
     assert after == 70  # of 213: pushed by the cues of the question before them
 
 

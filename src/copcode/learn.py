@@ -174,7 +174,7 @@ class Model:
                 after = []
                 if pushed[n]:
                     after = [c for _, c in sorted((-push, c) for c, push in zip(self.codes, asked_pushes[n]) if push > 0)]
-                out[i][code] = (round(score, 4), self._strongest(pushes, n, limit), after, bool(learned[i]))
+                out[i][code] = (round(score, 3), self._strongest(pushes, n, limit), after, bool(learned[i]))
         return out, flooding
 
     def _strongest(self, pushes, n: int, limit: int) -> list[str]:
