@@ -3,6 +3,8 @@ that steer them, on the demo study coded from its gold (tests/gold/)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import sqlite3
@@ -63,8 +65,8 @@ def test_code_says_what_it_learned_from(learned_demo):
     *_, output = learned_demo
     said = " ".join(output.split())
     assert ("Learned from 156 decisions by gold (156) on 7 coded transcript(s), 128 passages: 5 code(s) now "
-            "suggested from them, the codebook's definitions and the cues (inclusive-learning, capturing-knowledge, "
-            "prevailing-culture, research-collaboration, practice-policy), 213 learned suggestions;") in said
+            "suggested from them and the cues (inclusive-learning, capturing-knowledge, prevailing-culture, "
+            "research-collaboration, practice-policy), 213 learned suggestions (120 not reviewed yet);") in said
     assert "the others from their cues alone. Use --no-learning for the cues alone." in said
 
 
@@ -78,7 +80,12 @@ def test_a_learned_suggestion_says_where_it_came_from(learned_demo):
     learned = [r for r in rows if is_learned(r[4])]
     assert {r[0] for r in learned} == {"inclusive-learning", "capturing-knowledge", "prevailing-culture",
                                        "research-collaboration", "practice-policy"}
-    assert not [r for r in rows if not is_learned(r[4]) and r[0] in {r[0] for r in learned}]
+    # a cue suggestion of a learned code is left only where the coder decided it (and the model
+    # does not suggest the code there)
+    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+        decided = set(db.execute("SELECT segment, code FROM decisions WHERE verdict IN ('accept', 'reject')"))
+    kept = {(r[9], r[0]) for r in rows if not is_learned(r[4]) and r[0] in {r[0] for r in learned}}
+    assert kept and kept <= decided
     # the question before each passage, and the codes whose cues it matches
     store = open_store(root / ".copcode" / "copcode.db", create=False, readonly=True)
     try:
@@ -117,6 +124,30 @@ def test_no_learning_gives_the_cues_alone(learned_demo, tmp_path):
     with sqlite3.connect(copy / ".copcode" / "copcode.db") as db:
         assert round(micro_f1(db, HELD_OUT), 3) == 0.462
         assert not [e for e, in db.execute("SELECT evidence FROM suggestions") if is_learned(e)]
+
+
+def test_a_decided_suggestion_stays_in_view_with_learning_on_or_off(learned_demo, tmp_path):
+    """Learning replaces the suggestions of the codes it learned, but not one a coder decided
+    where the model does not suggest the code: the rejections listed are the same with
+    learning as without, and `status` counts no fewer suggestions reviewed (more: the model
+    also suggests codes the coder tagged)."""
+    root = tmp_path / "demo"
+    shutil.copytree(learned_demo[0], root)
+
+    def seen() -> tuple[str, str]:
+        rejected = cli(root, "segments", "--status", "rejected", "--format", "csv")
+        status = cli(root, "status")
+        assert rejected.exit_code == 0 and status.exit_code == 0
+        return rejected.stdout, next(line for line in status.stdout.splitlines() if "reviewed" in line)
+
+    learning = seen()
+    assert cli(root, "code", "--no-learning").exit_code == 0
+    cues = seen()
+    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+        (rejected,), = db.execute("SELECT COUNT(DISTINCT segment) FROM decisions WHERE verdict = 'reject'")
+    assert cues[0] == learning[0] and len(list(csv.reader(io.StringIO(cues[0])))) == 1 + rejected == 40
+    assert learning[1] == "21 transcripts, 375 segments, 305 suggestions: 154 reviewed, 151 pending."
+    assert cues[1] == "21 transcripts, 375 segments, 306 suggestions: 121 reviewed, 185 pending."
 
 
 def test_learn_from_names_the_coders_learned_from(learned_demo, tmp_path):

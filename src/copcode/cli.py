@@ -262,8 +262,9 @@ def _learned(learning, name, noun: str = "transcript") -> str:
         return said + ("no code is suggested from them yet (a code needs at least 3 passages coded with it, in "
                        f"two {noun}s or more, and the learned model must beat its cues); suggestions come from "
                        "the cues alone." + flooding)
-    return said + (f"{len(learning.learned)} code(s) now suggested from them, the codebook's definitions and the "
-                   f"cues ({', '.join(learning.learned)}), {learning.suggestions} learned suggestions; "
+    return said + (f"{len(learning.learned)} code(s) now suggested from them and the cues "
+                   f"({', '.join(learning.learned)}), {learning.suggestions} learned suggestions "
+                   f"({learning.unreviewed} not reviewed yet); "
                    "the others from their cues alone." + flooding + " Use --no-learning for the cues alone.")
 
 

@@ -633,6 +633,7 @@ class Learning:
     learned: list[str]
     everyone: list[str] = field(default_factory=list)  # every coder with a decision
     suggestions: int = 0  # learned suggestions written
+    unreviewed: int = 0  # of them, those nobody has decided
     flooding: list[str] = field(default_factory=list)  # learned, but kept to their cues (`Model._choices`)
     total: int = 0  # every suggestion of the run, learned or not
     learn_from: list[str] = field(default_factory=list)  # the coders asked for (`learn_from:`); none: everyone
@@ -654,7 +655,9 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     train on the decisions of `coders` (everyone's when empty) and replace the suggestions of
     every learned code with the model's. A suggestion of an "either" code that its cues made
     and the model did not stays the cues' (their score, quote and evidence: it needed
-    `min_score`). A learned suggestion keeps the cues' quote and evidence where its cues
+    `min_score`), and so does one a coder has decided, where the model does not suggest its
+    code: a rejection stays in view (`copcode segments --status rejected`, `copcode status`)
+    whether or not learning is on. A learned suggestion keeps the cues' quote and evidence where its cues
     matched too, and adds {"kind": "learned", "words", "asked",
     "passages", "positives", "threshold"}: the strongest words, the codes whose cues in the
     question before the passage pushed it towards this one, the passages it learned from (and
@@ -664,8 +667,10 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     coder decided them (`decided_units`)."""
     import json
 
+    from copcode.decisions import coding_state
     from copcode.suggest import ENGINE_VERSION
 
+    state = state or coding_state(store, codebook)
     texts = store.segment_texts()
     cues = stored_cue_scores(store, codebook, min_score, texts)
     units = decided_units(store, codebook, cues, coders, state,
@@ -690,6 +695,7 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
         return report
     earlier = store.suggestions_of_codes(report.learned)
     placed = store.segment_sentences({i for i, per in zip(ids, found) if any((i, c) not in earlier for c in per)})
+    decided = {(segment, code) for segment, code, _ in state.states}
     rows = []
     for segment, per in zip(ids, found):
         for code, (score, words, after, by_model) in per.items():
@@ -700,12 +706,18 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
                              ENGINE_VERSION))
                 continue
             report.suggestions += 1
+            report.unreviewed += (segment, code) not in decided
             evidence = json.loads(cue["evidence"]) if cue else []
             evidence.append({"kind": "learned", "words": words, "asked": after,
                              "passages": model.learned_from["known"][code], "positives": plan.positives,
                              "threshold": plan.threshold})
             start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], words)
             rows.append((segment, code, score, start, end, json.dumps(evidence), ENGINE_VERSION))
+    suggested = {(segment, code) for segment, per in zip(ids, found) for code in per}
+    for (segment, code), cue in earlier.items():
+        if (segment, code) in decided and (segment, code) not in suggested:
+            rows.append((segment, code, cues[segment][code], cue["quote_start"], cue["quote_end"], cue["evidence"],
+                         ENGINE_VERSION))
     report.total = store.replace_suggestions(report.learned, rows)
     return report
 
