@@ -197,7 +197,7 @@ def demo_data():
     return codebook, texts, labels, owners, asked, TUNED_ON
 
 
-def demo(out):
+def demo(out, choices: int = 40, seed: int = 12345):
     from copcode.learn import cue_scores, evaluate, train
 
     codebook, texts, labels, owners, questions, tuned_on = demo_data()
@@ -230,6 +230,46 @@ def demo(out):
     out("| --- | --- | --- |")
     out(f"| cues alone | {micro['cues_f1']:.2f} | {macro['cues_f1']:.2f} |")
     out(f"| cues + learning | {micro['learning_f1']:.2f} | {macro['learning_f1']:.2f} |")
+    if choices:
+        random_choices(codebook, texts, labels, owners, scores, asked, definitions, choices, seed, out)
+
+
+def random_choices(codebook, texts, labels, owners, scores, asked, definitions, choices: int, seed: int, out):
+    """The demo again over `choices` random choices of seven coded transcripts
+    (`random.Random(seed)`), scored on the other fourteen: micro F1 of the cues alone, and of
+    learning with and without the codebook's definitions (paired: the same choices)."""
+    import random
+    import statistics
+
+    from copcode.learn import train
+
+    codes = [c.id for c in codebook.codes]
+    transcripts = sorted(set(owners))
+    rng = random.Random(seed)
+    figures: dict[str, list[float]] = {"cues alone": [], "cues + learning": [], "without the definitions": []}
+    for _ in range(choices):
+        coded = set(rng.sample(transcripts, 7))
+        rows = [i for i, t in enumerate(owners) if t in coded]
+        test = [i for i, t in enumerate(owners) if t not in coded]
+        truth = [labels[i] for i in test]
+        figures["cues alone"].append(f1_figures(truth, cues_alone([scores[i] for i in test], 0.35), codes)[0])
+        for name, told in (("cues + learning", definitions), ("without the definitions", ())):
+            model = train([texts[i] for i in rows], [labels[i] for i in rows], [scores[i] for i in rows], codes,
+                          groups=[owners[i] for i in rows], asked=[asked[i] for i in rows], definitions=told)
+            predicted = model.decide([texts[i] for i in test], [scores[i] for i in test], [asked[i] for i in test])
+            figures[name].append(f1_figures(truth, predicted, codes)[0])
+    gains = {name: [f - c for f, c in zip(figures[name], figures["cues alone"])]
+             for name in ("cues + learning", "without the definitions")}
+    better = sum(a > b for a, b in zip(figures["cues + learning"], figures["without the definitions"]))
+    worse = sum(a < b for a, b in zip(figures["cues + learning"], figures["without the definitions"]))
+    out(f"\nDemo, {choices} random choices of the seven coded transcripts (random.Random({seed})), "
+        "scored on the other fourteen: mean micro F1")
+    out("| | micro F1 | gain over the cues |")
+    out("| --- | --- | --- |")
+    for name, values in figures.items():
+        gain = f" {statistics.mean(gains[name]):+.3f} |" if name in gains else " |"
+        out(f"| {name} | {statistics.mean(values):.3f} |{gain}")
+    out(f"The definitions: better in {better} choices, worse in {worse}.")
 
 
 def scale_in_memory(codebook, texts, labels, scores, comments: int, decisions: int, out):
@@ -240,9 +280,10 @@ def scale_in_memory(codebook, texts, labels, scores, comments: int, decisions: i
     codes = [c.id for c in codebook.codes]
     corpus = [texts[i % len(texts)] for i in range(comments)]
     repeated = [scores[i % len(texts)] for i in range(comments)]
+    definitions = scored_definitions(codebook)  # copcode code reads them from its cache
     start = time.perf_counter()
     model = train(corpus[:decisions], [labels[i % len(texts)] for i in range(decisions)], repeated[:decisions], codes,
-                  definitions=scored_definitions(codebook))
+                  definitions=definitions)
     trained = time.perf_counter() - start
     model.decide(corpus, repeated)
     total = time.perf_counter() - start
@@ -348,6 +389,9 @@ def main(argv=None) -> None:
     parser.add_argument("--coded-as", choices=sorted(CODED_AS), default="import",
                         help="how the coded comments are recorded: " + "; ".join(f"{k}: {v}" for k, v in CODED_AS.items()))
     parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--choices", type=int, default=40,
+                        help="random choices of seven coded demo transcripts (0: skip)")
+    parser.add_argument("--seed", type=int, default=12345, help="the seed of those choices")
     args = parser.parse_args(argv)
     out = lambda line: print(line, flush=True)  # noqa: E731
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -365,7 +409,7 @@ def main(argv=None) -> None:
         pool, test = list(range(len(pool))), list(range(len(pool), len(pool) + len(test)))
     scores = curve("Patient comments", codebook, texts, labels, pool, test, sizes, args.spacy, out)
     if not args.no_demo:
-        demo(out)
+        demo(out, args.choices, args.seed)
     if args.comments:
         decisions = min(args.decisions, args.comments)
         scale_in_memory(codebook, texts, labels, scores, args.comments, decisions, out)

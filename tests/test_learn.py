@@ -106,12 +106,16 @@ def test_a_codes_definition_teaches_words_no_coded_passage_used(model):
 
 def test_definitions_are_not_decisions(model):
     """A definition counts in no figure of what was learned from, and does not make a code
-    learnable: parking, with two coded units and a definition, keeps to its cues."""
+    learnable: parking, with two coded units and a definition, keeps to its cues. The
+    definition of a code the model is not asked about is left out."""
     texts, labels, scores = corpus()
-    told = train(texts, labels, scores, CODES, definitions=DEFINITIONS + [("not-a-code", "anything", {})])
+    told = train(texts, labels, scores, CODES, definitions=DEFINITIONS)
     assert told.learned_from == model.learned_from
     assert told.learned_codes == ["food"]
     assert (told.per_code["parking"].source, told.per_code["parking"].positives) == ("cues", 2)
+    other = train(texts, labels, scores, CODES, definitions=DEFINITIONS + [("not-a-code", "a lunch menu", {})])
+    assert other.per_code["food"].coef.tolist() == told.per_code["food"].coef.tolist()
+    assert other.vectorizer.vocabulary_ == told.vectorizer.vocabulary_
 
 
 def test_definition_texts_are_label_definition_and_include_not_examples():
@@ -126,6 +130,18 @@ def test_definition_texts_are_label_definition_and_include_not_examples():
     assert texts[0][1].startswith("Broad topics & an inclusive learning environment The COP as a place where ")
     assert not any(quote[:40] in text for code in codebook.codes for quote in code.example_quotes()
                    for _, text in texts)
+
+
+def test_a_definition_that_repeats_the_label_is_said_once(tmp_path):
+    """A codebook imported from NVivo without descriptions has each label as its definition."""
+    from copcode.codebook import load_codebook
+    from copcode.learn import definition_texts
+
+    path = tmp_path / "imported.yaml"
+    path.write_text("name: imported\nthemes:\n  - id: t\n    label: T\n    codes:\n"
+                    "      - {id: waiting, label: Waiting times, definition: Waiting times}\n"
+                    "      - {id: food, label: Food, definition: Meals, include: Food}\n", encoding="utf-8")
+    assert definition_texts(load_codebook(path)) == [("waiting", "Waiting times"), ("food", "Food Meals")]
 
 
 def test_explain_names_words_from_the_positives(model):
@@ -287,7 +303,7 @@ PATIENT = ROOT.parent / "shared" / "data" / "patient-feedback"
 def test_learning_benchmark_runs_end_to_end_and_prints_the_tables():
     script = ROOT / "benchmarks" / "learning.py"
     result = subprocess.run([sys.executable, str(script), "--limit", "300", "--sizes", "50,100",
-                             "--comments", "1000", "--decisions", "200"],
+                             "--comments", "1000", "--decisions", "200", "--choices", "2"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -299,6 +315,10 @@ def test_learning_benchmark_runs_end_to_end_and_prints_the_tables():
     assert [row.split(" | ")[0] for row in rows[7:9]] == ["| cues alone", "| cues + learning"]
     assert rows[9] == "| | micro F1 | macro F1 |"
     assert [row.split(" | ")[0] for row in rows[11:13]] == ["| cues alone", "| cues + learning"]
+    assert rows[13] == "| | micro F1 | gain over the cues |"
+    assert [row.split(" | ")[0] for row in rows[15:18]] == ["| cues alone", "| cues + learning",
+                                                             "| without the definitions"]
+    assert "Demo, 2 random choices of the seven coded transcripts (random.Random(12345))" in result.stdout
     assert any(line.startswith("Scale: train on 200 coded comments, then predict 1,000: ") for line in lines)
 
 

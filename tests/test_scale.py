@@ -52,6 +52,15 @@ def test_scale_workers_give_the_same_suggestions(demo_copy, tmp_path):
     assert code_project(open_project(demo_copy)).parsed == 375
     assert code_project(open_project(other), workers=2).parsed == 375
     assert rows(other, "suggestions") == rows(demo_copy, "suggestions")
+    # the cache too, the codebook's definitions among its entries (scored by the run's workers)
+    from copcode.coding import project_codebook
+    from copcode.learn import definition_texts
+    from copcode.suggest import cache_key
+
+    codebook = project_codebook(open_project(other))
+    assert rows(other, "cache") == rows(demo_copy, "cache")
+    assert {cache_key(codebook, 0.35, text) for _, text in definition_texts(codebook)} <= \
+        {key for key, _ in rows(other, "cache")}
 
 
 def test_scale_survey_answers_as_input(tmp_path):

@@ -75,8 +75,7 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
                 for batch in _batches(checked_ids(project, corpus.transcripts), project.settings.max_segment_words):
                     parsed += _code_batch(store, run, batch, codebook, project.settings.min_score, parse,
                                           corpus, on_progress, parsed)
-                if parsed:
-                    _score_definitions(store, run, codebook, project.settings.min_score, parse)
+                _keep_definitions(store, run, codebook, project.settings.min_score, parse if parsed else None)
             if not run.counts["transcripts"] and hasattr(corpus, "nothing_to_code"):
                 raise corpus.nothing_to_code()
             # All or nothing: the tables are rendered from the new run inside its transaction,
@@ -221,7 +220,6 @@ def _code_batch(store, run, batch, codebook, min_score, parse, corpus, on_progre
     """Suggest for one batch (the cache first, then the parser) and add it to the run; the
     number of segments parsed."""
     from copcode.errors import TranscriptError
-    from copcode.learn import definition_texts
     from copcode.suggest import Suggestion, cache_key
 
     transcripts, segments = batch
@@ -245,28 +243,25 @@ def _code_batch(store, run, batch, codebook, min_score, parse, corpus, on_progre
            for segment, key in zip(segments, keys) if key not in cached}
     cached.update(new)
     suggestions = [Suggestion.placed(c, s) for s, k in zip(segments, keys) for c in cached[k]]
-    # the cache keeps the interviewer's questions and the codebook's definitions too, which
-    # learning scores (learn.question_scores, learn.definitions_scored)
+    # the cache keeps the interviewer's questions too, which learning scores (learn.question_scores)
     asked = [cache_key(codebook, min_score, t.text[turn.start:turn.end])
              for t in transcripts for turn in t.turns if turn.role == "interviewer"]
-    asked += [cache_key(codebook, min_score, text) for _, text in definition_texts(codebook)]
     run.add(transcripts, segments, suggestions, keys + asked, new)
     return len(todo)
 
 
-def _score_definitions(store, run, codebook, min_score, parse) -> None:
-    """Add to the run's cache the cue scores of the codebook's definitions that the cache
-    lacks (learn.definition_texts), with the run's parser, which has loaded spaCy for the
-    segments it parsed: learning reads them from the cache (learn.definitions_scored), and
-    loads spaCy for them only when a run that parsed nothing finds them missing."""
-    from copcode.learn import cue_entries, definition_texts
+def _keep_definitions(store, run, codebook, min_score, parse) -> None:
+    """The cache keeps the cue scores of the codebook's definitions (learn.definition_texts),
+    which learning reads (learn.definitions_scored). With `parse` (the run's parser, which
+    has loaded spaCy for the segments it parsed) those the cache lacks are scored too;
+    otherwise learning scores them, loading spaCy once (a store from before definitions were
+    read, which nothing made the run parse)."""
+    from copcode.learn import cached_entries, definition_texts
     from copcode.suggest import cache_key
 
-    texts = {cache_key(codebook, min_score, text): text for _, text in definition_texts(codebook)}
-    todo = sorted(set(texts) - set(store.cached(set(texts))))
-    if todo:
-        run.add([], [], [], [], dict(zip(todo, cue_entries(codebook, [texts[k] for k in todo], min_score,
-                                                           parse=parse))))
+    texts = {text for _, text in definition_texts(codebook)}
+    new = cached_entries(store, codebook, min_score, texts, parse)[1] if parse is not None else {}
+    run.add([], [], [], [cache_key(codebook, min_score, text) for text in texts], new)
 
 
 # ---------------------------------------------------------------- the tables, streamed

@@ -311,31 +311,14 @@ def _learnable(labels, codes: list[str], known, groups, min_positives):
 def cue_scores(codebook, texts: Sequence[str], min_score: float = 0.35, nlp=None) -> list[dict[str, float]]:
     """Per text, copcode's cue suggestions for it as {code: score} (only scores reaching
     `min_score`, as the store keeps them). Texts are scored as one passage each, in memory."""
+    from copcode.suggest import Suggester, text_entries
+
+    if nlp is None:
+        from copcode.nlp import build_pipeline
+
+        nlp = build_pipeline(codebook)
     return [{found["code"]: found["score"] for found in entries}
-            for entries in cue_entries(codebook, texts, min_score, nlp)]
-
-
-def cue_entries(codebook, texts: Sequence[str], min_score: float, nlp=None, parse=None) -> list[list[dict]]:
-    """Per text, its cue suggestions as the store's cache keeps a segment's (offsets in the
-    text); `parse`: a suggest.Parser to use (a run's, which may have loaded spaCy already),
-    else one is made from `nlp` (by default, a pipeline built here)."""
-    from copcode.model import Segment
-    from copcode.segment import split_sentences
-    from copcode.suggest import Suggester
-
-    if parse is None:
-        if nlp is None:
-            from copcode.nlp import build_pipeline
-
-            nlp = build_pipeline(codebook)
-        parse = Suggester(nlp, codebook, min_score)
-    segments = [Segment(str(i), "", 0, 0, len(text), text,
-                        tuple(split_sentences(text, 0, len(text))) or ((0, len(text)),))
-                for i, text in enumerate(texts)]
-    out: list[list[dict]] = [[] for _ in texts]
-    for found in parse(segments):
-        out[int(found.segment)].append(found.relative(segments[int(found.segment)]))
-    return out
+            for entries in text_entries(texts, Suggester(nlp, codebook, min_score))]
 
 
 def _vectorizer():
@@ -726,7 +709,7 @@ def question_scores(store, codebook, min_score: float, segments: Iterable[str], 
                     remember: bool = False) -> dict[str, dict[str, float]]:
     """Segment id -> the cue scores ({code: score}, those reaching `min_score`) of the
     question the segment answers (`tables.question_spans`), of the `segments` whose question
-    matches a cue (`_scored`: from the cache, parsed where missing; with `remember`, what
+    matches a cue (`cached_entries`; with `remember`, inside the caller's transaction, what
     was parsed joins the cache)."""
     from copcode.tables import questions
 
@@ -740,35 +723,53 @@ def definition_texts(codebook) -> list[tuple[str, str]]:
     codebook gives it (`train`'s `definitions`). Not its examples: they are usually passages
     of the project's own transcripts, which teach as the coders' decisions once coded, and
     which `evaluate` would then score a model on that had been shown them."""
-    return [(code.id, " ".join(part.strip() for part in (code.label, code.definition, code.include) if part.strip()))
+    # a part that repeats another (a codebook imported from NVivo without descriptions has
+    # its label as its definition) is said once
+    return [(code.id, " ".join(dict.fromkeys(part.strip() for part in (code.label, code.definition, code.include)
+                                             if part.strip())))
             for code in codebook.codes]
 
 
 def definitions_scored(store, codebook, min_score: float, *, remember: bool = False) \
         -> list[tuple[str, str, dict[str, float]]]:
-    """`definition_texts` with the cue scores of each text, for `train` (`_scored`)."""
+    """`definition_texts` with the cue scores of each text, for `train` (`cached_entries`;
+    with `remember`, inside the caller's transaction, what was parsed joins the cache)."""
     texts = definition_texts(codebook)
     scored = _scored(store, codebook, min_score, {text for _, text in texts}, remember)
     return [(code, text, scored[text]) for code, text in texts]
 
 
 def _scored(store, codebook, min_score: float, texts: set[str], remember: bool) -> dict[str, dict[str, float]]:
-    """Text -> its cue scores ({code: score}). A text is looked up in the store's cache like a
-    segment (by its words, `cache_key`) and parsed only when it is not there; with `remember`
-    (inside the caller's transaction) what was parsed joins the cache, which `copcode code`
-    keeps for the questions of its transcripts and the codebook's definitions
-    (`coding._code_batch`): a run that changed nothing loads no spaCy."""
-    from copcode.suggest import cache_key
+    """Text -> its cue scores ({code: score}), `cached_entries`; with `remember`, what was
+    parsed joins the cache."""
+    entries, new = cached_entries(store, codebook, min_score, texts)
+    if remember and new:
+        store.remember(new)
+    return {text: {found["code"]: found["score"] for found in found_in} for text, found_in in entries.items()}
+
+
+def cached_entries(store, codebook, min_score: float, texts: set[str], parse=None) \
+        -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """Text -> its cue suggestions as the cache keeps a segment's, and the entries parsed here
+    (cache key -> entries), which the caller caches. A text is looked up in the store's cache
+    like a segment (by its words, `cache_key`) and parsed only when it is not there, with
+    `parse` (a run's suggest.Parser) or a pipeline built here. `copcode code` keeps in the
+    cache the questions of its transcripts and the codebook's definitions (`coding`): a run
+    that changed nothing loads no spaCy."""
+    from copcode.suggest import Suggester, cache_key, text_entries
 
     keys = {text: cache_key(codebook, min_score, text) for text in texts}
     cached = store.cached(set(keys.values()))
     todo = sorted(text for text, key in keys.items() if key not in cached)
+    new: dict[str, list[dict]] = {}
     if todo:
-        new = dict(zip((keys[text] for text in todo), cue_entries(codebook, todo, min_score)))
+        if parse is None:
+            from copcode.nlp import build_pipeline
+
+            parse = Suggester(build_pipeline(codebook), codebook, min_score)
+        new = dict(zip((keys[text] for text in todo), text_entries(todo, parse)))
         cached.update(new)
-        if remember:
-            store.remember(new)
-    return {text: {found["code"]: found["score"] for found in cached[key]} for text, key in keys.items()}
+    return {text: cached[key] for text, key in keys.items()}, new
 
 
 def stored_cue_scores(store, codebook, min_score: float, texts: dict[str, str] | None = None) -> dict[str, dict[str, float]]:

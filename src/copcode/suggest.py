@@ -112,6 +112,21 @@ class Parser:
         return _parallel(self._pool, segments, on_progress)
 
 
+def text_entries(texts, parse) -> list[list[dict]]:
+    """Per text (not a transcript's: a question, a code's definition, a survey answer scored
+    in memory), its suggestions as the cache keeps a segment's (offsets in the text), by
+    `parse` (a Parser, or a Suggester), each text one passage."""
+    from copcode.segment import split_sentences
+
+    segments = [Segment(str(i), "", 0, 0, len(text), text,
+                        tuple(split_sentences(text, 0, len(text))) or ((0, len(text)),))
+                for i, text in enumerate(texts)]
+    out: list[list[dict]] = [[] for _ in segments]
+    for found in parse(segments):
+        out[int(found.segment)].append(found.relative(segments[int(found.segment)]))
+    return out
+
+
 def _parallel(pool, segments: list[Segment], on_progress=None) -> list[Suggestion]:
     """The segments in chunks of whole transcripts (at most 400 segments) over the pool; the
     suggestions come back in order, and only they travel back."""
