@@ -80,12 +80,7 @@ def test_a_learned_suggestion_says_where_it_came_from(learned_demo):
     learned = [r for r in rows if is_learned(r[4])]
     assert {r[0] for r in learned} == {"inclusive-learning", "capturing-knowledge", "prevailing-culture",
                                        "research-collaboration", "practice-policy"}
-    # a cue suggestion of a learned code is left only where the coder decided it (and the model
-    # does not suggest the code there)
-    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
-        decided = set(db.execute("SELECT segment, code FROM decisions WHERE verdict IN ('accept', 'reject')"))
-    kept = {(r[9], r[0]) for r in rows if not is_learned(r[4]) and r[0] in {r[0] for r in learned}}
-    assert kept and kept <= decided
+    assert not [r for r in rows if not is_learned(r[4]) and r[0] in {r[0] for r in learned}]
     # the question before each passage, and the codes whose cues it matches
     store = open_store(root / ".copcode" / "copcode.db", create=False, readonly=True)
     try:
@@ -126,28 +121,44 @@ def test_no_learning_gives_the_cues_alone(learned_demo, tmp_path):
         assert not [e for e, in db.execute("SELECT evidence FROM suggestions") if is_learned(e)]
 
 
-def test_a_decided_suggestion_stays_in_view_with_learning_on_or_off(learned_demo, tmp_path):
-    """Learning replaces the suggestions of the codes it learned, but not one a coder decided
-    where the model does not suggest the code: the rejections listed are the same with
-    learning as without, and `status` counts no fewer suggestions reviewed (more: the model
-    also suggests codes the coder tagged)."""
+def test_a_rejection_stays_listed_when_its_suggestion_is_no_longer_made(learned_demo, tmp_path):
+    """Learning replaces the suggestions of the codes it learned, and learns from a rejection
+    not to make that suggestion again: the rejection is still listed (`segments --status
+    rejected`), with the whole passage as its quote, and no other coder is asked about it."""
+    from copcode.review import review_queue
+
     root = tmp_path / "demo"
     shutil.copytree(learned_demo[0], root)
 
-    def seen() -> tuple[str, str]:
-        rejected = cli(root, "segments", "--status", "rejected", "--format", "csv")
-        status = cli(root, "status")
-        assert rejected.exit_code == 0 and status.exit_code == 0
-        return rejected.stdout, next(line for line in status.stdout.splitlines() if "reviewed" in line)
+    def rejected() -> list[list[str]]:
+        result = cli(root, "segments", "--status", "rejected", "--format", "csv")
+        assert result.exit_code == 0, result.output
+        return list(csv.reader(io.StringIO(result.stdout)))
 
-    learning = seen()
-    assert cli(root, "code", "--no-learning").exit_code == 0
-    cues = seen()
     with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
-        (rejected,), = db.execute("SELECT COUNT(DISTINCT segment) FROM decisions WHERE verdict = 'reject'")
-    assert cues[0] == learning[0] and len(list(csv.reader(io.StringIO(cues[0])))) == 1 + rejected == 40
-    assert learning[1] == "21 transcripts, 375 segments, 305 suggestions: 154 reviewed, 151 pending."
-    assert cues[1] == "21 transcripts, 375 segments, 306 suggestions: 121 reviewed, 185 pending."
+        (segments,), = db.execute("SELECT COUNT(DISTINCT segment) FROM decisions WHERE verdict = 'reject'")
+        learned_only = [(s, c) for s, c, e in db.execute("SELECT segment, code, evidence FROM suggestions")
+                        if all(item["kind"] == "learned" for item in json.loads(e))][:3]
+    listed = rejected()
+    assert len(listed) == 1 + segments == 40
+    assert cli(root, "code", "--no-learning").exit_code == 0
+    assert rejected() == listed  # cue suggestions of learned codes, suggested again: the same
+    assert cli(root, "code").exit_code == 0
+    for segment, code in learned_only:  # rejected: the model learns not to suggest them
+        assert cli(root, "reject", segment, code, "--coder", "gold").exit_code == 0
+    assert cli(root, "code").exit_code == 0
+    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+        now = set(db.execute("SELECT segment, code FROM suggestions"))
+    assert not set(learned_only) & now
+    after = {row[0]: row[-1] for row in rejected()[1:]}
+    assert all(f"{code}: rejected" in after[segment] for segment, code in learned_only)
+    store = open_store(root / ".copcode" / "copcode.db", create=False, readonly=True)
+    try:
+        asked = {(i.segment, i.code) for i in review_queue(store, load_codebook(root / "codebooks" / "cop.yaml"),
+                                                           "ann")}
+    finally:
+        store.close()
+    assert not set(learned_only) & asked
 
 
 def test_learn_from_names_the_coders_learned_from(learned_demo, tmp_path):

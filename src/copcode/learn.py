@@ -638,9 +638,7 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     train on the decisions of `coders` (everyone's when empty) and replace the suggestions of
     every learned code with the model's. A suggestion of an "either" code that its cues made
     and the model did not stays the cues' (their score, quote and evidence: it needed
-    `min_score`), and so does one a coder has decided, where the model does not suggest its
-    code: a rejection stays in view (`copcode segments --status rejected`, `copcode status`)
-    whether or not learning is on. A learned suggestion keeps the cues' quote and evidence where its cues
+    `min_score`). A learned suggestion keeps the cues' quote and evidence where its cues
     matched too, and adds {"kind": "learned", "words", "asked",
     "passages", "positives", "threshold"}: the strongest words, the codes whose cues in the
     question before the passage pushed it towards this one, the passages it learned from (and
@@ -696,11 +694,6 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
                              "threshold": plan.threshold})
             start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], words)
             rows.append((segment, code, score, start, end, json.dumps(evidence), ENGINE_VERSION))
-    suggested = {(segment, code) for segment, per in zip(ids, found) for code in per}
-    for (segment, code), cue in earlier.items():
-        if (segment, code) in decided and (segment, code) not in suggested:
-            rows.append((segment, code, cues[segment][code], cue["quote_start"], cue["quote_end"], cue["evidence"],
-                         ENGINE_VERSION))
     report.total = store.replace_suggestions(report.learned, rows)
     return report
 

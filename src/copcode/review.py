@@ -57,8 +57,8 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
     view.check_people(participant or None, group or None)
     items = []
     for c in view.codings:
-        if (c.segment, c.code, coder) in view.state.states or c.origin == "tagged":
-            continue  # decided by this coder already, or a person's tag rather than a suggestion
+        if (c.segment, c.code, coder) in view.state.states or c.origin in ("tagged", "withdrawn"):
+            continue  # decided by this coder already, or not a suggestion (now)
         if (theme_id and c.theme != theme_id) or (code_id and c.code != code_id) or \
                 (participant and c.participant.casefold() != participant.casefold()) or \
                 (group and c.group.casefold() != group.casefold()) or c.score < min_score:

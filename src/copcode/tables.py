@@ -100,9 +100,11 @@ class Coding:
     """A code on a segment. `status`: "accepted" (some coder's current decision is accept or
     tag), "rejected" (every coder who decided rejected it) or "suggested" (nobody decided).
     `coders`: who accepted it, in name order (any characters). `origin`: "suggested" (the
-    engine suggested it and nobody accepted it yet), "accepted" (suggested, then accepted) or
-    "tagged" (a coder tagged or imported it; never suggested). A tag has score 1.0, the whole
-    segment as its quote and no evidence. An accepted coding whose coders chose exact spans
+    engine suggested it and nobody accepted it yet), "accepted" (suggested, then accepted),
+    "tagged" (a coder tagged or imported it; never suggested) or "withdrawn" (rejected, and no
+    longer suggested: the learned model, taught by the rejection, or the codebook changed; so
+    the rejection stays listed). A tag has score 1.0, a withdrawn one 0.0; both have the whole
+    segment as their quote and no evidence. An accepted coding whose coders chose exact spans
     has those words as its quote (from the first span's start to the last one's end)."""
     segment: str
     transcript: str
@@ -209,7 +211,10 @@ class ProjectView:
         import heapq
 
         accepted = {k for k, v in self._verdicts.items() if "accepted" in v and k[1] in self.theme_of}
-        tagged = sorted(accepted - self.store.suggested({segment for segment, _ in accepted}))
+        rejected = {k for k, v in self._verdicts.items() if "accepted" not in v and k[1] in self.theme_of}
+        suggested_now = self.store.suggested({segment for segment, _ in accepted | rejected})
+        tagged = sorted(accepted - suggested_now)
+        withdrawn = sorted(rejected - suggested_now)
 
         def sort_key(c):
             return c.transcript, c.start, self.order[c.code]
@@ -217,15 +222,17 @@ class ProjectView:
         def suggested():
             groups: dict[str, str] = {}
             for _, same_segment in groupby(self.store.suggestion_rows(), key=lambda r: r["segment"]):
-                rows = [self._coding(r, groups, r["score"], r["quote_start"], r["quote_end"], r["evidence"], True)
+                rows = [self._coding(r, groups, r["score"], r["quote_start"], r["quote_end"], r["evidence"])
                         for r in same_segment if r["code"] in self.theme_of]
                 yield from sorted(rows, key=lambda c: self.order[c.code])
 
-        def tags():
-            segments = {r["segment"]: r for r in self.store.segment_rows({s for s, _ in tagged})}
+        def tags():  # and the withdrawn suggestions' rejections
+            segments = {r["segment"]: r for r in self.store.segment_rows({s for s, _ in tagged + withdrawn})}
             groups: dict[str, str] = {}
-            rows = [self._coding({**dict(segments[s]), "code": c}, groups, 1.0, segments[s]["start"],
-                                 segments[s]["end"], "[]", False) for s, c in tagged if s in segments]
+            rows = [self._coding({**dict(segments[s]), "code": c}, groups, score, segments[s]["start"],
+                                 segments[s]["end"], "[]", origin)
+                    for pairs, score, origin in ((tagged, 1.0, "tagged"), (withdrawn, 0.0, "withdrawn"))
+                    for s, c in pairs if s in segments]
             return sorted(rows, key=sort_key)
 
         codings = heapq.merge(suggested(), tags(), key=sort_key)
@@ -250,7 +257,9 @@ class ProjectView:
                 merged[c.code] = c
             yield from sorted(merged.values(), key=lambda c: self.order[c.code])
 
-    def _coding(self, r, groups, score, quote_start, quote_end, evidence, suggested: bool) -> Coding:
+    def _coding(self, r, groups, score, quote_start, quote_end, evidence, origin: str | None = None) -> Coding:
+        """The coding of store row `r` (a suggestion's, or a segment's with its code); `origin`:
+        "tagged" or "withdrawn" for one that is not suggested now."""
         attributes = r["attributes"]
         if attributes not in groups:
             groups.clear()  # rows come by transcript: one transcript's group at a time
@@ -258,7 +267,7 @@ class ProjectView:
         verdict = self._verdicts.get((r["segment"], r["code"]), {})
         coders = tuple(verdict.get("accepted", ()))
         status = "accepted" if coders else "rejected" if "rejected" in verdict else "suggested"
-        origin = "tagged" if not suggested else "accepted" if coders else "suggested"
+        origin = origin or ("accepted" if coders else "suggested")
         spans = [self.state.spans[key] for key in ((r["segment"], r["code"], c) for c in coders)
                  if key in self.state.spans]
         if spans:  # the exact words the coders chose: from the first start to the last end
@@ -529,7 +538,8 @@ def segment_list(view: ProjectView, *, theme: str | None = None, code: str | Non
                  group: str | None = None, participant: str | None = None, status: str = "all") -> Table:
     """Every segment, coded or not, one row each, in transcript order: its transcript,
     participant, group, speaker, offsets, words, and its codes with their status
-    ("learn: accepted; time: suggested"; rejected codes listed as rejected). With --theme,
+    ("learn: accepted; time: suggested"; rejected codes listed as rejected, suggested or no
+    longer: `ProjectView.iter_codings`). With --theme,
     --code or --status only segments that have such a coding are listed, with those codes;
     with no such filter a segment without codes is listed with `codes` empty."""
     if status not in STATUSES + ("rejected",):
