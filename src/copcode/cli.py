@@ -263,9 +263,9 @@ def _learned(learning, name, noun: str = "transcript") -> str:
                        f"two {noun}s or more, and the learned model must beat its cues); suggestions come from "
                        "the cues alone." + flooding)
     return said + (f"{len(learning.learned)} code(s) now suggested from them and the cues "
-                   f"({', '.join(learning.learned)}), {learning.suggestions} learned suggestions "
-                   f"({learning.unreviewed} not reviewed yet); "
-                   "the others from their cues alone." + flooding + " Use --no-learning for the cues alone.")
+                   f"({', '.join(learning.learned)}): {learning.suggestions} learned suggestions on the "
+                   f"{learning.uncoded} {noun}(s) not coded yet; the other codes, and the coded {noun}s, "
+                   "keep their cues' suggestions." + flooding + " Use --no-learning for the cues alone.")
 
 
 @app.command("quotes")

@@ -616,7 +616,7 @@ class Learning:
     learned: list[str]
     everyone: list[str] = field(default_factory=list)  # every coder with a decision
     suggestions: int = 0  # learned suggestions written
-    unreviewed: int = 0  # of them, those nobody has decided
+    uncoded: int = 0  # the documents not learned from, where the learned suggestions are
     flooding: list[str] = field(default_factory=list)  # learned, but kept to their cues (`Model._choices`)
     total: int = 0  # every suggestion of the run, learned or not
     learn_from: list[str] = field(default_factory=list)  # the coders asked for (`learn_from:`); none: everyone
@@ -636,7 +636,11 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
                       shown: set[tuple[str, str]] | None = None) -> Learning:
     """Inside the caller's transaction (after the run's cue suggestions are in the store):
     train on the decisions of `coders` (everyone's when empty) and replace the suggestions of
-    every learned code with the model's. A suggestion of an "either" code that its cues made
+    every learned code with the model's, on the passages it did not learn from. On those it
+    learned from (the transcripts these coders coded) a learned code keeps its cues'
+    suggestions: the model would replay the decisions it learned from there, showing one
+    coder's decisions to a second coder of the transcript as suggestions, and flattering
+    `agreement` with the suggestions. A suggestion of an "either" code that its cues made
     and the model did not stays the cues' (their score, quote and evidence: it needed
     `min_score`). A learned suggestion keeps the cues' quote and evidence where its cues
     matched too, and adds {"kind": "learned", "words", "asked",
@@ -648,10 +652,8 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     coder decided them (`decided_units`)."""
     import json
 
-    from copcode.decisions import coding_state
     from copcode.suggest import ENGINE_VERSION
 
-    state = state or coding_state(store, codebook)
     texts = store.segment_texts()
     cues = stored_cue_scores(store, codebook, min_score, texts)
     units = decided_units(store, codebook, cues, coders, state,
@@ -661,14 +663,16 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     codes = [code.id for code in codebook.codes]
     if not learnable(units.labels, codes, known=units.known, groups=units.transcripts):
         return report  # nor are spaCy and scikit-learn loaded
-    ids = list(texts)
-    asked = question_scores(store, codebook, min_score, ids, remember=True)
+    asked = question_scores(store, codebook, min_score, list(texts), remember=True)
     model = train(units.texts, units.labels, [cues.get(s, {}) for s in units.segments], codes,
                   min_score=min_score, known=units.known, groups=units.transcripts,
                   asked=[asked.get(s, {}) for s in units.segments] if asked else None,
                   definitions=definitions_scored(store, codebook, min_score, remember=True))
     if not model.learned_codes:
         return report
+    learned_from = set(units.segments)
+    ids = [segment for segment in texts if segment not in learned_from]
+    report.uncoded = store.count("transcripts") - report.transcripts
     found, report.flooding = model.suggest([texts[i] for i in ids], [cues.get(i, {}) for i in ids],
                                            [asked.get(i, {}) for i in ids] if asked else None)
     report.learned = [code for code in model.learned_codes if code not in report.flooding]
@@ -676,7 +680,6 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
         return report
     earlier = store.suggestions_of_codes(report.learned)
     placed = store.segment_sentences({i for i, per in zip(ids, found) if any((i, c) not in earlier for c in per)})
-    decided = {(segment, code) for segment, code, _ in state.states}
     rows = []
     for segment, per in zip(ids, found):
         for code, (score, words, after, by_model) in per.items():
@@ -687,13 +690,14 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
                              ENGINE_VERSION))
                 continue
             report.suggestions += 1
-            report.unreviewed += (segment, code) not in decided
             evidence = json.loads(cue["evidence"]) if cue else []
             evidence.append({"kind": "learned", "words": words, "asked": after,
                              "passages": model.learned_from["known"][code], "positives": plan.positives,
                              "threshold": plan.threshold})
             start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], words)
             rows.append((segment, code, score, start, end, json.dumps(evidence), ENGINE_VERSION))
+    rows += [(segment, code, cue["score"], cue["quote_start"], cue["quote_end"], cue["evidence"], ENGINE_VERSION)
+             for (segment, code), cue in earlier.items() if segment in learned_from]
     report.total = store.replace_suggestions(report.learned, rows)
     return report
 

@@ -406,9 +406,10 @@ class Store:
             f"{people} ORDER BY s.transcript, s.start")
 
     def suggestions_of_codes(self, codes) -> dict[tuple[str, str], sqlite3.Row]:
-        """(segment, code) -> the suggestion's quote_start, quote_end and evidence, for `codes`."""
+        """(segment, code) -> the suggestion's score, quote_start, quote_end and evidence, for `codes`."""
         return {(r["segment"], r["code"]): r for r in self._in_batches(
-            "SELECT segment, code, quote_start, quote_end, evidence FROM suggestions WHERE code IN ({ids})", codes)}
+            "SELECT segment, code, score, quote_start, quote_end, evidence FROM suggestions WHERE code IN ({ids})",
+            codes)}
 
     def segment_sentences(self, segment_ids) -> dict[str, tuple[int, int, str, list]]:
         """Segment id -> (start, end, text, sentences as [start, end] pairs in the transcript)."""
