@@ -102,8 +102,8 @@ class Coding:
     `coders`: who accepted it, in name order (any characters). `origin`: "suggested" (the
     engine suggested it and nobody accepted it yet), "accepted" (suggested, then accepted),
     "tagged" (a coder tagged or imported it; never suggested) or "withdrawn" (rejected, and no
-    longer suggested: the learned model, taught by the rejection, or the codebook changed; so
-    the rejection stays listed). A tag has score 1.0, a withdrawn one 0.0; both have the whole
+    longer suggested: its transcript is coded now and has its cues' suggestions, the learned
+    model was taught by the rejection, or the codebook changed; so the rejection stays listed). A tag has score 1.0, a withdrawn one 0.0; both have the whole
     segment as their quote and no evidence. An accepted coding whose coders chose exact spans
     has those words as its quote (from the first span's start to the last one's end)."""
     segment: str
