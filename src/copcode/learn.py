@@ -670,8 +670,8 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
                   definitions=definitions_scored(store, codebook, min_score, remember=True))
     if not model.learned_codes:
         return report
-    learned_from = set(units.segments)
-    ids = [segment for segment in texts if segment not in learned_from]
+    trained_on = set(units.segments)
+    ids = [segment for segment in texts if segment not in trained_on]
     report.uncoded = store.count("transcripts") - report.transcripts
     found, report.flooding = model.suggest([texts[i] for i in ids], [cues.get(i, {}) for i in ids],
                                            [asked.get(i, {}) for i in ids] if asked else None)
@@ -697,7 +697,7 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
             start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], words)
             rows.append((segment, code, score, start, end, json.dumps(evidence), ENGINE_VERSION))
     rows += [(segment, code, cue["score"], cue["quote_start"], cue["quote_end"], cue["evidence"], ENGINE_VERSION)
-             for (segment, code), cue in earlier.items() if segment in learned_from]
+             for (segment, code), cue in earlier.items() if segment in trained_on]
     report.total = store.replace_suggestions(report.learned, rows)
     return report
 
