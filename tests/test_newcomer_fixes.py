@@ -501,6 +501,8 @@ def test_word_lock_files_are_left_alone_and_a_converted_pdf_is_said_so(tmp_path)
     # closed further down, a mistake inside: the mistake is named, not the bracket
     ("groups: {\n  E: Experts,\n  P: Practitioners: by role\n}\n", 'line 3: a value holds ": "'),
     ("keywords: [\n  learn,\n  study: hard: x,\n]\n", 'line 3: a value holds ": "'),
+    # flow content may go on at column 0: a line there that closes the bracket is no next key
+    ("groups: {E: Experts,\nP: Practitioners: by role}\n", 'line 2: a value holds ": "'),
     ("examples: [\n  \"one\" two,\n  three\n]\n", "line 2: text follows a value in quotes"),
     # never closed, the next key holds a list of its own
     ("c:\n  keywords: [listen, value\n  patterns: [x]\n", "line 2: a list opened with [ on this line is never closed"),
@@ -510,7 +512,7 @@ def test_word_lock_files_are_left_alone_and_a_converted_pdf_is_said_so(tmp_path)
     # two quoted items without a comma: the comma is missing, not the quotes
     ('examples: ["I learnt a lot" "we read together"]\n', "line 1: two items in quotes have no comma between them"),
     ('examples: [\n  "I learnt a lot"\n  "we read together",\n]\n', "line 3: two items in quotes have no comma"),
-], ids=["mapping over lines", "list over lines", "quoted item", "next key's list", "bracket in quotes",
+], ids=["mapping over lines", "list over lines", "continued at column 0", "quoted item", "next key's list", "bracket in quotes",
         "no comma", "no comma over lines"])
 def test_a_bracket_over_several_lines_is_told_from_one_never_closed(text, message):
     from copcode import yamlsafe

@@ -189,23 +189,35 @@ def _plain(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int] | None:
 
 
 def _closed(lines: list[str], line: int, column: int, closer: str) -> bool:
-    """Whether the bracket opened at `line`, `column` is closed in its block: on its line, or
-    on a following line before one that starts no deeper than its own (the next key; a line
-    that starts with the closer closes it), comment lines left out."""
+    """Whether the bracket opened at `line`, `column` is closed in its block: brackets of its
+    kind counted from it on (`[x]` opens and closes a list of its own), on its line and the
+    following ones until one that starts no deeper than its own and does not close it (the
+    next key), comment lines left out. A line at its depth may close it (`P: y}` under
+    `groups: {E: x,`): flow content may go on at any indentation."""
+    opener = "[" if closer == "]" else "{"
+
     def code(text: str) -> str:  # without quoted items ("[laughs]" is no closer) and comments
         return re.sub(r"(^|\s)#.*", "", re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\']|\'\')*\'', '""', text))
 
+    def closes(text: str, open_: int) -> int:  # the brackets still open after `text`; 0: closed
+        for character in code(text):
+            open_ += (character == opener) - (character == closer)
+            if not open_:
+                return 0
+        return open_
+
     depth = len(lines[line]) - len(lines[line].lstrip())
-    if closer in code(lines[line][column + 1:]):
-        return True
+    still_open = closes(lines[line][column + 1:], 1)
     for text in lines[line + 1:]:
+        if not still_open:
+            return True
         if not code(text).strip():
             continue
-        if len(text) - len(text.lstrip()) <= depth and not text.lstrip().startswith(closer):
+        shallow = len(text) - len(text.lstrip()) <= depth
+        still_open = closes(text, still_open)
+        if shallow and still_open:
             return False  # the next key ("patterns: [x]" closes a list of its own)
-        if closer in code(text):
-            return True
-    return False
+    return not still_open
 
 
 _OPENS_QUOTE = re.compile(r"""^\s*(?:-\s+)?(?:[^\s#'"][^:#]*:\s+)?(["'])""")  # a value that starts with a quote
