@@ -702,7 +702,7 @@ def evaluate_command(
         out.print("gold: passages with the code; precision, recall and F1 per code, then micro (over every "
                   "passage and code) and macro (the mean over the codes with gold passages); best cue "
                   "score: the cue score that would have given the code its best F1 (--format csv: best_cue_threshold).")
-    _output(found.table, fmt, out_file, show)
+    _output(found.table if fmt == "table" and out_file is None else found.with_context(name), fmt, out_file, show)
 
 
 @contextmanager

@@ -832,6 +832,17 @@ class Evaluation:
     units: Decided
     folds: int
 
+    def with_context(self, name=str):
+        """The table with what the figures stand on in every row, for a file read away from
+        the terminal's title: the coders (each through `name`, the redaction of the output),
+        the coded transcripts and passages, and the folds."""
+        table = self.table.copy()
+        for column, value in (("coders", ", ".join(name(c) for c in self.units.decisions)),
+                              ("transcripts", len(set(self.units.transcripts))),
+                              ("passages", len(self.units.segments)), ("folds", self.folds)):
+            table[column] = [value] * len(table)
+        return table
+
 
 def evaluate_project(store, codebook, min_score: float, coders: Sequence[str] = (), folds: int = 5,
                      on_progress=None) -> Evaluation:
