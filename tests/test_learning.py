@@ -503,6 +503,37 @@ def test_untag_of_a_code_the_coder_never_gave_is_refused(coded_demo):
         assert db.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
 
 
+def test_undo_takes_a_rejection_back_from_the_command_line(coded_demo, tmp_path):
+    root = tmp_path / "demo"
+    shutil.copytree(coded_demo, root)
+    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+        segment, code = db.execute("SELECT segment, code FROM suggestions ORDER BY segment, code LIMIT 1").fetchone()
+
+    def suggested():
+        rows = json.loads(cli(root, "quotes", "--code", code, "--status", "suggested", "--limit", "0",
+                              "--per-participant", "0", "--format", "json").stdout)
+        return segment in {row["segment"] for row in rows}
+
+    assert suggested()
+    nothing = cli(root, "undo", segment, code, "--coder", "eve")
+    assert nothing.exit_code == 1
+    assert " ".join(nothing.output.split()) == (
+        f"Error: eve has no decision on {code} on {segment}: nothing to undo How to fix: check the ids and "
+        "--coder (`copcode segments` lists the segments).")
+    assert cli(root, "reject", segment, code, "--coder", "eve").exit_code == 0
+    assert not suggested()
+    untag = cli(root, "untag", segment, code, "--coder", "eve")
+    assert untag.exit_code == 1
+    assert " ".join(untag.output.split()) == (
+        f"Error: eve rejected {code} on {segment}: nothing to untag How to fix: to take the rejection back, run "
+        f"`copcode undo {segment} {code}`.")
+    undone = cli(root, "undo", segment, code, "--coder", "eve")
+    assert undone.output == f"eve: undo {code} on {segment} (decision 2).\n"
+    assert suggested()
+    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:  # the log keeps both; refusals wrote nothing
+        assert db.execute("SELECT verdict FROM decisions ORDER BY id").fetchall() == [("reject",), ("undo",)]
+
+
 def test_a_coder_who_only_tags_is_scored_like_one_whose_coding_was_imported(coded_demo, tmp_path):
     """Coding by tags alone (the NVivo way), what a coder did not tag in the themes they coded is
     absent, as for agreement: untagged suggestions count against the cues' precision, as they do

@@ -588,7 +588,9 @@ def tag_command(
 
 
 for _verdict, _help in [("untag", "Take a code off a segment.  e.g. copcode untag E05-3fa2c1 shared-language"),
-                        ("reject", "Reject a suggested code.  e.g. copcode reject P03-6cb8c5 shared-language")]:
+                        ("reject", "Reject a suggested code.  e.g. copcode reject P03-6cb8c5 shared-language"),
+                        ("undo", "Take back your latest decision on a segment and code (a rejection, say), as review's u "
+                                 "does.  e.g. copcode undo P03-6cb8c5 shared-language")]:
     _command = _decision_command(_verdict)
     _command.__doc__ = _help
     app.command(_verdict)(_command)

@@ -101,11 +101,19 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
             raise CopcodeError(f"the span {span[0]}-{span[1]} is not inside segment {segment['id']} "
                                f"({segment['start']}-{segment['end']})",
                                fix="give a span inside the segment, or none for the whole segment.")
-    untags = [(segments[s]["id"], current_code_id(codebook, c)) for s, c, verdict, _, _ in rows if verdict == "untag"]
-    if untags:  # an untag of nothing would only mark the transcript as coded by this coder
+    takes_back = [(segments[s]["id"], current_code_id(codebook, c), verdict) for s, c, verdict, _, _ in rows
+                  if verdict in ("untag", "undo")]
+    if takes_back:  # an untag of nothing would only mark the transcript as coded by this coder
         states = coding_state(store, codebook).states
-        for segment_id, code_id in untags:
-            if states.get((segment_id, code_id, coder.strip())) != "accepted":
+        for segment_id, code_id, verdict in takes_back:
+            state = states.get((segment_id, code_id, coder.strip()))
+            if verdict == "undo" and state is None:
+                raise CopcodeError(f"{coder.strip()} has no decision on {code_id} on {segment_id}: nothing to undo",
+                                   fix="check the ids and --coder (`copcode segments` lists the segments).")
+            if verdict == "untag" and state == "rejected":
+                raise CopcodeError(f"{coder.strip()} rejected {code_id} on {segment_id}: nothing to untag",
+                                   fix=f"to take the rejection back, run `copcode undo {segment_id} {code_id}`.")
+            if verdict == "untag" and state != "accepted":
                 raise CopcodeError(f"{coder.strip()} has not tagged or accepted {code_id} on {segment_id}: "
                                    "nothing to untag",
                                    fix=f"check the ids (`copcode quotes --code {code_id} --status accepted` lists the "
