@@ -103,7 +103,8 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
                                fix="give a span inside the segment, or none for the whole segment.")
     takes_back = [(segments[s]["id"], current_code_id(codebook, c), verdict) for s, c, verdict, _, _ in rows
                   if verdict in ("untag", "undo")]
-    if takes_back:  # an untag of nothing would only mark the transcript as coded by this coder
+    if takes_back:  # an untag of nothing would only mark the transcript as coded by this coder, an undo
+        # of nothing would do nothing: both are mistakes (a wrong id or coder) to say
         states = coding_state(store, codebook).states
         for segment_id, code_id, verdict in takes_back:
             state = states.get((segment_id, code_id, coder.strip()))
