@@ -170,6 +170,26 @@ def test_a_sheet_whose_code_was_changed_to_accept_another_is_refused(coded_small
     assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
 
 
+def test_a_sheet_that_gives_and_rejects_one_code_on_one_segment_is_refused(coded_small, tmp_path):
+    """Applied in order, the reject would silently undo the re-code, and a second import of
+    the same sheet would re-code again."""
+    project, store, codebook = coded_small
+    sheet = tmp_path / "review.csv"
+
+    def fill(rows):
+        rows[1]["decision"], rows[1]["other_code"] = "reject", "time"  # learn -> time on the second segment
+        rows[2]["decision"] = "reject"  # the suggestion of time on that same segment
+    rows = exported_sheet(project, sheet, fill)
+    assert (rows[1]["segment"], rows[2]["segment"], rows[2]["code"]) == (rows[2]["segment"], rows[1]["segment"], "time")
+    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {sheet}: 1 row(s) cannot be applied, so none were:\n"
+        f"  row 4: rejects time on {rows[2]['segment']}, but row 3 gives it; keep one of the two\n"
+        "  How to fix: correct those rows and import the sheet again.\n")
+    assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
 def test_review_in_a_real_terminal_under_tmux(coded_small):
     """A person at a terminal: keys typed into tmux, the screen read back."""

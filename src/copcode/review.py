@@ -178,7 +178,9 @@ def review_sheet(items: list[ReviewItem], codebook: Codebook, coder: str):
 def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str | None,
                         shown_as=lambda name: name) -> tuple[str, dict[str, int]]:
     """Apply a filled-in review sheet: every row is checked first, and either all of its
-    decisions are recorded or, when any row is wrong, none (each bad row is named). A row
+    decisions are recorded or, when any row is wrong, none (each bad row is named; two rows
+    that give and reject one code on one segment, a re-code's other_code and a reject of
+    that code say, are both wrong). A row
     that repeats the coder's current decision is counted as unchanged, not recorded again.
     Ids a CSV export escaped with a leading apostrophe (`'=1-3fa2c1`) are read as written.
     The decisions are the sheet's coder's (its `coder` column, as `shown_as` writes a name
@@ -195,6 +197,7 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
     problems, rows = [], []
     counts = {"accept": 0, "reject": 0, "recode": 0, "skipped": 0, "unchanged": 0}
     current = coding_state(store, codebook).states
+    said: dict[tuple[str, str], tuple[int, bool]] = {}  # (segment, code) -> the first row on it, gives it
     for number, record in enumerate(frame.to_dict("records"), start=2):  # row 1 is the header
         decision = _cell(record.get("decision")).lower()
         other = _cell(record.get("other_code"))
@@ -221,6 +224,12 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
         def now(code_id, segment=segment):
             return current.get((segment, current_code_id(codebook, code_id), coder))
 
+        for said_code, gives in ([(code, False), (other, True)] if other else
+                                 [(code, decision == "accept")] if decision else []):
+            earlier = said.setdefault((segment, said_code), (number, gives))
+            if earlier[1] != gives and earlier[0] != number:  # applied in order, the later row would silently undo the earlier
+                problems.append(f"row {number}: {'gives' if gives else 'rejects'} {said_code} on {segment}, but "
+                                f"row {earlier[0]} {'rejects' if gives else 'gives'} it; keep one of the two")
         if (other and now(code) == "rejected" and now(other) == "accepted") or \
                 (decision and not other and now(code) == {"accept": "accepted", "reject": "rejected"}[decision]):
             counts["unchanged"] += 1  # the sheet was imported before: nothing new to record
