@@ -66,6 +66,11 @@ def test_tag_with_a_span_counts_in_the_segments_text(demo):
     result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--span", f"{at}:{at + len(WORDS)}")
     assert result.exit_code == 0, result.output
     assert f"“{WORDS}”" in result.output
+    # white space at either end is left out of the quote
+    result = cli(demo, "tag", SEGMENT, "capturing-knowledge", "--coder", "ann", "--span", "5:15")
+    start = segment["text"].index("I've got")
+    assert result.output == (f"ann: tag capturing-knowledge on {SEGMENT} ({int(segment['start']) + start}-"
+                             f"{int(segment['start']) + start + 8}: “I've got”) (decision 2).\n")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -82,6 +87,12 @@ def test_tag_with_a_span_counts_in_the_segments_text(demo):
                           "characters long) How to fix: give offsets into the segment's text, end exclusive, e.g. "
                           "--span 0:42."),
     (["--quote", "drove", "--span", "0:3"], "Error: give --quote or --span, not both How to fix: keep one of them."),
+    # the text begins "Well, I've got COPD": a fragment of a word would become the coding's quote
+    (["--span", "1:9"], f"Error: --span 1:9 cuts a word of segment {SEGMENT} (at 1 and at 9) How to fix: give "
+                        "offsets between words, e.g. --span 0:10 for the whole words it touches, or the words with "
+                        "--quote."),
+    (["--span", "5:6"], f"Error: --span 5:6 holds only white space in segment {SEGMENT} How to fix: give offsets "
+                        "around words, or the words with --quote."),
 ])
 def test_a_span_that_cannot_be_placed_records_nothing(demo, args, message):
     result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", *args)

@@ -165,7 +165,28 @@ def span_in(segment, quote: str | None = None, span: str | None = None) -> tuple
             raise CopcodeError(f"--span {span!r} is not START:END inside segment {segment['id']} "
                                f"(its text is {len(text)} characters long)",
                                fix="give offsets into the segment's text, end exclusive, e.g. --span 0:42.")
-        return start + int(match[1]), start + int(match[2])
+        first, last = int(match[1]), int(match[2])
+        while first < last and text[first].isspace():  # white space at either end is no part of a quote
+            first += 1
+        while last > first and text[last - 1].isspace():
+            last -= 1
+
+        def inside(at: int) -> bool:  # `at` falls between two characters of one word
+            return 0 < at < len(text) and bool(re.match(r"\w\w", text[at - 1:at + 1]))
+        cut = [at for at in (first, last) if inside(at)]
+        if first == last or cut:
+            wide_first, wide_last = first, last
+            while inside(wide_first):
+                wide_first -= 1
+            while inside(wide_last):
+                wide_last += 1
+            raise CopcodeError(f"--span {span.strip()} " + (f"cuts a word of segment {segment['id']} (at "
+                               f"{' and at '.join(map(str, cut))})" if cut else
+                               f"holds only white space in segment {segment['id']}"),
+                               fix="give offsets between words, e.g. --span "
+                                   f"{wide_first}:{wide_last} for the whole words it touches, or the words with "
+                                   "--quote." if cut else "give offsets around words, or the words with --quote.")
+        return start + first, start + last
     return None
 
 
