@@ -175,6 +175,29 @@ def test_a_listed_hyphenated_name_matches_its_other_forms(written):
     assert redactor.redact(f"I met {written} there.") == "I met [name] there."
 
 
+def test_privacy_scan_names_the_transcripts_it_has_not_seen(coded_demo, tmp_path):
+    """It scans the transcripts as the last `copcode code` read them: a file added or changed
+    since is named, not passed over in silence (its names would look like nothing to list)."""
+    import shutil
+
+    root = tmp_path / "demo"
+    shutil.copytree(coded_demo, root)
+    assert cli(root, "privacy", "scan", "--format", "csv").stderr.count("Warning") == 0
+    (root / "transcripts" / "A08.txt").write_text("Interviewer: Hello.\n\nA08: I am Bernard Pike.\n", encoding="utf-8")
+    with (root / "transcripts" / "E02.txt").open("a", encoding="utf-8") as handle:
+        handle.write("\nE02: Ask Gwendolyn Marsh.\n")
+    result = cli(root, "privacy", "scan", "--format", "csv")
+    assert result.exit_code == 0
+    assert "Warning: not scanned, new or changed since the last `copcode code` (or skipped by it): " \
+           "transcripts/A08.txt, transcripts/E02.txt. Run `copcode code`, then scan again." in \
+           " ".join(result.stderr.split())
+    assert "Bernard" not in result.stdout and "Gwendolyn" not in result.stdout
+    assert cli(root, "code").exit_code == 0
+    result = cli(root, "privacy", "scan", "--format", "csv")
+    assert "Warning" not in result.stderr
+    assert "Bernard Pike" in result.stdout and "Gwendolyn Marsh" in result.stdout
+
+
 def test_privacy_scan_says_when_nothing_is_pseudonymised(coded_demo):
     """The demo's copcode.yaml has no `privacy:` section: what the scan finds is not replaced."""
     result = cli(coded_demo, "privacy", "scan", "--format", "csv")

@@ -839,11 +839,17 @@ def privacy_scan(
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,
 ):
     """List what may still identify someone, per transcript.  e.g. copcode privacy scan"""
+    from copcode.ingest import not_coded
     from copcode.privacy import redactor_for, scan
 
     with _opened(ctx) as (project, codebook, store):
         redactor = redactor_for(project, store=store)
         found = scan(store, redactor)
+        unscanned = not_coded(project, store.transcript_hashes())
+    if unscanned:
+        shown = ", ".join(unscanned[:10]) + (f" and {len(unscanned) - 10} more" if len(unscanned) > 10 else "")
+        err.print(f"[yellow]Warning:[/] not scanned, new or changed since the last `copcode code` (or skipped by "
+                  f"it): {_escape(shown)}. Run `copcode code`, then scan again.")
     if redactor.active:
         title = ("Possible identifiers (listed and detected ones are pseudonymised in outputs; "
                  "confirm the capitalised ones and list them in copcode.yaml)")

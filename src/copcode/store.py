@@ -445,6 +445,10 @@ class Store:
         """Every transcript (id, participant, source, text, attributes), ordered by id."""
         return self._all("SELECT id, participant, source, text, attributes FROM transcripts ORDER BY id")
 
+    def transcript_hashes(self) -> dict[str, str]:
+        """Each transcript's source (as `project.relative` gives it) -> the sha256 of its bytes."""
+        return dict(self._all("SELECT source, sha256 FROM transcripts"))
+
     def turns_of(self, transcript: str) -> list[sqlite3.Row]:
         """The turns (speaker, role, start, end) of a transcript, in order."""
         return self._all('SELECT speaker, role, start, "end" FROM turns WHERE transcript = ? ORDER BY idx',

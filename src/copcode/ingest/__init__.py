@@ -160,6 +160,25 @@ def not_read(project: Project) -> list[str]:
     return found
 
 
+def not_coded(project: Project, coded: dict[str, str]) -> list[str]:
+    """The transcript files (as `project.relative` names them) that are not in `coded`
+    (source -> the sha256 of its bytes, as the store keeps them) as they are now: new or
+    changed since the last `copcode code`, or skipped by it. None without a transcripts folder
+    (a survey's project)."""
+    if not project.transcripts_dir.is_dir():
+        return []
+    changed = []
+    for path in transcript_paths(project):
+        source = project.relative(path)
+        try:
+            same = source in coded and hashlib.sha256(read_regular_file(path)).hexdigest() == coded[source]
+        except OSError:  # not a regular file (a FIFO is not waited on), or unreadable: `copcode code` names it
+            same = False
+        if not same:
+            changed.append(source)
+    return changed
+
+
 def read_corpus(project: Project, *, strict: bool = False) -> Corpus:
     """Every transcript in the project's transcripts folder, sorted by id. Every file is read
     first; each one that cannot be used (binary, empty, a damaged document, no speaker labels,
