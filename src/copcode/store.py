@@ -447,7 +447,7 @@ class Store:
 
     def transcript_hashes(self) -> dict[str, str]:
         """Each transcript's source (as `project.relative` gives it) -> the sha256 of its bytes."""
-        return dict(self._all("SELECT source, sha256 FROM transcripts"))
+        return {row["source"]: row["sha256"] for row in self._all("SELECT source, sha256 FROM transcripts")}
 
     def turns_of(self, transcript: str) -> list[sqlite3.Row]:
         """The turns (speaker, role, start, end) of a transcript, in order."""
