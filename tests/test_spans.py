@@ -129,7 +129,14 @@ def test_a_span_follows_its_words_when_the_transcript_changes(demo):
     status = cli(demo, "status").output
     assert ("1 exact span(s) lost: their words were edited in the transcript, so their codings quote the whole "
             "segment. Tag again with --quote to choose the words.") in status
-    assert f"  #1 inclusive-learning by ann on {SEGMENT}: “{WORDS}”" in status
+    # listed on the segment that holds the coding now (SEGMENT's id went with its edited words), where a
+    # coder tags again
+    now = next(r["segment"] for r in rows(cli(demo, "segments", "--participant", "E01", "--format", "csv").output)
+               if "thirty years or so" in r["text"])
+    assert now != SEGMENT
+    assert f"  #1 inclusive-learning by ann on {now}: “{WORDS}”" in status
+    assert cli(demo, "tag", now, "inclusive-learning", "--coder", "ann", "--quote", "thirty years or so").exit_code == 0
+    assert "span(s) lost" not in cli(demo, "status").output
 
 
 def test_a_tag_without_a_quote_quotes_its_whole_passage(demo, tmp_path):

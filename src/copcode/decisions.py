@@ -12,7 +12,7 @@ import getpass
 import os
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from copcode.codebook import Codebook
@@ -390,8 +390,9 @@ def _placed_spans(store: Store, spanned: dict[tuple[str, str, str], Decision]) -
     """Each decision's span where its words are now: at the same place in its segment when the
     segment's words are unchanged, else where the words occur in the segment (the occurrence
     nearest the old place); a span whose words are gone falls back to the whole segment, and
-    its decision is listed second. A decision without a span (a tag of the whole segment) is
-    placed on its segment as it is now."""
+    its decision is listed second, with the id of the segment that holds it now (where a coder
+    tags again). A decision without a span (a tag of the whole segment) is placed on its
+    segment as it is now."""
     rows = {r["id"]: r for r in store.segments_of(segment_ids={key[0] for key in spanned})}
     placed, lost = {}, []
     for key, d in spanned.items():
@@ -405,8 +406,8 @@ def _placed_spans(store: Store, spanned: dict[tuple[str, str, str], Decision]) -
         offset = d.span_start - d.start  # type: ignore[operator]
         if segment["text"] != d.text:  # where its words are now, as whole words ("care", not in "carers")
             found = [m.start() for m in re.finditer(rf"(?<!\w){re.escape(words)}(?!\w)", segment["text"])]
-            if not found:  # the coder's words are gone: the coding keeps their whole segment
-                lost.append(d)
+            if not found:  # the coder's words are gone: the coding keeps their whole segment,
+                lost.append(replace(d, segment=key[0]))  # listed there (the id it was made on may be gone)
                 placed[key] = (segment["start"], segment["end"])
                 continue
             offset = min(found, key=lambda p: abs(p - offset))
