@@ -247,3 +247,30 @@ def test_tag_says_the_words_and_the_coder_pseudonymised(demo):
                              "“I drove [vehicle] for thirty-odd years”) (decision 1).\n")
     wrong = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", "lorries galore")
     assert wrong.exit_code == 1 and "lorries" not in wrong.output
+
+
+def test_tagging_again_for_other_words_keeps_the_coders_note(demo):
+    from copcode.coding import project_codebook
+    from copcode.decisions import coding_state
+    from copcode.project import open_project
+    from copcode.store import open_store
+
+    def notes():
+        store = open_store(demo / ".copcode" / "copcode.db", create=False, readonly=True)
+        try:
+            return coding_state(store, project_codebook(open_project(demo))).notes
+        finally:
+            store.close()
+
+    key = (SEGMENT, "inclusive-learning", "ann")
+    tag = ["tag", SEGMENT, "inclusive-learning", "--coder", "ann"]
+    assert cli(demo, *tag, "--note", "no contact during the wait").exit_code == 0
+    assert cli(demo, *tag, "--quote", WORDS).exit_code == 0
+    assert notes() == {key: "no contact during the wait"}
+    assert cli(demo, *tag, "--quote", "thirty-odd years", "--note", "the years matter").exit_code == 0
+    assert notes() == {key: "the years matter"}
+    # a reject in between ends the note: the coding given again is a new one
+    assert cli(demo, "reject", SEGMENT, "inclusive-learning", "--coder", "ann").exit_code == 0
+    assert notes() == {}
+    assert cli(demo, *tag).exit_code == 0
+    assert notes() == {}

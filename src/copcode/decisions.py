@@ -279,7 +279,8 @@ class CodingState:
     # the accepted decisions whose span's words are no longer in their segment (their coding
     # now quotes the whole segment)
     lost_spans: list[Decision] = field(default_factory=list)
-    # (segment, code, coder) -> the note of the coder's current accept or tag, where it has one
+    # (segment, code, coder) -> the note of the coder's current coding: of their latest accept or
+    # tag with one since they last rejected or untagged it (tagging again for other words keeps it)
     notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
     # (coder, transcript) where the coder reviews suggestions (a current accept or reject): a
     # suggestion they have not decided there is not yet an absence. Where they only tag (the
@@ -325,8 +326,15 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
     # quote there, which a later run may move)
     spanned = {key: stack[-1] for key, stack in stacks.items()
                if stack and states[key] == "accepted" and (stack[-1].span_words or stack[-1].verdict == "tag")}
-    notes = {key: stack[-1].note for key, stack in stacks.items()
-             if stack and states[key] == "accepted" and stack[-1].note}
+    # a coding's note: tagging again to change the words keeps the note the coder wrote before;
+    # a reject or untag in between ends it
+    notes = {}
+    for key, stack in stacks.items():
+        for d in reversed(stack):
+            if d.verdict not in POSITIVE or d.note:
+                if d.verdict in POSITIVE:
+                    notes[key] = d.note
+                break
     placed, lost = _placed_spans(store, spanned)
     return CodingState(states, covered, orphans, spans=placed, lost_spans=lost, notes=notes, reviewing=reviewing)
 
