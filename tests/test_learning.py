@@ -528,7 +528,7 @@ def test_undo_takes_a_rejection_back_from_the_command_line(coded_demo, tmp_path)
         f"Error: eve rejected {code} on {segment}: nothing to untag How to fix: to take the rejection back, run "
         f"`copcode undo {segment} {code}`.")
     undone = cli(root, "undo", segment, code, "--coder", "eve")
-    assert undone.output == f"eve: undo {code} on {segment} (decision 2).\n"
+    assert " ".join(undone.output.split()) == f"eve: undo {code} on {segment} (decision 2, undoes decision 1 (reject))."
     assert suggested()
     with sqlite3.connect(root / ".copcode" / "copcode.db") as db:  # the log keeps both; refusals wrote nothing
         assert db.execute("SELECT verdict FROM decisions ORDER BY id").fetchall() == [("reject",), ("undo",)]

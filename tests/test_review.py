@@ -36,7 +36,7 @@ def test_review_session_accept_reject_recode_skip_undo(coded_small):
     assert coding_state(store, codebook).states == {
         (items[0].segment, "learn", "ann"): "accepted", (items[1].segment, "learn", "ann"): "rejected"}
     notes = [r[0] for r in store.db.execute("SELECT note FROM decisions ORDER BY id")]
-    assert notes[0] == "clear case" and notes[3:5] == ["undoes decision 3", "undoes decision 2"]
+    assert notes[0] == "clear case" and notes[3:5] == ["undoes decision 3 (tag)", "undoes decision 2 (reject)"]
     # choosing the very code suggested is an accept, not a reject and a tag
     bob = ReviewSession(store, codebook, "bob", review_queue(store, codebook, "bob")[:1])
     bob.recode("learn")

@@ -569,8 +569,9 @@ def _decide(ctx: typer.Context, verdict: str, segment: str, code: str, coder: Op
         words = f" ({decision.span_start}-{decision.span_end}: “" \
                 f"{_escape(redactor.redact_at(decision.span_words, decision.transcript, decision.span_start))}”)" \
             if decision.span_words else ""
+    undoes = f", {_escape(decision.note)}" if verdict == "undo" else ""
     out.print(f"{_escape(redactor.redact_names(decision.coder))}: {verdict} {_escape(decision.code)} on "
-              f"{_escape(decision.segment)}{words} (decision {decision.id}).")
+              f"{_escape(decision.segment)}{words} (decision {decision.id}{undoes}).")
 
 
 @app.command("tag")

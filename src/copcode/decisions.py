@@ -105,7 +105,8 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
                   if verdict in ("untag", "undo")]
     if takes_back:  # an untag of nothing would only mark the transcript as coded by this coder, an undo
         # of nothing would do nothing: both are mistakes (a wrong id or coder) to say
-        states = coding_state(store, codebook).states
+        state_now = coding_state(store, codebook)
+        states = state_now.states
         for segment_id, code_id, verdict in takes_back:
             state = states.get((segment_id, code_id, coder.strip()))
             if verdict == "undo" and state is None:
@@ -122,6 +123,9 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
     written = []
     for segment_id, code_id, verdict, note, span in rows:
         segment = segments[segment_id]
+        if verdict == "undo":  # the log says which decision it cancels, before any note of the coder's
+            undone = state_now.latest[(segment["id"], current_code_id(codebook, code_id), coder.strip())]
+            note = f"undoes decision {undone.id} ({undone.verdict})" + (f": {note}" if note else "")
         if span is not None and tuple(span) == (segment["start"], segment["end"]):
             span = None  # the whole segment
         values = (segment["id"], current_code_id(codebook, code_id), verdict, coder.strip(), now(),
@@ -282,6 +286,8 @@ class CodingState:
     # (segment, code, coder) -> the note of the coder's current coding: of their latest accept or
     # tag with one since they last rejected or untagged it (tagging again for other words keeps it)
     notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # (segment, code, coder) -> the coder's current decision there (the one an undo cancels)
+    latest: dict[tuple[str, str, str], Decision] = field(default_factory=dict)
     # (coder, transcript) where the coder reviews suggestions (a current accept or reject): a
     # suggestion they have not decided there is not yet an absence. Where they only tag (the
     # NVivo way), what they did not tag in the themes they coded is absent.
@@ -336,7 +342,8 @@ def coding_state(store: Store, codebook: Codebook) -> CodingState:
                     notes[key] = d.note
                 break
     placed, lost = _placed_spans(store, spanned)
-    return CodingState(states, covered, orphans, spans=placed, lost_spans=lost, notes=notes, reviewing=reviewing)
+    return CodingState(states, covered, orphans, spans=placed, lost_spans=lost, notes=notes, reviewing=reviewing,
+                       latest={key: stack[-1] for key, stack in stacks.items() if stack})
 
 
 def codes_not_in(state: CodingState, codebook: Codebook) -> dict[str, int]:

@@ -126,7 +126,7 @@ class ReviewSession:
         if not self.history:
             return False
         index, decisions = self.history.pop()
-        rows = [(d.segment, d.code, "undo", f"undoes decision {d.id}") for d in reversed(decisions)]
+        rows = [(d.segment, d.code, "undo", "") for d in reversed(decisions)]  # record_many notes what each undoes
         if rows:
             with self.store.transaction():
                 record_many(self.store, self.codebook, rows, self.coder)
