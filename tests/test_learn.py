@@ -290,6 +290,10 @@ def test_evaluate_scores_each_group_with_a_model_that_never_saw_it():
     assert by_code["cues-perfect"]["best_cue_threshold"] == 0.5
     assert by_code["parking"]["learning_f1"] == by_code["parking"]["cues_f1"] == 1.0
     assert by_code["micro"]["learning_f1"] == 1.0 and by_code["macro"]["learning_f1"] == 1.0
+    # cue scores only on passages without the code: no threshold helps, so none is given
+    misleading = [{**s, "food": 0.4} if "food" not in found else s for s, found in zip(scores, labels)]
+    food = next(r for r in evaluate(texts, labels, misleading, groups, CODES, folds=3) if r["code"] == "food")
+    assert (food["cues_f1"], food["best_cue_threshold"]) == (0.0, None)
     told = []
     assert evaluate(texts, labels, scores, groups, CODES, folds=3, on_progress=lambda *fold: told.append(fold)) == rows
     # the folds to come, then each fold as it is done, for `copcode evaluate`'s progress bar

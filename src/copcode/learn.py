@@ -481,7 +481,8 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
         truth = numpy.array([code in sets[i] for i in scored_rows])
         candidates = sorted({round(v, 3) for v in values if v > 0})
         best = max(candidates, key=lambda t: (_f1(truth, values >= t), -t), default=None)
-        row["best_cue_threshold"] = best if row["gold"] else None
+        # none where no cue score finds a passage with the code: no threshold would help
+        row["best_cue_threshold"] = best if row["gold"] and best is not None and _f1(truth, values >= best) else None
         rows.append(row)
     micro: dict[str, Any] = {"code": "micro", "gold": sum(r["gold"] for r in rows), "best_cue_threshold": None}
     macro: dict[str, Any] = {"code": "macro", "gold": micro["gold"], "best_cue_threshold": None}
