@@ -274,3 +274,31 @@ def test_tagging_again_for_other_words_keeps_the_coders_note(demo):
     assert notes() == {}
     assert cli(demo, *tag).exit_code == 0
     assert notes() == {}
+
+
+def test_one_coders_narrow_span_neither_cuts_anothers_quote_nor_shows_in_their_review(demo):
+    from copcode.coding import project_codebook
+    from copcode.decisions import record_many
+    from copcode.project import open_project
+    from copcode.review import review_queue
+    from copcode.store import open_store
+
+    quotes = rows(cli(demo, "quotes", "--code", "inclusive-learning", "--limit", "0", "--format", "csv").output)
+    suggestion = next(q for q in quotes if len(q["quote"].split()) > 4)
+    assert cli(demo, "tag", suggestion["segment"], "inclusive-learning", "--coder", "bob",
+               "--quote", " ".join(suggestion["quote"].split()[:2])).exit_code == 0
+    codebook = project_codebook(open_project(demo))
+    store = open_store(demo / ".copcode" / "copcode.db", create=False)
+    try:
+        # a coder who has not decided sees the suggestion's words, not bob's choice
+        [item] = [i for i in review_queue(store, codebook, "cara") if
+                  (i.segment, i.code) == (suggestion["segment"], "inclusive-learning")]
+        assert item.text[item.quote_start - item.start:item.quote_end - item.start] == suggestion["quote"]
+        with store.transaction():  # ann accepts the whole suggestion (in review, or by a sheet)
+            record_many(store, codebook, [(suggestion["segment"], "inclusive-learning", "accept", "")], "ann")
+    finally:
+        store.close()
+    [coded] = rows(cli(demo, "quotes", "--code", "inclusive-learning", "--status", "accepted", "--format",
+                       "csv").output)
+    # bob's two words lie inside ann's: the quote is the suggestion's, not cut down to bob's
+    assert (coded["quote"], coded["status"]) == (suggestion["quote"], "accepted by ann, bob")

@@ -64,7 +64,7 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
                 (group and c.group.casefold() != group.casefold()) or c.score < min_score:
             continue
         items.append(ReviewItem(c.segment, c.code, c.participant, c.group, c.theme, c.score, c.start,
-                                c.text, c.evidence_list(), c.quote_start, c.quote_end, c.transcript))
+                                c.text, c.evidence_list(), *c.suggested, c.transcript))
     spans = question_spans(store, {i.segment for i in items})
     for item in items:
         if item.segment in spans:

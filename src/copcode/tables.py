@@ -105,7 +105,8 @@ class Coding:
     longer suggested: its transcript is coded now and has its cues' suggestions, the learned
     model was taught by the rejection, or the codebook changed; so the rejection stays listed). A tag has score 1.0, a withdrawn one 0.0; both have the whole
     segment as their quote and no evidence. An accepted coding whose coders chose exact spans
-    has those words as its quote (from the first span's start to the last one's end)."""
+    has those words as its quote (from the first span's start to the last one's end; an accept
+    without a span counts as the suggestion's words)."""
     segment: str
     transcript: str
     participant: str
@@ -122,6 +123,9 @@ class Coding:
     status: str
     coders: tuple[str, ...]
     origin: str
+    # the suggestion's own quote (start, end), before the coders' spans: what a coder who has not
+    # decided yet is shown (review), so that no one sees the words another coder chose
+    suggested: tuple[int, int] = (0, 0)
 
     @property
     def quote(self) -> str:
@@ -268,13 +272,15 @@ class ProjectView:
         coders = tuple(verdict.get("accepted", ()))
         status = "accepted" if coders else "rejected" if "rejected" in verdict else "suggested"
         origin = origin or ("accepted" if coders else "suggested")
-        spans = [self.state.spans[key] for key in ((r["segment"], r["code"], c) for c in coders)
-                 if key in self.state.spans]
-        if spans:  # the exact words the coders chose: from the first start to the last end
+        suggested = (quote_start, quote_end)
+        # the words each coder chose (an accept without a span: the suggestion's words), from the
+        # first start to the last end: one coder's narrow span does not cut another's quote short
+        spans = [self.state.spans.get((r["segment"], r["code"], c), suggested) for c in coders]
+        if spans:
             quote_start, quote_end = min(s for s, _ in spans), max(e for _, e in spans)
         return Coding(r["segment"], r["transcript"], r["participant"], groups[attributes],
                       self.theme_of[r["code"]], r["code"], r["start"], r["end"], r["text"], score,
-                      quote_start, quote_end, evidence, status, coders, origin)
+                      quote_start, quote_end, evidence, status, coders, origin, suggested)
 
     @cached_property
     def codings(self) -> list[Coding]:
