@@ -517,6 +517,19 @@ def test_speakers_a_placeholder_that_opens_one_turn_among_placeholders_is_a_labe
         ("interviewer", "How did it go?"), ("name", "Well, thanks."), ("interviewer", "And then?")]
 
 
+@pytest.mark.parametrize("text", [
+    "Dr [interviewer]: How did it go?\n[name]: Well, thanks.\nDr [interviewer]: And then?\n",
+    "Dr [interviewer]  0:02\nHow did it go?\n\n[name]  0:08\nWell, thanks.\n\nDr [interviewer]  0:15\nAnd then?\n",
+    "Dr. [interviewer]\nHow did it go?\n\n[name]\nWell, thanks.\n\nDr. [interviewer]\nAnd then?\n",
+], ids=["inline", "otter", "bare"])
+def test_speakers_a_title_before_a_placeholder_is_part_of_the_label(text):
+    """"Dr Sam Lee:" with the listed "Sam Lee" replaced, as a pseudonymised export writes it:
+    still a label, so the interviewer's questions are not filed in the participant's turn."""
+    assert [(t.speaker, t.role, text[t.start:t.end]) for t in find_turns(text, [], "E70")] == [
+        ("interviewer", "interviewer", "How did it go?"), ("name", "participant", "Well, thanks."),
+        ("interviewer", "interviewer", "And then?")]
+
+
 def test_speakers_preview_names_two_files_for_one_participant(tmp_path):
     root = project_with(tmp_path, files={"E80.txt": "Interviewer: Hi?\nE80: Hello.\n",
                                          "second.md": "---\nparticipant: E80\n---\nInterviewer: Hi?\nE80: Again.\n"})

@@ -66,13 +66,15 @@ _TS = r"\d{1,2}(?::\d{1,2}){1,2}(?:[.,]\d{1,3})?(?!\d|:\d)"  # a whole time, nev
 _TIME = rf"(?:\[{_TS}\]|\({_TS}\)|{_TS})"
 _B = r"(?:\*\*|__)?"  # Markdown bold around a label
 _LABEL = r"[^\W\d_][\w'’.\-]*(?:[ \t]+(?!\d{1,2}:\d)[\w'’.\-]+){0,3}"
+# a title before a placeholder: "Dr [interviewer]:" is "Dr Sam Lee:" with the listed name replaced
+_TITLE = r"(?:(?:Dr|Mr|Mrs|Ms|Mx|Miss|Prof|Professor|Nurse|Sister|Rev|Cllr)\.?[ \t]+(?=\[))?"
 _INLINE = re.compile(
-    rf"^[ \t]*{_B}(?:{_TIME}[ \t]+)?{_B}\[?(?P<label>{_LABEL})\]?(?:[ \t]*{_TIME})?[ \t]*{_B}[ \t]*:{_B}"
+    rf"^[ \t]*{_B}(?:{_TIME}[ \t]+)?{_B}{_TITLE}\[?(?P<label>{_LABEL})\]?(?:[ \t]*{_TIME})?[ \t]*{_B}[ \t]*:{_B}"
     rf"[ \t]*(?:(?:\[{_TS}\]|\({_TS}\))[ \t]*)?")  # a bare time after the colon may be the words
 _ALONE_TIME = re.compile(
-    rf"^[ \t]*{_B}(?:\[?(?P<label>{_LABEL})\]?{_B}[ \t]*(?:[-–|][ \t]*)?{_TIME}"
-    rf"|{_TIME}[ \t]+(?:[-–|][ \t]*)?\[?(?P<label2>{_LABEL})\]?{_B})[ \t]*$")
-_BARE = re.compile(rf"^[ \t]*{_B}(?P<open>\[)?(?P<label>{_LABEL})(?(open)\]){_B}[ \t]*$")
+    rf"^[ \t]*{_B}(?:{_TITLE}\[?(?P<label>{_LABEL})\]?{_B}[ \t]*(?:[-–|][ \t]*)?{_TIME}"
+    rf"|{_TIME}[ \t]+(?:[-–|][ \t]*)?{_TITLE}\[?(?P<label2>{_LABEL})\]?{_B})[ \t]*$")
+_BARE = re.compile(rf"^[ \t]*{_B}{_TITLE}(?P<open>\[)?(?P<label>{_LABEL})(?(open)\]){_B}[ \t]*$")
 _TIMELINE = re.compile(rf"^[ \t]*\[?{_TS}\]?(?:[ \t]*-->[ \t]*\[?{_TS}\]?)?[ \t]*$")
 _WORD = re.compile(r"\S+")
 
