@@ -78,6 +78,22 @@ def test_codebook_duplicate_ids_name_both_lines(tmp_path):
         "line 7: themes[0].codes[1].id: duplicate code a (first at line 6); ids must be unique"]
 
 
+def test_codebook_duplicate_ids_are_listed_with_every_other_problem(tmp_path):
+    """One round of fixes, not two: a duplicate id is found before the codebook is validated."""
+    path = tmp_path / "dup.yaml"
+    path.write_text("name: d\nthemes:\n  - id: t\n    label: T\n    codes:\n"
+                    "      - {id: a, label: A, definition: x}\n"
+                    "      - {id: b, definition: y, renamed_from: [a]}\n"
+                    "      - {id: a, label: A2, definition: z, colour: red}\n", encoding="utf-8")
+    with pytest.raises(CodebookError) as caught:
+        load_codebook(path)
+    assert caught.value.problems == [
+        "line 7: themes[0].codes[1].renamed_from[0]: duplicate code a (first at line 6); ids must be unique",
+        "line 7: themes[0].codes[1].label: required key is missing",
+        "line 8: themes[0].codes[2].id: duplicate code a (first at line 6); ids must be unique",
+        "line 8: themes[0].codes[2].colour: unknown key (check its spelling; see README, 'The codebook')"]
+
+
 def test_codebook_refuses_python_object_tags(tmp_path):
     path = tmp_path / "evil.yaml"
     path.write_text("name: !!python/object/apply:os.system ['echo hi']\nthemes: []\n", encoding="utf-8")

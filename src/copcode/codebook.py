@@ -330,7 +330,7 @@ def load_codebook(path: str | Path, display: str | None = None) -> Codebook:
         raise CodebookError(display, [str(exc)]) from None
     if not isinstance(data, dict):
         raise CodebookError(display, ["line 1: a codebook is a mapping with `name` and `themes`"])
-    problems: list[str] = _depth_problems(data, node)
+    problems: list[str] = _depth_problems(data, node) + _duplicate_problems(data, node)
     try:
         codebook = Codebook.model_validate(data)
     except ValidationError as exc:
@@ -373,19 +373,42 @@ def _depth_problems(data: dict, node) -> list[str]:
     return problems
 
 
+def _duplicate_problems(data: dict, node) -> list[str]:
+    """Ids (of themes, codes, and codes' `renamed_from`) given twice, found in the YAML's data
+    before it is validated, so that they are listed with every other problem at once (ids
+    that are not text are the validation's to report). Codes in document order, parents
+    first, without recursion."""
+    seen: dict[str, list] = {}
+
+    def note(what: str, value, loc: list) -> None:
+        if isinstance(value, str):
+            seen.setdefault(f"{what} {value}", []).append(loc)
+
+    themes = data.get("themes")
+    for t, theme in enumerate(themes if isinstance(themes, list) else []):
+        if not isinstance(theme, dict):
+            continue
+        note("theme", theme.get("id"), ["themes", t, "id"])
+        codes = theme.get("codes")
+        stack = [(["themes", t, "codes", i], code) for i, code in reversed(list(enumerate(codes)))] \
+            if isinstance(codes, list) else []
+        while stack:
+            place, code = stack.pop()
+            if not isinstance(code, dict):
+                continue
+            note("code", code.get("id"), [*place, "id"])
+            renamed = code.get("renamed_from")
+            for r, old in enumerate(renamed if isinstance(renamed, list) else []):
+                note("code", old, [*place, "renamed_from", r])
+            children = code.get("codes")
+            if isinstance(children, list):
+                stack.extend(([*place, "codes", i], child) for i, child in reversed(list(enumerate(children))))
+    return [f"line {_line_of(node, loc)}: {_dotted(loc)}: duplicate {what} (first at line {_line_of(node, locs[0])}); "
+            "ids must be unique" for what, locs in seen.items() for loc in locs[1:]]
+
+
 def _semantic_problems(codebook: Codebook, node) -> list[str]:
     problems = []
-    seen: dict[str, list] = {}
-    for t, theme in enumerate(codebook.themes):
-        seen.setdefault(f"theme {theme.id}", []).append(["themes", t, "id"])
-        for place, code, _, _ in walk(theme.codes, ("themes", t)):
-            seen.setdefault(f"code {code.id}", []).append([*place, "id"])
-            for r, old in enumerate(code.renamed_from):
-                seen.setdefault(f"code {old}", []).append([*place, "renamed_from", r])
-    for what, locs in seen.items():
-        for loc in locs[1:]:
-            problems.append(f"line {_line_of(node, loc)}: {_dotted(loc)}: duplicate {what} "
-                            f"(first at line {_line_of(node, locs[0])}); ids must be unique")
     names: dict[str, str] = {}
     for t, theme in enumerate(codebook.themes):
         for a, alias in enumerate(theme.aliases):
