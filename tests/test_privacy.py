@@ -1,5 +1,7 @@
 """Pseudonymisation: listed identifiers never leave in any output; detectors; the scan."""
 
+import csv
+import io
 import json
 import zipfile
 
@@ -205,3 +207,22 @@ def test_privacy_scan_says_when_nothing_is_pseudonymised(coded_demo):
     assert " ".join(result.stderr.split()) == ("Possible identifiers: NOTHING is pseudonymised in outputs: copcode.yaml "
                                                "lists no identifier and detects nothing (README, 'Privacy')")
     assert result.stdout.startswith("transcript,start,end,text,kind,replacement\n")
+
+
+def test_privacy_scan_does_not_list_again_a_name_listed_after_its_title(tmp_path):
+    """"Dr Hannah Whitfield" with "Hannah Whitfield" listed: the title alone is nothing to
+    add; a name beside it that is not listed still is."""
+    root = tmp_path / "study"
+    (root / "transcripts").mkdir(parents=True)
+    assert cli(root, "init").exit_code == 0
+    settings = root / "copcode.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        '    # "Firstname Surname": "[name]"', '    "Hannah Whitfield": "[doctor]"'), encoding="utf-8")
+    (root / "transcripts" / "A01.txt").write_text(
+        "Interviewer: Who helped you?\n\nA01: I saw Dr Hannah Whitfield at the clinic, and Dr. Hannah Whitfield "
+        "again. Mr Albert Finch came too, with Dr Hannah Whitfield Jones.\n", encoding="utf-8")
+    assert cli(root, "code").exit_code == 0
+    scanned = [(r["text"], r["kind"]) for r in csv.DictReader(io.StringIO(
+        cli(root, "privacy", "scan", "--format", "csv").stdout))]
+    assert scanned == [("Hannah Whitfield", "listed")] * 3 + [
+        ("Mr Albert Finch", "capitalised"), ("Dr Hannah Whitfield Jones", "capitalised")]
