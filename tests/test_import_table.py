@@ -254,7 +254,7 @@ def test_a_code_on_a_whole_interview_is_refused(demo):
     result = cli(demo, "import", str(table), "--coder", "team")
     assert result.exit_code == 0, result.output
     assert told(result) == (
-        "Recorded 0 tags by team on 0 documents (1 document marked as coded by team).\n"
+        "Recorded no tag; 1 document marked as coded by team, with none of the codes (each is absent there).\n"
         "Not imported: lines 2-4, 6: a code on a whole document of several segments (E01, E02, E03, E05) cannot be "
         "placed on one passage, so they are not marked as coded; give segment ids instead (a `segment` column, "
         "with the ids `copcode segments` lists)\n")
@@ -275,7 +275,8 @@ def test_agreement_counts_a_document_imported_without_codes_as_coded(demo):
     assert cli(demo, "tag", tagged, "shared-language", "--coder", "ann").exit_code == 0
     result = cli(demo, "import", str(write_csv(demo / "gold.csv", [["transcript", "code"], ["E02", ""]])),
                  "--coder", "gold")
-    assert told(result) == "Recorded 0 tags by gold on 0 documents (1 document marked as coded by gold).\n"
+    assert told(result) == ("Recorded no tag; 1 document marked as coded by gold, with none of the codes (each is "
+                            "absent there).\n")
     figures = agreement(demo, "gold", "ann")
     # ann coded E02 for the territory theme only (the theme of shared-language)
     assert figures["shared-language"]["units"] == figures["prevailing-culture"]["units"] == segments

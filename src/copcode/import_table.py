@@ -69,7 +69,9 @@ class TableImportResult:
                 if self.already_marked else ""
             return [f"Nothing new: {counted(self.already, 'tag')} already recorded{also}."]
         lines = [f"Recorded {counted(self.tags, 'tag')} by {coder} on {counted(self.documents, 'document')} "
-                 f"({counted(self.marked, 'document')} marked as coded by {coder})."]
+                 f"({counted(self.marked, 'document')} marked as coded by {coder})." if self.tags else
+                 f"Recorded no tag; {counted(self.marked, 'document')} marked as coded by {coder}, with none of the "
+                 "codes (each is absent there)."]
         if self.already:
             lines.append(f"Not recorded again: {counted(self.already, 'tag')} already recorded.")
         return lines
