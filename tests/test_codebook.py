@@ -92,6 +92,14 @@ def test_codebook_duplicate_ids_are_listed_with_every_other_problem(tmp_path):
         "line 7: themes[0].codes[1].label: required key is missing",
         "line 8: themes[0].codes[2].id: duplicate code a (first at line 6); ids must be unique",
         "line 8: themes[0].codes[2].colour: unknown key (check its spelling; see README, 'The codebook')"]
+    # ids are read with white space at their ends stripped: "a " is a again
+    path.write_text("name: d\nthemes:\n  - id: t\n    label: T\n    codes:\n"
+                    "      - {id: a, label: A, definition: x}\n"
+                    "      - {id: 'a ', label: A2, definition: z}\n", encoding="utf-8")
+    with pytest.raises(CodebookError) as caught:
+        load_codebook(path)
+    assert caught.value.problems == [
+        "line 7: themes[0].codes[1].id: duplicate code a (first at line 6); ids must be unique"]
 
 
 def test_codebook_refuses_python_object_tags(tmp_path):

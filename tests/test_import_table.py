@@ -200,6 +200,15 @@ def test_case_35_a_second_import_records_nothing_new(survey):
     assert told(result) == "Recorded 3 tags by gold on 2 documents (1 document marked as coded by gold).\n"
 
 
+def test_a_table_whose_tags_are_all_recorded_marks_its_documents_without_denying_them(survey):
+    table = write_csv(survey / "gold.csv", [["id", "code"], ["S2", "time"]])
+    segment = segment_of(survey, "S2")
+    assert cli(survey, "tag", segment, "time", "--coder", "gold").exit_code == 0
+    result = cli(survey, "import", str(table), "--coder", "gold")
+    assert told(result) == ("Recorded no new tag; 1 document marked as coded by gold.\n"
+                            "Not recorded again: 1 tag already recorded.\n")
+
+
 def test_a_later_reject_or_untag_is_kept(survey):
     table = write_csv(survey / "gold.csv", [["id", "code"], ["S2", "time"]])
     cli(survey, "import", str(table), "--coder", "gold")

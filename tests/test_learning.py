@@ -526,12 +526,18 @@ def test_undo_takes_a_rejection_back_from_the_command_line(coded_demo, tmp_path)
     assert untag.exit_code == 1
     assert " ".join(untag.output.split()) == (
         f"Error: eve rejected {code} on {segment}: nothing to untag How to fix: to take the rejection back, run "
-        f"`copcode undo {segment} {code}`.")
+        f"`copcode undo {segment} {code} --coder eve`.")
     undone = cli(root, "undo", segment, code, "--coder", "eve")
     assert " ".join(undone.output.split()) == f"eve: undo {code} on {segment} (decision 2, undoes decision 1 (reject))."
     assert suggested()
     with sqlite3.connect(root / ".copcode" / "copcode.db") as db:  # the log keeps both; refusals wrote nothing
         assert db.execute("SELECT verdict FROM decisions ORDER BY id").fetchall() == [("reject",), ("undo",)]
+    # the coder's own note follows what the undo cancels, pseudonymised in the output as every note is
+    (root / "copcode.yaml").write_text('privacy:\n  identifiers:\n    "Bernard Pike": "[name]"\n', encoding="utf-8")
+    assert cli(root, "reject", segment, code, "--coder", "eve").exit_code == 0
+    undone = cli(root, "undo", segment, code, "--coder", "eve", "--note", "Bernard Pike says it fits")
+    assert " ".join(undone.output.split()) == (
+        f"eve: undo {code} on {segment} (decision 4, undoes decision 3 (reject): [name] says it fits).")
 
 
 def test_a_coder_who_only_tags_is_scored_like_one_whose_coding_was_imported(coded_demo, tmp_path):

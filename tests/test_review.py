@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from copcode.cli import app
-from copcode.decisions import coding_state
+from copcode.decisions import coding_state, record_many
+from copcode.errors import CopcodeError
 from copcode.review import ReviewSession, review_queue
 
 
@@ -188,6 +189,36 @@ def test_a_sheet_that_gives_and_rejects_one_code_on_one_segment_is_refused(coded
         f"  row 4: rejects time on {rows[2]['segment']}, but row 3 gives it; keep one of the two\n"
         "  How to fix: correct those rows and import the sheet again.\n")
     assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
+
+
+def test_a_sheet_row_that_contradicts_two_others_is_one_problem(coded_small, tmp_path):
+    project, store, codebook = coded_small
+    sheet = tmp_path / "review.csv"
+
+    def fill(rows):  # learn -> time, then time -> learn, on one segment
+        rows[1]["decision"], rows[1]["other_code"] = "reject", "time"
+        rows[2]["decision"], rows[2]["other_code"] = "reject", "learn"
+    rows = exported_sheet(project, sheet, fill)
+    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
+    assert result.stderr == (
+        f"Error: {sheet}: 1 row(s) cannot be applied, so none were:\n"
+        f"  row 4: rejects time on {rows[2]['segment']}, but row 3 gives it; keep one of the two\n"
+        "  How to fix: correct those rows and import the sheet again.\n")
+
+
+def test_review_undo_of_an_action_another_command_took_back_records_nothing(coded_small):
+    project, store, codebook = coded_small
+    [item, *_] = review_queue(store, codebook, "ann")
+    session = ReviewSession(store, codebook, "ann", [item])
+    session.accept()
+    with store.transaction():  # `copcode undo` in another terminal
+        record_many(store, codebook, [(item.segment, item.code, "undo", "")], "ann")
+    before = store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+    with pytest.raises(CopcodeError) as raised:
+        session.undo()
+    assert raised.value.what == f"ann has no decision on {item.code} on {item.segment}: nothing to undo"
+    assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == before
+    assert session.undo() is False  # that action is out of the history
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")

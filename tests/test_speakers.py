@@ -521,7 +521,8 @@ def test_speakers_a_placeholder_that_opens_one_turn_among_placeholders_is_a_labe
     "Dr [interviewer]: How did it go?\n[name]: Well, thanks.\nDr [interviewer]: And then?\n",
     "Dr [interviewer]  0:02\nHow did it go?\n\n[name]  0:08\nWell, thanks.\n\nDr [interviewer]  0:15\nAnd then?\n",
     "Dr. [interviewer]\nHow did it go?\n\n[name]\nWell, thanks.\n\nDr. [interviewer]\nAnd then?\n",
-], ids=["inline", "otter", "bare"])
+    "Sir [interviewer]: How did it go?\n[name]: Well, thanks.\nSir [interviewer]: And then?\n",
+], ids=["inline", "otter", "bare", "privacy's titles"])
 def test_speakers_a_title_before_a_placeholder_is_part_of_the_label(text):
     """"Dr Sam Lee:" with the listed "Sam Lee" replaced, as a pseudonymised export writes it:
     still a label, so the interviewer's questions are not filed in the participant's turn."""

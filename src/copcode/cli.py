@@ -569,7 +569,7 @@ def _decide(ctx: typer.Context, verdict: str, segment: str, code: str, coder: Op
         words = f" ({decision.span_start}-{decision.span_end}: “" \
                 f"{_escape(redactor.redact_at(decision.span_words, decision.transcript, decision.span_start))}”)" \
             if decision.span_words else ""
-    undoes = f", {_escape(decision.note)}" if verdict == "undo" else ""
+    undoes = f", {_escape(redactor.redact(decision.note))}" if verdict == "undo" else ""  # the coder's note too
     out.print(f"{_escape(redactor.redact_names(decision.coder))}: {verdict} {_escape(decision.code)} on "
               f"{_escape(decision.segment)}{words} (decision {decision.id}{undoes}).")
 
@@ -770,8 +770,12 @@ def _review_loop(session, redactor) -> None:
             note = typer.prompt("Note", default="", show_default=False)
             continue
         elif key == "u":
-            if not session.undo():
-                out.print("Nothing to undo.")
+            try:
+                if not session.undo():
+                    out.print("Nothing to undo.")
+            except CopcodeError as exc:  # taken back already by another command
+                err.print(f"[red]{_escape(exc.what)}[/]")
+                continue
         elif key in ("q", "\x03", "\x04"):
             break
         else:
@@ -850,7 +854,7 @@ def privacy_scan(
     if unscanned:
         shown = ", ".join(unscanned[:10]) + (f" and {len(unscanned) - 10} more" if len(unscanned) > 10 else "")
         err.print(f"[yellow]Warning:[/] not scanned, new or changed since the last `copcode code` (or skipped by "
-                  f"it): {_escape(shown)}. Run `copcode code`, then scan again.")
+                  f"it): {_escape(shown)}. Run `copcode code` (it says why it skips a file), then scan again.")
     if redactor.active:
         title = ("Possible identifiers (listed and detected ones are pseudonymised in outputs; "
                  "confirm the capitalised ones and list them in copcode.yaml)")

@@ -381,8 +381,8 @@ def _duplicate_problems(data: dict, node) -> list[str]:
     seen: dict[str, list] = {}
 
     def note(what: str, value, loc: list) -> None:
-        if isinstance(value, str):
-            seen.setdefault(f"{what} {value}", []).append(loc)
+        if isinstance(value, str):  # as the model reads it: white space at either end stripped
+            seen.setdefault(f"{what} {value.strip()}", []).append(loc)
 
     themes = data.get("themes")
     for t, theme in enumerate(themes if isinstance(themes, list) else []):

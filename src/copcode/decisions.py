@@ -11,6 +11,7 @@ import difflib
 import getpass
 import os
 import re
+import shlex
 import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -114,7 +115,8 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
                                    fix="check the ids and --coder (`copcode segments` lists the segments).")
             if verdict == "untag" and state == "rejected":
                 raise CopcodeError(f"{coder.strip()} rejected {code_id} on {segment_id}: nothing to untag",
-                                   fix=f"to take the rejection back, run `copcode undo {segment_id} {code_id}`.")
+                                   fix=f"to take the rejection back, run `copcode undo {segment_id} {code_id} "
+                                       f"--coder {shlex.quote(coder.strip())}`.")
             if verdict == "untag" and state != "accepted":
                 raise CopcodeError(f"{coder.strip()} has not tagged or accepted {code_id} on {segment_id}: "
                                    "nothing to untag",

@@ -70,8 +70,9 @@ class TableImportResult:
             return [f"Nothing new: {counted(self.already, 'tag')} already recorded{also}."]
         lines = [f"Recorded {counted(self.tags, 'tag')} by {coder} on {counted(self.documents, 'document')} "
                  f"({counted(self.marked, 'document')} marked as coded by {coder})." if self.tags else
-                 f"Recorded no tag; {counted(self.marked, 'document')} marked as coded by {coder}, with none of the "
-                 "codes (each is absent there)."]
+                 f"Recorded no new tag; {counted(self.marked, 'document')} marked as coded by {coder}." if self.already
+                 else f"Recorded no tag; {counted(self.marked, 'document')} marked as coded by {coder}, with none "
+                      "of the codes (each is absent there)."]
         if self.already:
             lines.append(f"Not recorded again: {counted(self.already, 'tag')} already recorded.")
         return lines

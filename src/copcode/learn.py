@@ -21,7 +21,7 @@ imports (scikit-learn, numpy, scipy) happen inside functions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -833,7 +833,7 @@ class Evaluation:
     units: Decided
     folds: int
 
-    def with_context(self, name=str):
+    def with_context(self, name: Callable[[str], str] = str) -> Any:
         """The table with what the figures stand on in every row, for a file read away from
         the terminal's title: the coders (each through `name`, the redaction of the output),
         the coded transcripts and passages, and the folds."""

@@ -446,6 +446,7 @@ def scan(store, redactor: Redactor):
     import spacy
     from spacy.matcher import Matcher
 
+    from copcode.ingest.speakers import TITLES, fold
     from copcode.segment import split_sentences
 
     nlp = spacy.blank("en")
@@ -494,9 +495,9 @@ def scan(store, redactor: Redactor):
             # what the listed and detected identifiers leave of the run: nothing, or a title
             # alone ("Dr" of "Dr Hannah Whitfield", Hannah Whitfield listed), says nothing new
             run = list(re.finditer(r"\S+", words))
-            left = [w for w in run if not any(a < start + w.end() and start + w.start() < b for a, b in spans)]
+            left = [w for w in run if not any(a <= start + w.start() and start + w.end() <= b for a, b in spans)]
             if " ".join(normalised(words)[0].split()) in listed or words in _COMMON or \
-                    (len(left) < len(run) and all(w[0].rstrip(".").casefold() in TITLES for w in left)):
+                    (len(left) < len(run) and all(fold(w[0]) in TITLES for w in left)):
                 continue
             rows.append({"transcript": transcript_id, "start": start, "end": end,
                          "text": words, "kind": "capitalised", "replacement": ""})
@@ -600,8 +601,6 @@ OPENERS = frozenset("""absolutely actually afternoon ah apparently basically bri
     mhm mm mm-hmm morning nope obviously oh ok okay overall perfect personally plus probably right sadly second
     secondly sorry sure thank thanks thirdly today tomorrow uh-huh uh-uh um unfortunately usually welcome yeah
     yep yes yesterday""".split())
-# the words before a name that are no part of it
-TITLES = frozenset("dr mr mrs ms mx miss prof professor sir dame lady lord nurse sister rev cllr".split())
 _COMMON = {
     "I", "Interviewer", "Mm", "Yeah", "Yes", "No", "OK", "Okay", "Oh", "Well", "So", "And", "But",
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",

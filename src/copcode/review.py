@@ -122,7 +122,10 @@ class ReviewSession:
         self._next()
 
     def undo(self) -> bool:
-        """Take back the last action (its decisions stay in the log, cancelled by `undo`)."""
+        """Take back the last action (its decisions stay in the log, cancelled by `undo`). A
+        CopcodeError when another command took one of them back already (`copcode undo`):
+        nothing is recorded, and the action leaves the history (the next undo takes back the
+        one before it)."""
         if not self.history:
             return False
         index, decisions = self.history.pop()
@@ -230,6 +233,7 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
             if earlier[1] != gives and earlier[0] != number:  # applied in order, the later row would silently undo the earlier
                 problems.append(f"row {number}: {'gives' if gives else 'rejects'} {said_code} on {segment}, but "
                                 f"row {earlier[0]} {'rejects' if gives else 'gives'} it; keep one of the two")
+                break  # one problem a row: the count says how many rows
         if (other and now(code) == "rejected" and now(other) == "accepted") or \
                 (decision and not other and now(code) == {"accept": "accepted", "reject": "rejected"}[decision]):
             counts["unchanged"] += 1  # the sheet was imported before: nothing new to record

@@ -125,7 +125,7 @@ class Coding:
     origin: str
     # the suggestion's own quote (start, end), before the coders' spans: what a coder who has not
     # decided yet is shown (review), so that no one sees the words another coder chose
-    suggested: tuple[int, int] = (0, 0)
+    suggested: tuple[int, int]
 
     @property
     def quote(self) -> str:

@@ -163,12 +163,14 @@ def not_read(project: Project) -> list[str]:
 def not_coded(project: Project, coded: dict[str, str]) -> list[str]:
     """The transcript files (as `project.relative` names them) that are not in `coded`
     (source -> the sha256 of its bytes, as the store keeps them) as they are now: new or
-    changed since the last `copcode code`, or skipped by it. None without a transcripts folder
+    changed since the last `copcode code`, or skipped by it. None without transcript files
     (a survey's project)."""
-    if not project.transcripts_dir.is_dir():
+    try:
+        paths = transcript_paths(project)
+    except ProjectError:  # no transcripts folder, or none in it: a survey's project
         return []
     changed = []
-    for path in transcript_paths(project):
+    for path in paths:
         source = project.relative(path)
         try:
             same = source in coded and hashlib.sha256(read_regular_file(path)).hexdigest() == coded[source]

@@ -66,8 +66,10 @@ _TS = r"\d{1,2}(?::\d{1,2}){1,2}(?:[.,]\d{1,3})?(?!\d|:\d)"  # a whole time, nev
 _TIME = rf"(?:\[{_TS}\]|\({_TS}\)|{_TS})"
 _B = r"(?:\*\*|__)?"  # Markdown bold around a label
 _LABEL = r"[^\W\d_][\w'’.\-]*(?:[ \t]+(?!\d{1,2}:\d)[\w'’.\-]+){0,3}"
+# the words before a person's name that are no part of it (as `fold` gives them)
+TITLES = frozenset("dr mr mrs ms mx miss prof professor sir dame lady lord nurse sister rev cllr".split())
 # a title before a placeholder: "Dr [interviewer]:" is "Dr Sam Lee:" with the listed name replaced
-_TITLE = r"(?:(?:Dr|Mr|Mrs|Ms|Mx|Miss|Prof|Professor|Nurse|Sister|Rev|Cllr)\.?[ \t]+(?=\[))?"
+_TITLE = rf"(?:(?i:{'|'.join(sorted(TITLES))})\.?[ \t]+(?=\[))?"
 _INLINE = re.compile(
     rf"^[ \t]*{_B}(?:{_TIME}[ \t]+)?{_B}{_TITLE}\[?(?P<label>{_LABEL})\]?(?:[ \t]*{_TIME})?[ \t]*{_B}[ \t]*:{_B}"
     rf"[ \t]*(?:(?:\[{_TS}\]|\({_TS}\))[ \t]*)?")  # a bare time after the colon may be the words
