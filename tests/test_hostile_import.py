@@ -295,15 +295,33 @@ ONLY_QUESTIONS = "Interviewer: Just one question?\nInterviewer: And another one?
 
 def test_import_is_all_or_nothing_when_a_source_cannot_be_coded(imported, tmp_path):
     """The codebook, transcripts and participants.csv are written and the project is coded
-    before the text with only the interviewer's turns is found: all of it is undone."""
+    before the source whose name is a listed identifier (an id shown in every output) is
+    refused: all of it is undone."""
     (imported / "codebooks" / "first.yaml").rename(tmp_path / "first.yaml")  # so a codebook is written
+    settings = imported / "copcode.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        '    # "Firstname Surname": "[name]"', '    "Okafor": "[name]"'), encoding="utf-8")
     sources = text_source("E03", E01_TEXT.replace("E01", "E03"), "We learnt", LEARN) + \
-        text_source("E04", ONLY_QUESTIONS, "Just", TRUST)
+        text_source("Okafor", E02_TEXT.replace("E02", "Okafor"), "I trust", TRUST)
     cases = '<Cases><Case guid="c3" name="E03"/></Cases>'
     path = qdpx(tmp_path, project_xml(sources=sources, cases=cases), "second.qdpx")
-    refused(imported, path, f"{path}: TextSource 'E04': every turn is the interviewer's; there is nothing to code"
-            "\n  How to fix: label the participant's turns, e.g. \"E04: ...\", or name their speaker in the "
-            "header: `speakers: {Name: participant}`.")
+    refused(imported, path, f"{path}: TextSource 'Okafor': the participant id 'Okafor' is a listed identifier "
+            "(Okafor)\n  How to fix: rename the file to a code such as P07.txt, or set `participant: P07` in its "
+            "header; ids are shown unredacted in every output.")
+
+
+def test_a_source_with_only_the_interviewers_labels_comes_in_as_a_document(imported, tmp_path):
+    """Its file may have named the participant's label in a header, which no REFI-QDA file
+    carries: it comes in as a document, and the rest of the import with it."""
+    sources = text_source("E03", E01_TEXT.replace("E01", "E03"), "We learnt", LEARN) + \
+        text_source("E04", ONLY_QUESTIONS, "Just", TRUST)
+    path = qdpx(tmp_path, project_xml(sources=sources), "second.qdpx")
+    result = cli(imported, "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stdout.split()) == (
+        "Added 2 transcripts and 2 codings. TextSource 'E04' has only the interviewer's speaker labels: it comes "
+        "in as a document (transcripts/E04.txt, `speakers: none`), the whole text one participant's, each "
+        "paragraph a segment.")
 
 
 def test_import_is_all_or_nothing_when_out_cannot_be_written(imported, tmp_path):
@@ -318,12 +336,14 @@ def test_import_is_all_or_nothing_when_out_cannot_be_written(imported, tmp_path)
     assert state(imported) == before
 
 
-def test_import_into_a_fresh_folder_that_fails_leaves_it_empty(fresh, tmp_path):
-    sources = text_source("E04", ONLY_QUESTIONS, "Just", TRUST)
-    path = qdpx(tmp_path, project_xml(sources=sources))
+def test_import_into_a_fresh_folder_that_fails_leaves_it_as_it_was(fresh, tmp_path):
+    """The settings, codebook and transcripts are written and the project coded before out/
+    cannot be made (a file is in its place): all of it is undone."""
+    (fresh / "out").write_text("not a folder", encoding="utf-8")
+    path = qdpx(tmp_path, project_xml())
     result = cli(fresh, "import", str(path))
     assert result.exit_code == 1, result.output
-    assert list(fresh.iterdir()) == []
+    assert [p.name for p in fresh.iterdir()] == ["out"]
 
 
 # 35: the same file twice

@@ -212,7 +212,8 @@ def test_privacy_scan_says_when_nothing_is_pseudonymised(coded_demo):
 
 def test_privacy_scan_does_not_list_again_a_name_listed_after_its_title(tmp_path):
     """"Dr Hannah Whitfield" with "Hannah Whitfield" listed: the title alone is nothing to
-    add; a name beside it that is not listed still is."""
+    add; a name beside it that is not listed still is. Labels that name a role ("Receptionist",
+    "Social Worker") are no possible names."""
     root = tmp_path / "study"
     (root / "transcripts").mkdir(parents=True)
     assert cli(root, "init").exit_code == 0
@@ -221,8 +222,9 @@ def test_privacy_scan_does_not_list_again_a_name_listed_after_its_title(tmp_path
         '    # "Firstname Surname": "[name]"', '    "Hannah Whitfield": "[doctor]"'), encoding="utf-8")
     (root / "transcripts" / "A01.txt").write_text(
         "Interviewer: Who helped you?\n\nA01: I saw Dr Hannah Whitfield at the clinic, and Dr. Hannah Whitfield "
-        "again. Mr Albert Finch came too, with Dr Hannah Whitfield Jones. Sir Hannah Whitfield-Jones wrote.\n",
-        encoding="utf-8")
+        "again. Mr Albert Finch came too, with Dr Hannah Whitfield Jones. Sir Hannah Whitfield-Jones wrote.\n\n"
+        "Receptionist: They rang.\n\nA01: Good.\n\nSocial Worker: Me too.\n\nA01: Yes.\n\nReceptionist: Again.\n\n"
+        "Social Worker: Fine.\n", encoding="utf-8")
     assert cli(root, "code").exit_code == 0
     scanned = [(r["text"], r["kind"]) for r in csv.DictReader(io.StringIO(
         cli(root, "privacy", "scan", "--format", "csv").stdout))]

@@ -531,6 +531,16 @@ def test_speakers_a_title_before_a_placeholder_is_part_of_the_label(text):
         ("interviewer", "interviewer", "And then?")]
 
 
+@pytest.mark.parametrize("label", ["Social worker", "practice nurse", "Care home Manager"])
+def test_speakers_a_role_in_sentence_case_is_a_label(label):
+    """The README's "any case": a role label need not be capitalised word by word; before, its
+    turns were filed in the interviewer's and the file was refused as all interviewer."""
+    text = f"Interviewer: How is it?\n{label}: Busy, very.\nInterviewer: And the team?\n{label}: Good.\n"
+    assert [(t.speaker, t.role, text[t.start:t.end]) for t in find_turns(text, [], "S03")] == [
+        ("Interviewer", "interviewer", "How is it?"), (label, "participant", "Busy, very."),
+        ("Interviewer", "interviewer", "And the team?"), (label, "participant", "Good.")]
+
+
 def test_speakers_preview_names_two_files_for_one_participant(tmp_path):
     root = project_with(tmp_path, files={"E80.txt": "Interviewer: Hi?\nE80: Hello.\n",
                                          "second.md": "---\nparticipant: E80\n---\nInterviewer: Hi?\nE80: Again.\n"})

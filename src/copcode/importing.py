@@ -45,7 +45,8 @@ class _Plan:
     new_sources: dict[str, str]  # source name -> the transcript file's text, to write
     participants: str | None  # participants.csv text, when the project has none
     problems: list[str]
-    documents: list[str] = field(default_factory=list)  # new sources without speakers: `speakers: none`
+    # new sources without a participant's turn (`speakers: none`): (name, what labels they have)
+    documents: list[tuple[str, str]] = field(default_factory=list)
 
 
 def import_refi(project: Project, path: Path, *, utf16: bool | None = None) -> ImportResult:
@@ -120,7 +121,7 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
     folder = project.transcripts_dir
     sources: dict[str, Path] = {}
     new_sources: dict[str, str] = {}
-    documents: list[str] = []
+    documents: list[tuple[str, str]] = []
     kind = imported.source_kind
     names: dict[str, str] = {}  # folded file id -> the source that becomes that file
     for name, text in imported.sources.items():
@@ -149,10 +150,10 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
             sources[name] = present[0]
             continue
         sources[name] = folder / f"{file_id}.txt"
-        document = _without_speakers(project, file_id, text)
-        new_sources[name] = _transcript_file(path, kind, name, text, document)
-        if document:
-            documents.append(name)
+        labels = _without_speakers(project, file_id, text)
+        new_sources[name] = _transcript_file(path, kind, name, text, bool(labels))
+        if labels:
+            documents.append((name, labels))
 
     participants = None
     if imported.cases:
@@ -165,14 +166,20 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
     return _Plan(codebook, code_ids, sources, new_sources, participants, problems, documents)
 
 
-def _without_speakers(project: Project, file_id: str, text: str) -> bool:
-    """Whether `copcode code` would find no speaker labels in the text (as a .txt without a
-    header, named `file_id`), so that it must come in as a document."""
-    from copcode.ingest.speakers import detect
+def _without_speakers(project: Project, file_id: str, text: str) -> str:
+    """Why `copcode code` would find no participant's turn in the text (as a .txt without a
+    header, named `file_id`), "no speaker labels" or "only the interviewer's speaker labels"
+    (the file it came from may have named its speakers in a header, which no REFI-QDA file
+    carries), so that it must come in as a document rather than stop the whole import; ""
+    when it has a participant's turn."""
+    from copcode.ingest import find_turns
 
     if project.settings.speakers == "none":
-        return False  # every file is a document already
-    return not detect(text, file_id, (), project.settings.interviewer_labels).turns
+        return ""  # every file is a document already
+    turns = find_turns(text, project.settings.interviewer_labels, file_id)
+    if any(turn.role == "participant" for turn in turns):
+        return ""
+    return "only the interviewer's speaker labels" if turns else "no speaker labels"
 
 
 HEADERS = ("", "---\n\n---\n")  # an empty header keeps a text that starts like one from being read as one
@@ -222,9 +229,9 @@ def _apply(project: Project, path: Path, imported, plan: _Plan, undo: _Undo) -> 
         settings_written = undo.write(project.root / "copcode.yaml", SETTINGS)
         project = open_project(project.root)
     notes = [note[:1].upper() + note[1:] + "." for note in imported.notes]
-    notes += [f"{imported.source_kind} {name!r} has no speaker labels: it comes in as a document "
+    notes += [f"{imported.source_kind} {name!r} has {labels}: it comes in as a document "
               f"({project.relative(plan.sources[name])}, `speakers: none`), the whole text one participant's, "
-              "each paragraph a segment." for name in plan.documents]
+              "each paragraph a segment." for name, labels in plan.documents]
     if not imported.sources:  # a codebook (.qdc) alone
         return ImportResult(codebook_written, [], 0, plan.problems, notes=notes, settings_written=settings_written)
     written = [undo.write(plan.sources[name], text) for name, text in plan.new_sources.items()]

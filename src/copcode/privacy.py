@@ -545,7 +545,7 @@ def _speaker_rows(transcript_id: str, text: str, turns, participant: str, redact
     it is first written: the label itself, found between the turn before and its turn's words
     (on the turn's line, `Sam Lee: ...`, or on a line of its own above it, `Sam Lee  0:02`);
     at its turn's start, with no length, when the text does not hold it."""
-    from copcode.ingest.speakers import NOT_SPEAKERS, PARTICLES, fold, is_known
+    from copcode.ingest.speakers import NOT_SPEAKERS, PARTICLES, ROLE_NOUNS, fold, is_known
 
     rows, seen, previous_end = [], set(), 0
     for turn in turns:
@@ -556,7 +556,7 @@ def _speaker_rows(transcript_id: str, text: str, turns, participant: str, redact
         seen.add(fold(label))
         words = label.split()
         if not words or is_known(label, participant) or fold(label) in NOT_SPEAKERS or \
-                fold(label) in _ROLES or any(c.isdigit() for c in label) or \
+                fold(label) in _ROLES or fold(words[-1]) in ROLE_NOUNS or any(c.isdigit() for c in label) or \
                 not all(w[:1].isupper() or w.casefold() in PARTICLES for w in words):
             continue
         hidden = sum(f.end - f.start for f in redactor.findings(label, detected=False))
@@ -569,10 +569,9 @@ def _speaker_rows(transcript_id: str, text: str, turns, participant: str, redact
     return rows
 
 
-# speaker labels that name a role, not a person ("Nurse: ...")
-_ROLES = {"researcher", "research assistant", "nurse", "doctor", "gp", "carer", "parent", "mum", "mother",
-          "dad", "father", "manager", "staff", "student", "teacher", "chair", "observer", "note taker",
-          "notetaker", "translator", "interpreter", "host", "all", "everyone", "group", "others", "both",
+# speaker labels that name no person ("Staff: ...", "All: ..."), beside those whose last word is a
+# role (speakers.ROLE_NOUNS: "Nurse", "Social worker")
+_ROLES = {"staff", "note taker", "notetaker", "host", "all", "everyone", "group", "others", "both",
           "audience", "unknown", "inaudible", "crosstalk", "multiple speakers", "various"}
 
 

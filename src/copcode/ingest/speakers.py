@@ -66,6 +66,13 @@ _TS = r"\d{1,2}(?::\d{1,2}){1,2}(?:[.,]\d{1,3})?(?!\d|:\d)"  # a whole time, nev
 _TIME = rf"(?:\[{_TS}\]|\({_TS}\)|{_TS})"
 _B = r"(?:\*\*|__)?"  # Markdown bold around a label
 _LABEL = r"[^\W\d_][\w'’.\-]*(?:[ \t]+(?!\d{1,2}:\d)[\w'’.\-]+){0,3}"
+# the last words of labels that name a role, not a person ("Social worker:", "Practice nurse:"):
+# such a label is read in any case, and `privacy scan` does not list it as a possible name
+ROLE_NOUNS = frozenset("""worker nurse manager officer carer assistant therapist practitioner coordinator co-ordinator
+    lead leader member parent mother father mum dad daughter son wife husband partner friend relative doctor gp
+    consultant student volunteer advocate commissioner director chair clinician pharmacist paramedic receptionist
+    adviser advisor navigator specialist midwife visitor matron administrator teacher counsellor psychologist
+    psychiatrist physiotherapist researcher interpreter translator observer""".split())
 # the words before a person's name that are no part of it (as `fold` gives them)
 TITLES = frozenset("dr mr mrs ms mx miss prof professor sir dame lady lord nurse sister rev cllr".split())
 # a title before a placeholder: "Dr [interviewer]:" is "Dr Sam Lee:" with the listed name replaced
@@ -131,10 +138,13 @@ def is_known(label: str, participant: str, listed=(), configured=()) -> bool:
 
 
 def _name_like(label: str) -> bool:
+    """A label written as a name (each word capitalised: "Sam Lee", "Social Worker") or naming a
+    role in any case ("Social worker", "practice nurse")."""
     words = label.split()
     if fold(label) in NOT_SPEAKERS or label.rstrip().endswith((".", ",", "?", "!", "-")):
         return False
-    return all(w[0].isupper() or w[0].isdigit() or w.casefold() in PARTICLES for w in words)
+    return all(w[0].isupper() or w[0].isdigit() or w.casefold() in PARTICLES for w in words) or \
+        (bool(words) and fold(words[-1]) in ROLE_NOUNS)
 
 
 @dataclass
