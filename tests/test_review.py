@@ -206,6 +206,36 @@ def test_a_sheet_row_that_contradicts_two_others_is_one_problem(coded_small, tmp
         "  How to fix: correct those rows and import the sheet again.\n")
 
 
+def test_a_sheet_written_before_its_transcript_was_edited_finds_its_rows_by_their_words(coded_small, tmp_path):
+    """A typo fixed in E01 after the sheet was exported: the row's segment has a new id, and the
+    row's decision goes to the segment that holds its words now. A row whose words are gone
+    is refused, saying why."""
+    from copcode.coding import code_project
+
+    project, store, codebook = coded_small
+    sheet = tmp_path / "review.csv"
+    rows = exported_sheet(project, sheet, lambda rows: rows[0].update(decision="accept"))
+    path = project.root / "transcripts" / "E01.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("nobody writes down", "nobody ever writes down"),
+                    encoding="utf-8")
+    code_project(project)
+    [now] = [s["id"] for s in store.segments_of(["E01"]) if "learnt" in s["text"]]
+    assert now != rows[0]["segment"]
+    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stdout.split()) == ("ann: 1 accepted, 0 rejected, 0 re-coded, 2 left undecided; 1 row(s) "
+                                               "found by their words, their transcript edited since the sheet was "
+                                               "written.")
+    assert coding_state(store, codebook).states == {(now, "learn", "ann"): "accepted"}
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "I learnt so much from the others. Carers know things nobody ever writes down.", "Not much."), encoding="utf-8")
+    code_project(project)
+    result = cli(project.root, "review", "--import", str(sheet), "--coder", "ann")
+    assert result.exit_code == 1
+    assert f"row 2: unknown segment {rows[0]['segment']!r}, and its words (the text column) are not found in the " \
+           "project either: its transcript changed since the sheet was written" in " ".join(result.stderr.split())
+
+
 def test_review_undo_of_an_action_another_command_took_back_records_nothing(coded_small):
     project, store, codebook = coded_small
     [item, *_] = review_queue(store, codebook, "ann")

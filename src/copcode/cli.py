@@ -619,7 +619,9 @@ def review_command(
             coder, counts = import_review_sheet(store, codebook, import_, coder, _redactor(ctx, project).redact_names)
             out.print(f"{_escape(coder)}: {counts['accept']} accepted, {counts['reject']} rejected, "
                       f"{counts['recode']} re-coded, {counts['skipped']} left undecided"
-                      + (f", {counts['unchanged']} unchanged." if counts["unchanged"] else "."))
+                      + (f", {counts['unchanged']} unchanged" if counts["unchanged"] else "")
+                      + (f"; {counts['moved']} row(s) found by their words, their transcript edited since the sheet "
+                         "was written." if counts["moved"] else "."))
             return
         coder = default_coder() if coder is None else coder
         items = review_queue(store, codebook, coder, theme=theme, code=code, participant=participant,

@@ -243,6 +243,22 @@ def anchor_decisions(store: Store, decisions: list[Decision]) -> dict[int, str |
     return anchors
 
 
+def moved_segment(store: Store, segment_id: str, words: str) -> str | None:
+    """The segment that now holds `words`, which the segment `segment_id` (no longer in the
+    store: its transcript was edited) held when they were written down (a review sheet's
+    row), found as a decision's are (`anchor_decisions`) in the transcript the id names; None
+    when they are gone or the id names no transcript."""
+    from types import SimpleNamespace
+
+    named = re.fullmatch(r"(.+)-[0-9a-f]{6}(?:-\d+)?", segment_id)
+    if named is None or not words.strip():
+        return None
+    transcript = named[1]
+    candidates = store.segments_of([transcript])
+    return _anchor(SimpleNamespace(segment=segment_id, text=words, start=0), {}, candidates,  # type: ignore[arg-type]
+                   store.transcript_texts([transcript]).get(transcript))
+
+
 def _anchor(d: Decision, by_id, candidates, text) -> str | None:
     same = by_id.get(d.segment)
     if same is not None and same["text"] == d.text:

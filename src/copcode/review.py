@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from copcode.codebook import Codebook
-from copcode.decisions import check_coder, coding_state, current_code_id, find_segment, record_many
-from copcode.errors import CopcodeError
+from copcode.decisions import check_coder, coding_state, current_code_id, find_segment, moved_segment, record_many
+from copcode.errors import CopcodeError, LookupFailed
 from copcode.store import Store
 
 SHEET_COLUMNS = ["segment", "participant", "group", "theme", "code", "label", "score", "quote",
@@ -198,7 +198,7 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
             fix="use the sheet that `copcode review --export` wrote; keep its header row.")
     coder = _sheet_coder(frame, path, coder, shown_as)
     problems, rows = [], []
-    counts = {"accept": 0, "reject": 0, "recode": 0, "skipped": 0, "unchanged": 0}
+    counts = {"accept": 0, "reject": 0, "recode": 0, "skipped": 0, "unchanged": 0, "moved": 0}
     current = coding_state(store, codebook).states
     said: dict[tuple[str, str], tuple[int, bool]] = {}  # (segment, code) -> the first row on it, gives it
     for number, record in enumerate(frame.to_dict("records"), start=2):  # row 1 is the header
@@ -213,7 +213,8 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
             if decision == "accept" and other:
                 raise CopcodeError("accept and other_code together: to re-code, write reject "
                                    "(or nothing) in decision and the new code in other_code")
-            segment = find_segment(store, segment)["id"]
+            segment, moved = _sheet_segment(store, segment, _cell(record.get("text")))
+            counts["moved"] += moved
             code = _code_id(codebook, code)
             if other:
                 other = _code_id(codebook, other)
@@ -253,6 +254,20 @@ def import_review_sheet(store: Store, codebook: Codebook, path: Path, coder: str
     with store.transaction():
         record_many(store, codebook, rows, coder)
     return coder, counts
+
+
+def _sheet_segment(store: Store, segment_id: str, words: str) -> tuple[str, bool]:
+    """(the id of the segment a sheet's row is on, whether it moved): the row's own, or, when
+    its transcript was edited after the sheet was written (the segment's id went with its
+    words), the segment that holds the row's words (its `text` column) now."""
+    try:
+        return find_segment(store, segment_id)["id"], False
+    except LookupFailed:
+        moved = moved_segment(store, segment_id, words)
+        if moved is None:
+            raise LookupFailed(f"unknown segment {segment_id!r}, and its words (the text column) are not found in "
+                               "the project either: its transcript changed since the sheet was written") from None
+        return moved, True
 
 
 def _sheet_coder(frame, path: Path, coder: str | None, shown_as) -> str:
