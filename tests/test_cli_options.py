@@ -121,3 +121,32 @@ def test_cli_the_format_is_taken_from_the_file_ending_and_in_any_case(coded_demo
     assert result.exit_code == 0, result.output
     assert [p.name for p in tmp_path.iterdir()] == [name]
     assert (tmp_path / name).read_bytes().startswith(start)
+
+
+def test_participant_and_group_repeat_for_several(coded_demo, tmp_path):
+    """A repeated --participant (or --group) asks for each of them; it used to keep the last
+    one only, silently."""
+    import csv
+    import io
+
+    def rows(*args):
+        result = CliRunner().invoke(app, ["--project", str(coded_demo), *args, "--format", "csv"])
+        assert result.exit_code == 0, result.output
+        return list(csv.DictReader(io.StringIO(result.stdout)))
+
+    segments = rows("segments", "--participant", "E01", "--participant", "p03")
+    assert {r["participant"] for r in segments} == {"E01", "P03"}
+    assert len(segments) == len(rows("segments", "--participant", "E01")) + len(rows("segments", "--participant", "P03"))
+    quotes = rows("quotes", "--limit", "0", "--per-participant", "0", "--participant", "E01", "--participant", "P03")
+    assert {r["participant"] for r in quotes} == {"E01", "P03"}
+    assert {r["group"] for r in rows("segments", "--group", "E", "--group", "R")} == {"E", "R"}
+    sheet = tmp_path / "sheet.csv"
+    result = CliRunner().invoke(app, ["--project", str(coded_demo), "review", "--coder", "ann", "--export", str(sheet),
+                                      "--participant", "E01", "--participant", "R01"])
+    assert result.exit_code == 0, result.output
+    with sheet.open(encoding="utf-8") as handle:
+        assert {r["participant"] for r in csv.DictReader(handle)} == {"E01", "R01"}
+    wrong = CliRunner().invoke(app, ["--project", str(coded_demo), "segments", "--participant", "E01",
+                                     "--participant", "E99"])
+    assert wrong.exit_code == 1
+    assert wrong.output.startswith("Error: unknown participant 'E99'")

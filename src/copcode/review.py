@@ -4,6 +4,7 @@ in Excel. Nothing here reads keys or prints; the command line does that."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,8 +38,8 @@ class ReviewItem:
 
 
 def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | None = None,
-                 code: str | None = None, participant: str | None = None,
-                 group: str | None = None, min_score: float = 0.0, order: str = "transcript",
+                 code: str | None = None, participant: str | Sequence[str] | None = None,
+                 group: str | Sequence[str] | None = None, min_score: float = 0.0, order: str = "transcript",
                  cue_threshold: float = 0.35) -> list[ReviewItem]:
     """The suggestions this coder has not decided yet, filtered, each with the interviewer's
     question just before its passage (verbatim: the screen redacts it). A coder who stops and
@@ -54,14 +55,13 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
     view = ProjectView(store, codebook)
     theme_id = codebook.find_theme(theme).id if theme else None
     code_id = codebook.code(code).id if code else None
-    view.check_people(participant or None, group or None)
+    wanted = view.people_filter(participant or None, group or None)
     items = []
     for c in view.codings:
         if (c.segment, c.code, coder) in view.state.states or c.origin in ("tagged", "withdrawn"):
             continue  # decided by this coder already, or not a suggestion (now)
         if (theme_id and c.theme != theme_id) or (code_id and c.code != code_id) or \
-                (participant and c.participant.casefold() != participant.casefold()) or \
-                (group and c.group.casefold() != group.casefold()) or c.score < min_score:
+                not wanted(c.participant, c.group) or c.score < min_score:
             continue
         items.append(ReviewItem(c.segment, c.code, c.participant, c.group, c.theme, c.score, c.start,
                                 c.text, c.evidence_list(), *c.suggested, c.transcript))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import groupby
@@ -176,22 +177,26 @@ class ProjectView:
                                f"{self.codebook.depth(code_id)} or more.")
         return code_id
 
-    def check_people(self, participant: str | None = None, group: str | None = None) -> None:
-        """Refuse a --participant or --group that names no one in the store (ids and groups
-        are compared case aside), listing the known ones: an empty table would read as
-        "nothing coded" when the id is misspelt."""
-        if participant is not None:
-            known = [p for p, _ in self.people]
-            if participant.casefold() not in {p.casefold() for p in known}:
-                raise LookupFailed(f"unknown participant {participant!r}",
-                                   fix=f"use one of: {_first(known)}.")
-        if group is not None:
-            groups = sorted({g for _, g in self.people if g})
-            if group.casefold() not in {g.casefold() for g in groups}:
-                raise LookupFailed(f"unknown group {group!r}",
-                                   fix=f"use one of: {_first(groups)}." if groups else
+    def people_filter(self, participant: str | Sequence[str] | None = None,
+                      group: str | Sequence[str] | None = None) -> Callable[[str, str], bool]:
+        """Whether a (participant, group) is among those asked for (--participant and --group,
+        each one or several; none asked: everyone), ids and groups compared case aside. One
+        that names no one in the store is refused, listing the known ones: an empty table
+        would read as "nothing coded" when the id is misspelt."""
+        participants, groups = {p.casefold() for p in _many(participant)}, {g.casefold() for g in _many(group)}
+        known = [p for p, _ in self.people]
+        for asked in _many(participant):
+            if asked.casefold() not in {p.casefold() for p in known}:
+                raise LookupFailed(f"unknown participant {asked!r}", fix=f"use one of: {_first(known)}.")
+        known_groups = sorted({g for _, g in self.people if g})
+        for asked in _many(group):
+            if asked.casefold() not in {g.casefold() for g in known_groups}:
+                raise LookupFailed(f"unknown group {asked!r}",
+                                   fix=f"use one of: {_first(known_groups)}." if known_groups else
                                    "no participant has a group: set `groups:` in copcode.yaml or a `group` "
                                    "column in participants.csv.")
+        return lambda who, in_group: (not participants or who.casefold() in participants) and \
+            (not groups or in_group.casefold() in groups)
 
     @cached_property
     def state(self):
@@ -304,6 +309,11 @@ class ProjectView:
         return [(p, a.get("group", "")) for p, a in self.attributes.items()]
 
 
+def _many(asked: str | Sequence[str] | None) -> list[str]:
+    """One value or several (a repeated --participant or --group) as a list; none: []."""
+    return [] if asked is None else [asked] if isinstance(asked, str) else list(asked)
+
+
 def _first(names: list[str], shown: int = 10) -> str:
     """The first `shown` names, and how many there are in all when there are more."""
     return ", ".join(names[:shown]) + (f" ... ({len(names)} in all)" if len(names) > shown else "")
@@ -331,7 +341,8 @@ def quote_row(c: Coding) -> dict:
 
 
 def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | None = None,
-                    group: str | None = None, participant: str | None = None, status: str = "all",
+                    group: str | Sequence[str] | None = None, participant: str | Sequence[str] | None = None,
+                    status: str = "all",
                     limit: int = 10, per_participant: int = 2,
                     attributes: list[str] | None = None) -> Table:
     """Quotes for a theme (or a code, or every theme), code by code in codebook order, so no
@@ -347,11 +358,10 @@ def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | 
     candidates = view.current(status)
     theme_id = view.codebook.find_theme(theme).id if theme is not None else None
     code_id = view.code_id(code) if code is not None else None
-    view.check_people(participant, group)
+    wanted = view.people_filter(participant, group)
     rows = [c for c in candidates
             if (theme_id is None or c.theme == theme_id) and (code_id is None or c.code == code_id)
-            and (group is None or c.group.casefold() == group.casefold())
-            and (participant is None or c.participant.casefold() == participant.casefold())]
+            and wanted(c.participant, c.group)]
     table = Table(QUOTE_COLUMNS, [quote_row(c) for c in pick_quotes(view, rows, limit, per_participant)])
     if view.codebook.nested:  # codes hold codes: each row says its code's parent, after the code
         columns = QUOTE_COLUMNS[:QUOTE_COLUMNS.index("code") + 1] + ["parent"] + \
@@ -541,7 +551,8 @@ def with_words(store, codings):
 # ---------------------------------------------------------------- every segment
 
 def segment_list(view: ProjectView, *, theme: str | None = None, code: str | None = None,
-                 group: str | None = None, participant: str | None = None, status: str = "all") -> Table:
+                 group: str | Sequence[str] | None = None, participant: str | Sequence[str] | None = None,
+                 status: str = "all") -> Table:
     """Every segment, coded or not, one row each, in transcript order: its transcript,
     participant, group, speaker, offsets, words, and its codes with their status
     ("learn: accepted; time: suggested"; rejected codes listed as rejected, suggested or no
@@ -552,7 +563,7 @@ def segment_list(view: ProjectView, *, theme: str | None = None, code: str | Non
         raise CopcodeError(f"unknown status {status!r}", fix=f"use one of: {', '.join(STATUSES + ('rejected',))}.")
     theme_id = view.codebook.find_theme(theme).id if theme is not None else None
     code_id = view.code_id(code) if code is not None else None
-    view.check_people(participant, group)
+    wanted = view.people_filter(participant, group)
     filtered = theme_id is not None or code_id is not None or status != "all"
     codes: dict[str, list[Coding]] = {}
     for c in view.iter_codings(theme_id):
@@ -563,10 +574,8 @@ def segment_list(view: ProjectView, *, theme: str | None = None, code: str | Non
         mine = codes.get(r["segment"], [])
         if filtered and not mine:
             continue
-        if participant is not None and r["participant"].casefold() != participant.casefold():
-            continue
         group_of = json.loads(r["attributes"]).get("group", "")
-        if group is not None and group_of.casefold() != group.casefold():
+        if not wanted(r["participant"], group_of):
             continue
         rows.append({"segment": r["segment"], "transcript": r["transcript"], "participant": r["participant"],
                      "group": group_of, "speaker": r["speaker"] or "", "start": r["start"], "end": r["end"],
