@@ -363,11 +363,11 @@ def test_reimporting_a_pseudonymised_export_into_its_project_is_refused_with_saf
     assert b"write to [email]." in zipfile.ZipFile(exported).read(zipfile.ZipFile(exported).namelist()[-1])
     before = state(small)
     result = cli(small, "import", str(exported))
-    assert (result.exit_code, result.stdout, result.stderr) == (1, "", (
-        f"Error: {exported}: TextSource 'P01' differs from the transcript already here, transcripts/P01.txt\n"
-        "  How to fix: a copcode export's text is pseudonymised (unless exported with --no-redact); import it "
-        "into a new, empty folder instead, e.g. `copcode --project compare import study.qdpx`; the transcript "
-        "here stays as it is.\n"))
+    assert (result.exit_code, result.stdout, " ".join(result.stderr.split())) == (1, "", (
+        f"Error: {exported}: TextSource 'P01' differs from the transcript already here, transcripts/P01.txt "
+        "How to fix: the transcript here was edited since the export, or the export's text is pseudonymised "
+        "(unless exported with --no-redact); import it into a new, empty folder instead, e.g. `copcode --project "
+        "compare import study.qdpx`; the transcript here stays as it is."))
     assert state(small) == before
 
 

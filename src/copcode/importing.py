@@ -140,8 +140,8 @@ def _plan(project: Project, path: Path, imported) -> _Plan:
                 # be a pseudonymised copy of it
                 from shlex import quote
 
-                redacted = "a copcode export's text is pseudonymised (unless exported with --no-redact); " \
-                    if imported.origin == "copcode" else ""
+                redacted = "the transcript here was edited since the export, or the export's text is " \
+                    "pseudonymised (unless exported with --no-redact); " if imported.origin == "copcode" else ""
                 raise CopcodeError(
                     f"{kind} {name!r} differs from the transcript already here, "
                     f"{project.relative(present[0])}",
