@@ -67,8 +67,8 @@ def test_code_says_what_it_learned_from(learned_demo):
     assert ("Learned from 156 decisions by gold (156) on 7 coded transcript(s), 128 passages: 5 code(s) now "
             "suggested from them and the cues (inclusive-learning, capturing-knowledge, prevailing-culture, "
             "research-collaboration, practice-policy): 120 learned suggestions on the 14 transcript(s) not coded "
-            "yet; the other codes, and the coded transcripts, keep their cues' suggestions. Use --no-learning for "
-            "the cues alone.") in said
+            "yet (where the model passed over 47 of those codes' cue suggestions); the other codes, and the coded "
+            "transcripts, keep their cues' suggestions. Use --no-learning for the cues alone.") in said
 
 
 def test_a_learned_suggestion_says_where_it_came_from(learned_demo, coded_demo):

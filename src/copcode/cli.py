@@ -262,9 +262,11 @@ def _learned(learning, name, noun: str = "transcript") -> str:
         return said + ("no code is suggested from them yet (a code needs at least 3 passages coded with it, in "
                        f"two {noun}s or more, and the learned model must beat its cues); suggestions come from "
                        "the cues alone." + flooding)
+    passed = f" (where the model passed over {learning.passed_over} of those codes' cue suggestions)" \
+        if learning.passed_over else ""
     return said + (f"{len(learning.learned)} code(s) now suggested from them and the cues "
                    f"({', '.join(learning.learned)}): {learning.suggestions} learned suggestions on the "
-                   f"{learning.uncoded} {noun}(s) not coded yet; the other codes, and the coded {noun}s, "
+                   f"{learning.uncoded} {noun}(s) not coded yet{passed}; the other codes, and the coded {noun}s, "
                    "keep their cues' suggestions." + flooding + " Use --no-learning for the cues alone.")
 
 

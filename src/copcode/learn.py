@@ -618,6 +618,7 @@ class Learning:
     everyone: list[str] = field(default_factory=list)  # every coder with a decision
     suggestions: int = 0  # learned suggestions written
     uncoded: int = 0  # the documents not learned from, where the learned suggestions are
+    passed_over: int = 0  # cue suggestions of the learned codes there that the model did not make
     flooding: list[str] = field(default_factory=list)  # learned, but kept to their cues (`Model._choices`)
     total: int = 0  # every suggestion of the run, learned or not
     learn_from: list[str] = field(default_factory=list)  # the coders asked for (`learn_from:`); none: everyone
@@ -697,6 +698,8 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
                              "threshold": plan.threshold})
             start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], words)
             rows.append((segment, code, score, start, end, json.dumps(evidence), ENGINE_VERSION))
+    made = {(segment, code) for segment, code, *_ in rows}
+    report.passed_over = sum(key not in made for key in earlier if key[0] not in trained_on)
     rows += [(segment, code, cue["score"], cue["quote_start"], cue["quote_end"], cue["evidence"], ENGINE_VERSION)
              for (segment, code), cue in earlier.items() if segment in trained_on]
     report.total = store.replace_suggestions(report.learned, rows)
