@@ -150,3 +150,16 @@ def test_participant_and_group_repeat_for_several(coded_demo, tmp_path):
                                      "--participant", "E99"])
     assert wrong.exit_code == 1
     assert wrong.output.startswith("Error: unknown participant 'E99'")
+
+
+@pytest.mark.parametrize("command", [["quotes"], ["segments"], ["review", "--coder", "ann", "--export"]])
+def test_a_code_outside_the_theme_asked_for_is_refused(coded_demo, command, tmp_path):
+    """An empty table would read as "nothing coded"."""
+    sheet = tmp_path / "sheet.csv"
+    result = CliRunner().invoke(app, ["--project", str(coded_demo), *command, *([str(sheet)] if "--export" in command
+                                                                                 else []),
+                                      "--theme", "territory", "--code", "inclusive-learning"])
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == ("Error: code inclusive-learning is in theme coproducing, not in "
+                                               "territory How to fix: give --theme coproducing, or --code alone.")
+    assert not sheet.exists()

@@ -53,8 +53,7 @@ def review_queue(store: Store, codebook: Codebook, coder: str, *, theme: str | N
     from copcode.tables import ProjectView, question_spans
 
     view = ProjectView(store, codebook)
-    theme_id = codebook.find_theme(theme).id if theme else None
-    code_id = codebook.code(code).id if code else None
+    theme_id, code_id = view.theme_and_code(theme, code)
     wanted = view.people_filter(participant or None, group or None)
     items = []
     for c in view.codings:

@@ -177,6 +177,16 @@ class ProjectView:
                                f"{self.codebook.depth(code_id)} or more.")
         return code_id
 
+    def theme_and_code(self, theme: str | None, code: str | None) -> tuple[str | None, str | None]:
+        """The ids of a --theme and a --code asked for (None for one not asked); a code outside
+        the theme asked for is refused: the table would be empty, as if nothing were coded."""
+        theme_id = self.codebook.find_theme(theme).id if theme else None
+        code_id = self.code_id(code) if code else None
+        if theme_id is not None and code_id is not None and self.theme_of[code_id] != theme_id:
+            raise LookupFailed(f"code {code_id} is in theme {self.theme_of[code_id]}, not in {theme_id}",
+                               fix=f"give --theme {self.theme_of[code_id]}, or --code alone.")
+        return theme_id, code_id
+
     def people_filter(self, participant: str | Sequence[str] | None = None,
                       group: str | Sequence[str] | None = None) -> Callable[[str, str], bool]:
         """Whether a (participant, group) is among those asked for (--participant and --group,
@@ -356,8 +366,7 @@ def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | 
     (e.g. ["cop", "sector"]); "question" among them adds the words of the question the quote
     answers (`questions`), verbatim (the caller redacts the table)."""
     candidates = view.current(status)
-    theme_id = view.codebook.find_theme(theme).id if theme is not None else None
-    code_id = view.code_id(code) if code is not None else None
+    theme_id, code_id = view.theme_and_code(theme, code)
     wanted = view.people_filter(participant, group)
     rows = [c for c in candidates
             if (theme_id is None or c.theme == theme_id) and (code_id is None or c.code == code_id)
@@ -561,8 +570,7 @@ def segment_list(view: ProjectView, *, theme: str | None = None, code: str | Non
     with no such filter a segment without codes is listed with `codes` empty."""
     if status not in STATUSES + ("rejected",):
         raise CopcodeError(f"unknown status {status!r}", fix=f"use one of: {', '.join(STATUSES + ('rejected',))}.")
-    theme_id = view.codebook.find_theme(theme).id if theme is not None else None
-    code_id = view.code_id(code) if code is not None else None
+    theme_id, code_id = view.theme_and_code(theme, code)
     wanted = view.people_filter(participant, group)
     filtered = theme_id is not None or code_id is not None or status != "all"
     codes: dict[str, list[Coding]] = {}
