@@ -661,7 +661,8 @@ def agreement_command(
     shown = [redactor.redact_names(name) for name in names]  # coders' names head columns
     disagreeing = redactor.redact_frame(disagreeing.rename(columns=dict(zip(names, shown))))
     if disagreements:
-        _output(disagreeing, fmt, out_file, lambda f: _print_frame(f, title="Disagreements"))
+        _output(disagreeing, fmt, out_file, lambda f: _print_frame(f, title="Disagreements",
+                                                                   left=("segment", "participant", "code", "text")))
         return
 
     def show(frame):
