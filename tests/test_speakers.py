@@ -541,6 +541,18 @@ def test_speakers_a_role_in_sentence_case_is_a_label(label):
         ("Interviewer", "interviewer", "And the team?"), (label, "participant", "Good.")]
 
 
+@pytest.mark.parametrize("label", ["My social worker", "Her Manager", "a nurse"])
+def test_speakers_a_role_after_a_possessive_is_the_participants_words(label):
+    """"My social worker: she said ..." twice in an answer is the participant quoting someone,
+    not a speaker: before, "worker" made it a third speaker with the participant's words."""
+    text = (f"Interviewer: How did the support go?\nP01: Fine at first.\n{label}: she said she would call.\n"
+            f"{label}: then she stopped.\nInterviewer: And then?\nP01: I rang myself.\n")
+    assert [(t.speaker, t.role, text[t.start:t.end]) for t in find_turns(text, [], "P01")] == [
+        ("Interviewer", "interviewer", "How did the support go?"),
+        ("P01", "participant", f"Fine at first.\n{label}: she said she would call.\n{label}: then she stopped."),
+        ("Interviewer", "interviewer", "And then?"), ("P01", "participant", "I rang myself.")]
+
+
 def test_speakers_preview_names_two_files_for_one_participant(tmp_path):
     root = project_with(tmp_path, files={"E80.txt": "Interviewer: Hi?\nE80: Hello.\n",
                                          "second.md": "---\nparticipant: E80\n---\nInterviewer: Hi?\nE80: Again.\n"})
