@@ -197,6 +197,58 @@ def test_mapping_the_listed_speaker_to_an_id_is_accepted(small_project):
     assert [r["participant"] for r in csv_rows(result.stdout)] == ["FG1-MO", "FG1-MO"]
 
 
+def test_named_speakers_are_written_as_their_ids_in_the_qdpx_and_the_report(small_project, tmp_path):
+    """A speaker label that is a listed name is written as the speaker's id, not as "[name]":
+    with every speaker "[name]:", a pseudonymised .qdpx came back as one participant, and the
+    report's transcripts did not say who spoke (new-user trial)."""
+    import re
+    import zipfile
+
+    (small_project / "copcode.yaml").write_text(
+        'privacy:\n  identifiers:\n    "Margaret Okafor": "[name]"\n    "Dev Patel": "[name]"\n'
+        '    "Sam Lee": "[name]"\n', encoding="utf-8")
+    for other in ("E01.txt", "P02.txt"):
+        (small_project / "transcripts" / other).unlink()
+    header = "group: C\n    speakers: {Sam Lee: interviewer, Margaret Okafor: FG1-P1, Dev Patel: FG1-P2}"
+    write(small_project / "transcripts" / "FG1.txt", FG1.replace("group: C", header).replace(
+        "Moderator:", "Sam Lee:").replace("P1:", "Margaret Okafor:").replace("P2:", "Dev Patel:"))
+    assert cli(small_project, "code").exit_code == 0
+    result = cli(small_project, "tag", *segment_of(small_project, "workload"), "time", "--coder", "ana")
+    assert result.exit_code == 0, result.output
+    for out in ("fg.qdpx", "fg.html"):
+        result = cli(small_project, "export", "--out", str(tmp_path / out))
+        assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "fg.qdpx") as archive:
+        [source] = [archive.read(n).decode() for n in archive.namelist() if n.startswith("sources/")]
+        project = archive.read("project.qde").decode()
+    assert source == (
+        "Interviewer: What did you learn from the group?\n\n"
+        "P1: I learnt so much from the others. Carers know things nobody writes down.\n\n"
+        "P2: My workload is huge, I had no time for any of it.\n\n"
+        "Interviewer: Anything else?\n\n"
+        "P2: The training we get is poor, but I learnt to read about it myself.\n")
+    # the selection moved with the shorter labels: its offsets still hold the tagged words
+    start, end = map(int, re.search(r'startPosition="(\d+)" endPosition="(\d+)"', project).groups())
+    assert source[start:end] == "My workload is huge, I had no time for any of it."
+    report = (tmp_path / "fg.html").read_text(encoding="utf-8")
+    assert re.findall(r'<span class="speaker">([^<]*)</span>', report) == [
+        "Interviewer:", "P1:", "P2:", "Interviewer:", "P2:"]
+    assert "Okafor" not in report and "Okafor" not in source and "Sam Lee" not in source
+    back = tmp_path / "back"
+    back.mkdir()
+    result = cli(back, "import", str(tmp_path / "fg.qdpx"))
+    assert result.exit_code == 0, result.output
+    result = cli(back, "segments", "--format", "csv")
+    assert [(r["participant"], r["codes"]) for r in csv_rows(result.stdout)] == [
+        ("FG1-P1", ""), ("FG1-P2", "time: accepted"), ("FG1-P2", "")]
+
+
+def segment_of(root, words):
+    """The id of the segment that holds `words`."""
+    rows = csv_rows(cli(root, "segments", "--format", "csv").stdout)
+    return [next(r["segment"] for r in rows if words in r["text"])]
+
+
 def test_a_store_coded_before_participants_were_kept_reads_as_before(small_project):
     """A store of schema 3 (no participant per segment) is read as it is by read commands,
     and after the migration (a write command) falls back to the transcript's participant."""

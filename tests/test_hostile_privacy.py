@@ -176,7 +176,8 @@ def test_case_03_a_listed_voice_name_is_replaced_as_a_speaker_label(planted, tmp
     target = tmp_path / "report.html"
     assert cli(planted, "export", "--format", "html", "--out", str(target)).exit_code == 0
     html = target.read_text(encoding="utf-8")
-    assert '<span class="speaker">[name]:</span>' in html and "Okafor" not in html
+    # shown as the participant's id: "[name]" for every named speaker loses who spoke
+    assert '<span class="speaker">R07:</span>' in html and "Okafor" not in html
 
 
 def test_case_05_a_listed_name_as_participant_id_is_refused_at_code(tmp_path):

@@ -532,19 +532,33 @@ def private_project(tmp_path, interviewer: str):
 
 
 def test_one_placeholder_for_every_speaker_comes_in_as_a_document_and_is_said(tmp_path):
-    """"[name]:" on every turn cannot say who asks: not read as labels, so the import says the
+    """"[name]:" on every turn (another tool's export, or copcode's before it wrote named
+    speakers as their ids) cannot say who asks: not read as labels, so the import says the
     source comes in as a document rather than filing the questions as the participant's."""
-    exported = tmp_path / "same.qdpx"
-    ok(private_project(tmp_path, "[name]"), "export", "--format", "qdpx", "--out", str(exported))
+    text = ("[name]: How was the service?\n[name]: The staff listened to me and I felt valued.\n"
+            "[name]: Anything else?\n[name]: The wait list was long.\n")
     (tmp_path / "empty").mkdir()
-    said = " ".join(ok(tmp_path / "empty", "import", str(exported)).stdout.split())
+    said = " ".join(ok(tmp_path / "empty", "import", str(qdpx(tmp_path, project_xml(source("J01", text))))).stdout.split())
     assert said.endswith("TextSource 'J01' has no speaker labels: it comes in as a document (transcripts/J01.txt, "
                          "`speakers: none`), the whole text one participant's, each paragraph a segment.")
 
 
+def test_one_replacement_for_both_speakers_still_exports_two_speakers(tmp_path):
+    """Named speakers are written as their ids, whatever their names' replacement: an export
+    whose interviewer and participant were both "[name]" used to come back as a document."""
+    exported = tmp_path / "same.qdpx"
+    ok(private_project(tmp_path, "[name]"), "export", "--format", "qdpx", "--out", str(exported))
+    (tmp_path / "empty").mkdir()
+    assert ok(tmp_path / "empty", "import", str(exported)).stdout == (
+        "Wrote codebooks/same.yaml and copcode.yaml\nAdded 1 transcript and 0 codings.\n")
+    files = json.loads(ok(tmp_path / "empty", "transcripts", "--format", "json").stdout)["files"]
+    assert [(s["label"], s["role"], s["turns"]) for s in files[0]["speakers"]] == [
+        ("Interviewer", "interviewer", 2), ("J01", "participant", 2)]
+
+
 def test_a_pseudonymised_export_imports_into_an_empty_folder(tmp_path):
-    """The speaker labels of a privacy-on export are placeholders ("[name]:"): they are read as
-    labels, so the participant's turns are not taken for the interviewer's."""
+    """The named speakers of a privacy-on export are written as their ids ("J01:"): read back
+    as labels, so the participant's turns are not taken for the interviewer's."""
     root = private_project(tmp_path, "[interviewer]")
     segment = segment_of(root, "The staff")
     ok(root, "tag", segment, "positive", "--coder", "ann")
@@ -552,7 +566,7 @@ def test_a_pseudonymised_export_imports_into_an_empty_folder(tmp_path):
     ok(root, "export", "--format", "qdpx", "--out", str(exported))
     source = zipfile.ZipFile(exported)
     text = next(source.read(n).decode("utf-8") for n in source.namelist() if n.startswith("sources/"))
-    assert text.startswith("[interviewer]: How was the service?\n[name]: The staff")
+    assert text.startswith("Interviewer: How was the service?\nJ01: The staff")
     (tmp_path / "empty").mkdir()
     assert ok(tmp_path / "empty", "import", str(exported)).stdout.startswith(
         "Wrote codebooks/private.yaml and copcode.yaml\nAdded 1 transcript and 1 coding.\n")
@@ -585,8 +599,8 @@ def test_a_project_made_by_an_import_has_privacy_on_from_the_start(tmp_path):
 
 def test_a_pseudonymised_export_of_label_line_transcripts_imports_into_an_empty_folder(tmp_path):
     """Otter's "Sam Lee  0:02" and Word's bold name above the words come out of a privacy-on
-    export as "[interviewer]  0:02" and "[interviewer]" on their lines: read back as labels,
-    with the turns, speakers and codings they had."""
+    export as "Interviewer  0:02" and "Interviewer" on their lines, the participant as their
+    id: read back as labels, with the turns, speakers and codings they had."""
     import docx
 
     root = tmp_path / "private"
@@ -612,17 +626,18 @@ def test_a_pseudonymised_export_of_label_line_transcripts_imports_into_an_empty_
     archive = zipfile.ZipFile(exported)
     texts = sorted(archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("sources/"))
     assert texts == [
-        "[interviewer]\nHow was the service?\n[name]\nThey listened and it was helpful.\n[interviewer]\n"
-        "Anything else?\n[name]\nNo time to see anyone, a real barrier.",
-        "[interviewer]  0:02\nHow was the service?\n\n[name]  0:08\nThe staff listened to me and I felt valued.\n\n"
-        "[interviewer]  0:15\nAnything else?\n\n[name]  0:20\nThe wait list was long.\n"]
+        "Interviewer\nHow was the service?\nC04\nThey listened and it was helpful.\nInterviewer\n"
+        "Anything else?\nC04\nNo time to see anyone, a real barrier.",
+        "Interviewer  0:02\nHow was the service?\n\nC03  0:08\nThe staff listened to me and I felt valued.\n\n"
+        "Interviewer  0:15\nAnything else?\n\nC03  0:20\nThe wait list was long.\n"]
     fresh = tmp_path / "empty"
     fresh.mkdir()
     assert ok(fresh, "import", str(exported)).stdout.startswith(
         "Wrote codebooks/private.yaml and copcode.yaml\nAdded 2 transcripts and 2 codings.\n")
     files = json.loads(ok(fresh, "transcripts", "--format", "json").stdout)["files"]
     assert [[(s["label"], s["role"], s["turns"]) for s in f["speakers"]] for f in files] == [
-        [("interviewer", "interviewer", 2), ("name", "participant", 2)]] * 2
+        [("Interviewer", "interviewer", 2), ("C03", "participant", 2)],
+        [("Interviewer", "interviewer", 2), ("C04", "participant", 2)]]
     assert sorted(decisions(fresh)) == [
         ("No time to see anyone, a real barrier.", "barriers", "ann", None, "imported"),
         ("The staff listened to me and I felt valued.", "positive", "ann", "listened to me", "imported")]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -64,7 +65,7 @@ class Finding:
     start: int
     end: int
     text: str
-    kind: str  # "listed", or a detector's name
+    kind: str  # "listed", a detector's name, or "speaker" (`Redactor._labels`)
     replacement: str
 
 
@@ -217,21 +218,59 @@ class Redactor:
         would mangle."""
         return self.redact_slice_mapped(text, detected=False)[0]
 
-    def redact_mapped(self, text: str):
-        """(redacted text, a function from an offset in `text` to one in the redacted text)."""
-        return self.redact_slice_mapped(text)
+    def redact_mapped(self, text: str, turns=(), transcript=None):
+        """(redacted text, a function from an offset in `text` to one in the redacted text).
+        With `turns` (a transcript's, as the store keeps them: speaker, role, participant,
+        start, end) and its `transcript` (id, participant), a speaker label that holds an
+        identifier is written as `speaker` shows it, not as its replacement: a focus group's
+        "[name]:" on every line loses who spoke."""
+        return self.redact_slice_mapped(text, labels=self._labels(text, turns, transcript))
+
+    def speaker(self, turn, transcript) -> str:
+        """A turn's speaker label as outputs show it: as written, or when it holds an
+        identifier ("Margaret Okafor"), the participant's id ("P05"; within a focus group
+        the part after the transcript's id, "P1" of "FG1-P1", as copcode reads it back), or
+        for the interviewer "Interviewer". `transcript`: its id and participant."""
+        label = turn["speaker"]
+        if self.redact(label) == label:
+            return label
+        if turn["role"] == "interviewer":
+            return "Interviewer"
+        participant = turn["participant"] or transcript["participant"]
+        if participant.startswith(f"{transcript['id']}-") and participant != f"{transcript['id']}-":
+            participant = participant[len(transcript["id"]) + 1:]
+        return self.redact_names(participant)
+
+    def _labels(self, text: str, turns, transcript) -> list[Finding]:
+        """Where `text` writes the speaker labels of `turns` that `speaker` shows otherwise,
+        as findings replaced by what it shows."""
+        found, after = [], 0
+        for turn in turns:
+            shown = self.speaker(turn, transcript)
+            at = text.rfind(turn["speaker"], after, turn["start"])
+            if shown != turn["speaker"] and at >= 0:
+                found.append(Finding(at, at + len(turn["speaker"]), turn["speaker"], "speaker", shown))
+            after = max(after, turn["end"])
+        return found
 
     def redact_slice(self, text: str, start: int = 0, end: int | None = None) -> str:
         """`text[start:end]` redacted with the identifiers of the whole `text`: the part of
         an identifier that the slice holds is shown as the identifier's replacement."""
         return self.redact_slice_mapped(text, start, end)[0]
 
-    def redact_slice_mapped(self, text: str, start: int = 0, end: int | None = None, *, detected: bool = True):
+    def redact_slice_mapped(self, text: str, start: int = 0, end: int | None = None, *, detected: bool = True,
+                            labels: Sequence[Finding] = ()):
         """(`text[start:end]` redacted, a function from an offset relative to `start` to one
-        in the redacted slice)."""
+        in the redacted slice). `labels`: findings of `_labels`, which win over any other
+        identifier they overlap."""
         end = len(text) if end is None else end
         pieces, shifts, at = [], [], start
-        for f in self.findings(text, detected=detected):
+        findings = self.findings(text, detected=detected)
+        if labels:
+            findings = sorted([*labels, *(f for f in findings
+                                          if not any(f.start < g.end and g.start < f.end for g in labels))],
+                              key=lambda f: f.start)
+        for f in findings:
             if f.start >= end:
                 break
             if f.end <= start:

@@ -450,8 +450,8 @@ class Store:
         return {row["source"]: row["sha256"] for row in self._all("SELECT source, sha256 FROM transcripts")}
 
     def turns_of(self, transcript: str) -> list[sqlite3.Row]:
-        """The turns (speaker, role, start, end) of a transcript, in order."""
-        return self._all('SELECT speaker, role, start, "end" FROM turns WHERE transcript = ? ORDER BY idx',
+        """The turns (speaker, role, participant, start, end) of a transcript, in order."""
+        return self._all('SELECT speaker, role, participant, start, "end" FROM turns WHERE transcript = ? ORDER BY idx',
                          (transcript,))
 
 

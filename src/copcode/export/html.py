@@ -161,7 +161,7 @@ def report_html(view, title: str, redactor) -> str:
                                "text": redactor.redact_slice(text, start, end)})
                 at = end
             pieces.append({"text": redactor.redact_slice(text, at, turn["end"])})
-            turns.append({"role": turn["role"], "speaker": redactor.redact(turn["speaker"]), "pieces": pieces})
+            turns.append({"role": turn["role"], "speaker": redactor.speaker(turn, t), "pieces": pieces})
         transcripts.append({"id": t["id"], "turns": turns})
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return environment.from_string(TEMPLATE).render(

@@ -135,7 +135,7 @@ def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False
         source_guid = guid("source", t["id"])
         source = ET.SubElement(sources_el, f"{{{ns}}}TextSource", guid=source_guid,
                                name=redactor.redact_names(t["id"]), plainTextPath=f"internal://{source_guid}.txt")
-        text, moved = redactor.redact_mapped(t["text"])
+        text, moved = redactor.redact_mapped(t["text"], store.turns_of(t["id"]), t)
         files[f"sources/{source_guid}.txt"] = text.encode("utf-8")
         unit = _utf16_offsets(text) if utf16 else (lambda offset: offset)
         for old_start, old_end, code, coders, segment, notes in sorted(selections.get(t["id"], []),
