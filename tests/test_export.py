@@ -284,3 +284,20 @@ def test_export_html_report_renders_in_a_real_browser(decided_demo, tmp_path):
     shot = tmp_path / "report.png"
     _chromium("--window-size=1400,900", f"--screenshot={shot}", report.as_uri(), tmp_path=tmp_path)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_export_html_chart_without_groups_counts_each_code_once(small_project, tmp_path):
+    """A project made by `copcode init` has `groups: {}`: the chart had the heading's list
+    empty, every code's name drawn on top of the next and no bar (new-user trial)."""
+    import re
+
+    (small_project / "copcode.yaml").write_text("groups: {}\n", encoding="utf-8")
+    assert cli(small_project, "code").exit_code == 0
+    report = tmp_path / "report.html"
+    assert cli(small_project, "export", "--format", "html", "--out", str(report)).exit_code == 0
+    html = report.read_text(encoding="utf-8")
+    assert '<h2 id="overview">Codes</h2>' in html
+    assert "passages per code (copcode.yaml names no groups)" in html
+    assert re.findall(r"<title>([^<]*)</title></rect>", html) == ["learn: 2", "time: 1"]  # E01, and P02 by "training"
+    names = re.findall(r"<text x='222' y='([\d.]+)' text-anchor='end' font-size='12'>([^<]*)</text>", html)
+    assert [name for _, name in names] == ["learn", "time"] and names[0][0] != names[1][0]

@@ -83,7 +83,7 @@ TEMPLATE = """<!doctype html>
 <body><main><h1>{{ title }}</h1>
 <p>{{ people }} transcripts and {{ passages }} coded passages (accepted or suggested). Codebook: {{ codebook_path }}.</p>
 <nav>{% for theme in themes %}<a href="#{{ theme.id }}">{{ theme.id }}</a>{% endfor %}<a href="#transcripts">transcripts</a></nav>
-<h2 id="overview">Codes by group</h2>{{ chart }}
+<h2 id="overview">{{ "Codes by group" if grouped else "Codes" }}</h2>{{ chart }}
 <table><tr>{% for column in summary.columns %}<th>{{ column }}</th>{% endfor %}</tr>
 {% for row in summary.rows %}<tr>{% for value in row %}<td>{{ value }}</td>{% endfor %}</tr>{% endfor %}</table>
 {% for theme in themes %}
@@ -168,14 +168,16 @@ def report_html(view, title: str, redactor) -> str:
         csp=CSP, title=redactor.redact(title), style=Markup(STYLE), script=Markup(SCRIPT),
         people=len(transcripts), passages=len(by_segment), codebook_path=shown.path,
         themes=themes, chart=Markup(_chart(current, codebook, colour, redactor)),
+        grouped=any(c.group for c in current),
         summary={"columns": list(summary.columns), "rows": [list(map(str, r)) for r in summary.itertuples(index=False)]},
         transcripts=transcripts, data=passages)
 
 
 def _chart(codings, codebook, colour, redactor) -> str:
-    """Horizontal bars: for each code, the passages per group, as inline SVG. Every value
-    that came from the project is escaped here (quotes too)."""
-    groups = sorted({c.group for c in codings if c.group})
+    """Horizontal bars: for each code, the passages per group (or, in a project without
+    groups, in all), as inline SVG. Every value that came from the project is escaped here
+    (quotes too)."""
+    groups = sorted({c.group for c in codings if c.group}) or [""]
     passages: dict[tuple[str, str], set[str]] = {}
     for c in codings:
         passages.setdefault((c.code, c.group), set()).add(c.segment)
@@ -185,7 +187,8 @@ def _chart(codings, codebook, colour, redactor) -> str:
     rows = []
     y = 20
     rows.append(f"<text x='{left}' y='12' font-size='12'>passages per group, one bar each: "
-                f"{escape(redactor.redact(', '.join(groups)))}</text>")
+                f"{escape(redactor.redact(', '.join(groups)))}</text>" if groups != [""] else
+                f"<text x='{left}' y='12' font-size='12'>passages per code (copcode.yaml names no groups)</text>")
     shade = {g: 0.35 + 0.65 * (i + 1) / len(groups) for i, g in enumerate(groups)}
     for code in codebook.codes:
         theme = codebook.theme_of(code.id).id
@@ -194,10 +197,11 @@ def _chart(codings, codebook, colour, redactor) -> str:
         for g in groups:
             n = int(counts.get((code.id, g), 0))
             shown = escape(redactor.redact(g))
+            title = f"{escape(code.id)}, {shown}: {n}" if shown else f"{escape(code.id)}: {n}"
             rows.append(f"<rect x='{left}' y='{y}' width='{width * n / top:.1f}' height='{bar - 2}' "
-                        f"fill='{colour[theme]}' fill-opacity='{shade[g]:.2f}'><title>{escape(code.id)}, "
-                        f"{shown}: {n}</title></rect><text x='{left + width * n / top + 4:.1f}' "
-                        f"y='{y + bar - 3}' font-size='10'>{shown} {n}</text>")
+                        f"fill='{colour[theme]}' fill-opacity='{shade[g]:.2f}'><title>{title}</title></rect>"
+                        f"<text x='{left + width * n / top + 4:.1f}' y='{y + bar - 3}' font-size='10'>"
+                        f"{f'{shown} ' if shown else ''}{n}</text>")
             y += bar
         y += gap
     return f"<svg role='img' aria-label='codes by group' width='{left + width + 60}' height='{y}'>{''.join(rows)}</svg>"
