@@ -516,6 +516,35 @@ def test_export_utf16_option_counts_an_emoji_as_two(small, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_export_suggestions_is_for_qdpx_and_says_when_it_adds_none(small, tmp_path):
+    """`--suggestions` exports the suggestions nobody decided; where there are none, the file
+    was the same as without it, and nothing said so (new-user trial)."""
+    ok(small, "code")
+    refused = cli(small, "export", "--format", "csv", "--out", str(tmp_path / "x.csv"), "--suggestions")
+    assert refused.exit_code == 1 and not (tmp_path / "x.csv").exists()
+    assert " ".join(refused.output.split()) == ("Error: --suggestions is for --format qdpx How to fix: leave out "
+                                                "--suggestions, or export as qdpx.")
+    with_some = ok(small, "export", "--out", str(tmp_path / "some.qdpx"), "--suggestions")
+    assert with_some.stderr == "" and any(users == ["copcode suggestions"] for *_, users in selections(
+        tmp_path / "some.qdpx"))
+    for segment, code in {(s, c) for s, c in suggested(small)}:
+        ok(small, "reject", segment, code, "--coder", "ann")
+    result = ok(small, "export", "--out", str(tmp_path / "none.qdpx"), "--suggestions")
+    assert " ".join(result.stderr.split()) == (
+        "Warning: --suggestions added none: no suggestion is left undecided (only those nobody accepted or "
+        "rejected are exported as suggestions)")
+    assert result.stdout == f"Wrote {tmp_path / 'none.qdpx'}\n"
+
+
+def suggested(root) -> list[tuple[str, str]]:
+    """(segment, code) of every suggestion in the store."""
+    db = sqlite3.connect(root / ".copcode" / "copcode.db")
+    try:
+        return db.execute("SELECT segment, code FROM suggestions").fetchall()
+    finally:
+        db.close()
+
+
 def private_project(tmp_path, interviewer: str):
     """A project made by `copcode init`, its two speakers listed, Sam Lee as `interviewer`."""
     root = tmp_path / "private"

@@ -158,8 +158,9 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
     if fmt not in EXPORT_FORMATS:
         raise CopcodeError(f"unknown export format {fmt!r}", fix=f"use one of {', '.join(EXPORT_FORMATS)}.")
     check_ending(path, fmt)
-    if utf16 and fmt != "qdpx":
-        raise CopcodeError("--utf16 is for --format qdpx", fix="leave out --utf16, or export as qdpx.")
+    for asked, option in ((utf16, "--utf16"), (include_suggestions, "--suggestions")):
+        if asked and fmt != "qdpx":
+            raise CopcodeError(f"{option} is for --format qdpx", fix=f"leave out {option}, or export as qdpx.")
 
     def clean(frame):
         return redactor.redact_frame(frame)
@@ -180,6 +181,10 @@ def export_project(store, codebook, fmt: str, path: Path, *, title: str,
         return write_atomic(path, workbook_bytes({name: clean(frame) for name, frame in sheets.items()}, warnings))
     if fmt == "qdpx":
         from copcode.export.refi import project_qdpx
+
+        if include_suggestions and warnings is not None and not any(c.status == "suggested" for c in view.codings):
+            warnings.append("--suggestions added none: no suggestion is left undecided (only those nobody "
+                            "accepted or rejected are exported as suggestions)")
 
         return write_atomic(path, project_qdpx(view, title, include_suggestions=include_suggestions,
                                                redactor=redactor, utf16=utf16))
