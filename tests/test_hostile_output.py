@@ -3,6 +3,7 @@ harmless; spreadsheets hold text, never formulas; escaped ids read back; --out w
 regular files."""
 
 import csv
+import io
 import json
 import os
 import sqlite3
@@ -194,6 +195,18 @@ def test_case_25_xlsx_headers_and_cells_are_text(formula_attribute):
         cells = _cells(path)
         assert {c.data_type for c in cells if isinstance(c.value, str)} == {"s"}
         assert not [c for c in cells if c.data_type == "f"]
+
+
+@pytest.mark.parametrize("to", ["stdout", "quotes.csv"])
+def test_case_25_csv_headers_are_text_too(formula_attribute, to):
+    """An attribute's name heads its `--with` column: a CSV header cell starting with "=" ran
+    as a formula in a spreadsheet, as a value would have (hostile-case re-check)."""
+    out = ["--out", to] if to != "stdout" else []
+    result = cli(formula_attribute, "quotes", "--theme", "learning", "--with", "=HYPERLINK(1)", "--format", "csv", *out)
+    assert result.exit_code == 0, result.output
+    text = result.stdout if to == "stdout" else (formula_attribute / to).read_text(encoding="utf-8")
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    assert header[-1] == "'=HYPERLINK(1)" and [row[-1] for row in rows if row[-1]] == ["'=1+1"]
 
 
 @pytest.mark.parametrize("answer_id", ["=1", "-2", "+3", "@4"])

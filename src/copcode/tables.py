@@ -63,6 +63,11 @@ class Table:
     def copy(self) -> Table:
         return Table(self.columns, self.rows)
 
+    def rename(self, columns: dict[str, str]) -> Table:
+        """A copy with columns renamed, as DataFrame.rename(columns=...)."""
+        return Table([columns.get(c, c) for c in self.columns],
+                     [{columns.get(c, c): v for c, v in row.items()} for row in self.rows])
+
     def where(self, keep) -> Table:
         return Table(self.columns, [r for r in self.rows if keep(r)])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -31,7 +32,14 @@ def render_table(frame, fmt: str) -> str:
 
 
 def spreadsheet_safe(frame):
-    return map_text_cells(frame, lambda v: "'" + v if v.startswith(FORMULA_STARTS) else v)
+    """`frame` with an apostrophe before every text cell, and column name (a participant
+    attribute's, shown by `--with`), that a spreadsheet would run as a formula."""
+    def safe(value: str) -> str:
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+    header = {c: safe(c) for c in frame.columns if isinstance(c, str) and c.startswith(FORMULA_STARTS)}
+    frame = map_text_cells(frame, safe)
+    return frame.rename(columns=header) if header else frame
 
 
 def map_text_cells(frame, change):
@@ -116,8 +124,10 @@ def write_atomic(path: Path, data: bytes | Iterable[str]) -> Path:
             os.unlink(temporary)
             raise
     except OSError as exc:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
         raise CopcodeError(f"cannot write the file ({exc.strerror})", where=str(path),
-                           fix="check that the folder exists and is writable.") from None
+                           fix="free some space on the disk, then run the command again." if full else
+                           "check that the folder exists and is writable.") from None
     return path
 
 
