@@ -233,6 +233,16 @@ def test_case_32_a_locked_store_says_so_and_changes_nothing(coded):
     assert rows(coded) == before
 
 
+@pytest.mark.parametrize("given", ["abc", "-1", "nan"])
+def test_store_a_busy_timeout_that_is_no_number_of_seconds_is_refused(coded, given):
+    """`COPCODE_BUSY_TIMEOUT=abc` showed a traceback (hostile-case re-check)."""
+    result = cli(coded, "status", env={"COPCODE_BUSY_TIMEOUT": given})
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: COPCODE_BUSY_TIMEOUT is {given!r}, not a number of seconds\n"
+                             "  How to fix: set it to a number of seconds to wait for another copcode (e.g. 60), "
+                             "or unset it for 30.\n")
+
+
 def test_store_a_read_command_reads_one_snapshot(coded):
     """While a read command's snapshot is open, no writer can commit: everything it reads is
     from one state of the store."""
@@ -359,8 +369,8 @@ def test_case_34_a_table_that_does_not_fit_on_the_disk_stores_nothing(coded):
             result = cli(coded, "code")
             assert result.exit_code == 1
             assert result.stderr == (f"Error: {out / 'coded_segments.csv'}: cannot write the file (No space left "
-                                     "on device); nothing was stored\n  How to fix: check that the folder exists "
-                                     "and is writable.\n")
+                                     "on device); nothing was stored\n  How to fix: free some space on the disk, "
+                                     "then run the command again.\n")
             assert files(tmp) == saved
         finally:
             out.unlink()

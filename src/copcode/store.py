@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from copcode.errors import (
+    CopcodeError,
     NotCodedYet,
     StoreDamaged,
     StoreError,
@@ -592,6 +593,20 @@ def store_error(exc: sqlite3.Error, path: Path, *, readonly: bool = False) -> St
                       fix="check that the disk is mounted and readable, then run the command again.")
 
 
+def busy_timeout() -> float:
+    """How long to wait for another program's lock: $COPCODE_BUSY_TIMEOUT seconds, else 30."""
+    given = os.environ.get("COPCODE_BUSY_TIMEOUT", "").strip()
+    try:
+        seconds = float(given) if given else 30.0
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise CopcodeError(f"COPCODE_BUSY_TIMEOUT is {given!r}, not a number of seconds",
+                           fix="set it to a number of seconds to wait for another copcode (e.g. 60), "
+                               "or unset it for 30.")
+    return seconds
+
+
 def open_store(path: Path, *, create: bool, readonly: bool = False, timeout: float | None = None) -> Store:
     """The store at `path`, migrated to the newest schema. With create=False a project that
     was never coded is an error that says to run `copcode code`. With readonly=True the
@@ -600,7 +615,7 @@ def open_store(path: Path, *, create: bool, readonly: bool = False, timeout: flo
     by a newer copcode is refused. `timeout`: how long to wait for another program's lock, in
     seconds (default: $COPCODE_BUSY_TIMEOUT, else 30)."""
     if timeout is None:
-        timeout = float(os.environ.get("COPCODE_BUSY_TIMEOUT") or 30)
+        timeout = busy_timeout()
     new = not path.exists()
     if new:
         if not create or readonly:
