@@ -234,6 +234,28 @@ def test_privacy_scan_does_not_list_again_a_name_listed_after_its_title(tmp_path
         ("Sir Hannah Whitfield-Jones", "capitalised")]
 
 
+def test_privacy_scan_says_when_a_word_alone_is_part_of_a_listed_name(tmp_path):
+    """"Margaret Okafor" listed does not replace "Okafor" alone: the scan says the word is part
+    of a listed name, so a researcher lists it too; a listed name with a possessive ("Kerry's")
+    is not reported, as it is replaced (new-user trial)."""
+    root = tmp_path / "study"
+    (root / "transcripts").mkdir(parents=True)
+    assert cli(root, "init").exit_code == 0
+    settings = root / "copcode.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        '    # "Firstname Surname": "[name]"', '    "Margaret Okafor": "[name]"\n    "Kerry": "[name]"'),
+        encoding="utf-8")
+    (root / "transcripts" / "A02.txt").write_text(
+        "Interviewer: Who helped you?\n\nA02: Through Mrs Okafor at church. Okafor's husband rang, and "
+        "Margaret Okafor came. Then Kerry's friend Albert Finch.\n", encoding="utf-8")
+    assert cli(root, "code").exit_code == 0
+    scanned = [(r["text"], r["kind"]) for r in csv.DictReader(io.StringIO(
+        cli(root, "privacy", "scan", "--format", "csv").stdout))]
+    assert scanned == [("Margaret Okafor", "listed"), ("Kerry", "listed"), ("Mrs Okafor", "part of a listed name"),
+                       ("Okafor's", "part of a listed name"), ("Albert Finch", "capitalised")]
+    assert "Okafor's husband" in cli(root, "segments", "--format", "csv").stdout  # not replaced: listed whole
+
+
 def test_privacy_scan_of_a_survey_in_a_project_made_by_init(tmp_path):
     """`copcode init` makes an empty transcripts folder; the answers come from --input. The
     scan has no transcript file to name, and scans the answers."""

@@ -495,6 +495,8 @@ def scan(store, redactor: Redactor):
     if not redactor.active:  # nothing listed: the detectors still say what they find
         redactor = Redactor({})
     listed = {" ".join(normalised(name)[0].split()) for name in redactor.identifiers}
+    # the words of listed names of two words or more: "Okafor" alone is not "Margaret Okafor"
+    parts = {word for name in listed if len(name.split()) > 1 for word in name.split()} - {fold(t) for t in TITLES}
     participant_of = {row["id"]: row["participant"] for row in store.transcript_rows()}
     texts = list(store.transcripts_with_text())
     # the words written in lower case somewhere: a sentence's capitalised first word that never
@@ -533,13 +535,17 @@ def scan(store, redactor: Redactor):
             words = text[start:end]
             # what the listed and detected identifiers leave of the run: nothing, or a title
             # alone ("Dr" of "Dr Hannah Whitfield", Hannah Whitfield listed), says nothing new
-            run = list(re.finditer(r"\S+", words))
-            left = [w for w in run if not any(a <= start + w.start() and start + w.end() <= b for a, b in spans)]
+            # (a word's possessive and the punctuation after it are not the word: "Kerry's")
+            run = [(start + m.start(), m.group()) for m in re.finditer(r"\S+", words)]
+            run = [(at, re.sub(r"(?:['’]s)?\W*$", "", word) or word) for at, word in run]
+            left = [word for at, word in run if not any(a <= at and at + len(word) <= b for a, b in spans)]
             if " ".join(normalised(words)[0].split()) in listed or words in _COMMON or \
-                    (len(left) < len(run) and all(fold(w[0]) in TITLES for w in left)):
+                    (len(left) < len(run) and all(fold(word) in TITLES for word in left)):
                 continue
+            partly = any(normalised(word)[0] in parts for word in left)
             rows.append({"transcript": transcript_id, "start": start, "end": end,
-                         "text": words, "kind": "capitalised", "replacement": ""})
+                         "text": words, "kind": "part of a listed name" if partly else "capitalised",
+                         "replacement": ""})
     return pd.DataFrame(rows, columns=["transcript", "start", "end", "text", "kind", "replacement"])
 
 
