@@ -75,9 +75,7 @@ def test_tag_with_a_span_counts_in_the_segments_text(demo):
 
 @pytest.mark.parametrize("args, message", [
     (["--quote", "nothing like it"], f"Error: the quote is not in segment {SEGMENT} How to fix: "
-                                     "copy the words exactly as `copcode segments` shows the segment's text (with "
-                                     "privacy on, as `copcode --no-redact segments` shows it: a tag is on the "
-                                     "transcript's own words)."),
+                                     "copy the words exactly as `copcode segments` shows the segment's text."),
     (["--quote", "  "], "Error: the quote is empty How to fix: give the exact words, e.g. --quote \"in English, please\"."),
     (["--quote", "the"], f"Error: the quote is 3 times in segment {SEGMENT} (at 244:247, 255:258, 433:436) How to fix: give "
                          "more words, or the span of the one you mean with --span START:END."),
@@ -99,6 +97,28 @@ def test_a_span_that_cannot_be_placed_records_nothing(demo, args, message):
     assert result.exit_code == 1
     assert " ".join(result.output.split()) == message
     assert db_rows(demo, "SELECT count(*) FROM decisions") == [(0,)]
+
+
+def test_tag_takes_a_quote_and_a_span_as_segments_shows_them_with_privacy_on(demo):
+    """README: --quote takes the words as `copcode segments` shows them, and --span counts in
+    that text: with privacy on, "[name]" where the transcript has a listed name. Before, such a
+    quote was refused and the fix said to print the names (new-user trial)."""
+    (demo / "copcode.yaml").write_text('privacy:\n  identifiers:\n    "COPD": "[condition]"\n', encoding="utf-8")
+    [segment] = [r for r in rows(cli(demo, "segments", "--participant", "E01", "--format", "csv").output)
+                 if r["segment"] == SEGMENT]
+    assert segment["text"].startswith("Well, I've got [condition], ")
+    text = db_rows(demo, "SELECT text FROM transcripts WHERE id = 'E01'")[0][0]
+    start = text.index("I've got COPD")
+    shown = segment["text"].index("got [condition]")
+    for n, (option, value) in enumerate([("--quote", "I've got [condition]"), ("--quote", "I've got COPD"),
+                                         ("--span", f"{shown}:{shown + len('got [condition]')}")], 1):
+        result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", f"coder{n}", option, value)
+        assert result.exit_code == 0, result.output
+        words = ("I've got [condition]", start, start + 13) if n < 3 else ("got [condition]", start + 5, start + 13)
+        assert result.output == (f"coder{n}: tag inclusive-learning on {SEGMENT} ({words[1]}-{words[2]}: "
+                                 f"“{words[0]}”) (decision {n}).\n")
+    assert db_rows(demo, "SELECT span_start, span_end FROM decisions") == [
+        (start, start + 13), (start, start + 13), (start + 5, start + 13)]
 
 
 def quote_of(root, segment_prefix="E01-"):

@@ -564,10 +564,11 @@ def _decide(ctx: typer.Context, verdict: str, segment: str, code: str, coder: Op
     from copcode.decisions import default_coder, find_segment, record, span_in
 
     with _opened(ctx, write=True) as (project, codebook, store):
-        chosen = span_in(find_segment(store, segment), quote, span) if quote is not None or span is not None else None
+        redactor = _redactor(ctx, project, store)
+        chosen = span_in(find_segment(store, segment), quote, span, redactor) \
+            if quote is not None or span is not None else None
         decision = record(store, codebook, segment, code, verdict, default_coder() if coder is None else coder,
                           note, span=chosen)
-        redactor = _redactor(ctx, project, store)
         words = f" ({decision.span_start}-{decision.span_end}: “" \
                 f"{_escape(redactor.redact_at(decision.span_words, decision.transcript, decision.span_start))}”)" \
             if decision.span_words else ""

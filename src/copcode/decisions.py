@@ -137,16 +137,24 @@ def record_many(store: Store, codebook: Codebook, rows, coder: str) -> list[Deci
     return written
 
 
-def span_in(segment, quote: str | None = None, span: str | None = None) -> tuple[int, int] | None:
-    """The exact span a coder chose inside a segment (a store row: id, start, end, text), in
-    the transcript: `quote`, its words (white space between them may differ: a quote copied
-    from a terminal or a PDF), found once in the segment; or `span`, "START:END", offsets into
-    the segment's text as `copcode segments` shows it. None when neither is given."""
+def span_in(segment, quote: str | None = None, span: str | None = None, redactor=None) -> tuple[int, int] | None:
+    """The exact span a coder chose inside a segment (a store row: id, transcript, start, end,
+    text), in the transcript: `quote`, its words (white space between them may differ: a quote
+    copied from a terminal or a PDF), found once in the segment; or `span`, "START:END",
+    offsets into the segment's text as `copcode segments` shows it. With `redactor` (the
+    command's), as it shows the text: a quote may hold "[name]" where the transcript has a
+    name, and a span counts the shown text (the transcript's own words also do for a quote).
+    None when neither is given."""
     import re
 
     if quote is not None and span is not None:
         raise CopcodeError("give --quote or --span, not both", fix="keep one of them.")
     text, start = segment["text"], segment["start"]
+    views = [(text, lambda at: at, lambda at: at)]
+    if redactor is not None and redactor.active:
+        shown, to_shown = redactor.redact_at_mapped(text, segment["transcript"], start)
+        if shown != text:
+            views.insert(0, (shown, *_back(to_shown, len(text))))
     if quote is not None:
         words = quote.split()
         if not words:
@@ -154,17 +162,17 @@ def span_in(segment, quote: str | None = None, span: str | None = None) -> tuple
         # whole words: "the" is not found inside "other"
         pattern = r"(?<!\w)" * quote.strip()[0].isalnum() + r"\s+".join(map(re.escape, words)) + \
             r"(?!\w)" * quote.strip()[-1].isalnum()
-        found = list(re.finditer(pattern, text))
+        matches = [(list(re.finditer(pattern, shown)), first_of, last_of) for shown, first_of, last_of in views]
+        found, first_of, last_of = next((m for m in matches if m[0]), matches[-1])
         if not found:  # the words are not repeated: they may name someone
             raise CopcodeError(f"the quote is not in segment {segment['id']}",
-                               fix="copy the words exactly as `copcode segments` shows the segment's text (with "
-                                   "privacy on, as `copcode --no-redact segments` shows it: a tag is on the "
-                                   "transcript's own words).")
+                               fix="copy the words exactly as `copcode segments` shows the segment's text.")
         if len(found) > 1:
             places = ", ".join(f"{m.start()}:{m.end()}" for m in found)
             raise CopcodeError(f"the quote is {len(found)} times in segment {segment['id']} (at {places})",
                                fix="give more words, or the span of the one you mean with --span START:END.")
-        return start + found[0].start(), start + found[0].end()
+        return start + first_of(found[0].start()), start + last_of(found[0].end())
+    text, first_of, last_of = views[0]
     if span is not None:
         match = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", span)
         if not match or not int(match[1]) < int(match[2]) <= len(text):
@@ -192,8 +200,23 @@ def span_in(segment, quote: str | None = None, span: str | None = None) -> tuple
                                fix="give offsets between words, e.g. --span "
                                    f"{wide_first}:{wide_last} for the whole words it touches, or the words with "
                                    "--quote." if cut else "give offsets around words, or the words with --quote.")
-        return start + first, start + last
+        return start + first_of(first), start + last_of(last)
     return None
+
+
+def _back(to_shown, length: int):
+    """From `Redactor.redact_at_mapped`'s map (an offset in a text -> one in its redacted
+    form): two maps back, for where a span of the redacted text starts and where it ends in
+    the text. A span that starts at a replacement starts at its identifier, one that ends at
+    a replacement's end ends at its identifier's end."""
+    forward = [to_shown(at) for at in range(length + 1)]
+
+    def first_of(shown_at: int) -> int:
+        return next((at for at, moved in enumerate(forward) if moved >= shown_at), length)
+
+    def last_of(shown_at: int) -> int:
+        return max((at for at, moved in enumerate(forward) if moved <= shown_at), default=0)
+    return first_of, last_of
 
 
 def current_code_id(codebook: Codebook, code_id: str) -> str:
