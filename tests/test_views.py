@@ -114,6 +114,21 @@ def test_case_37_a_coder_with_a_comma_is_one_user_in_the_qdpx_export(coded, tmp_
 
 # ---------------------------------------------------------------- copcode segments
 
+def test_quotes_without_a_theme_give_each_theme_its_own_limit(coded_demo):
+    """As the report and `--theme` show them: the 10 quotes were shared by every code of every
+    theme, so the Word file of all themes held a third of the report's (new-user trial)."""
+    def quotes(*args):
+        result = cli(coded_demo, "quotes", "--format", "csv", *args)
+        assert result.exit_code == 0, result.output
+        return list(csv.DictReader(io.StringIO(result.stdout)))
+
+    every = quotes()
+    by_theme = [quotes("--theme", theme) for theme in ("coproducing", "territory", "practice")]
+    assert [len(q) for q in by_theme] == [10, 10, 10]
+    assert every == [row for rows in by_theme for row in rows]
+    assert len(quotes("--limit", "3")) == 9
+
+
 def test_segments_lists_every_segment_coded_or_not(coded_demo):
     rows = rows_of(cli(coded_demo, "segments", "--format", "csv"))
     db = sqlite3.connect(coded_demo / ".copcode" / "copcode.db")

@@ -278,7 +278,7 @@ def quotes_command(
     group: Annotated[Optional[list[str]], typer.Option(help="Only this group, e.g. E; repeat it for several.")] = None,
     participant: Annotated[Optional[list[str]], typer.Option(help="Only this participant, e.g. P03; repeat it for several.")] = None,
     status: Annotated[str, typer.Option(help="accepted, suggested or all.")] = "all",
-    limit: Annotated[int, typer.Option(help="At most this many quotes, shared fairly among the codes (0: all).")] = 10,
+    limit: Annotated[int, typer.Option(help="At most this many quotes (for each theme, without --theme), shared fairly among the codes (0: all).")] = 10,
     per_participant: Annotated[int, typer.Option(help="At most N quotes per participant and code (0: no cap).")] = 2,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, md, json, xlsx or docx.")] = "table",
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file.")] = None,

@@ -360,10 +360,10 @@ def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | 
                     status: str = "all",
                     limit: int = 10, per_participant: int = 2,
                     attributes: list[str] | None = None) -> Table:
-    """Quotes for a theme (or a code, or every theme), code by code in codebook order, so no
-    code hides behind another: the `limit` is shared fairly among the codes that have
-    passages (each gets limit // k, the first in codebook order one more; what a code cannot
-    use goes to the others). Within a code, best first and spread over participants and
+    """Quotes for a theme (or a code, or every theme, each with its own `limit`), code by code
+    in codebook order, so no code hides behind another: the `limit` is shared fairly among the
+    codes that have passages (each gets limit // k, the first in codebook order one more; what
+    a code cannot use goes to the others). Within a code, best first and spread over participants and
     groups: accepted codings above suggestions, rejected ones never; at most
     `per_participant` quotes from one participant per code (0: no cap) and one quote per
     passage. With `limit` 0 every coding is listed. Each quote is verbatim,
@@ -376,7 +376,12 @@ def exemplar_quotes(view: ProjectView, theme: str | None = None, *, code: str | 
     rows = [c for c in candidates
             if (theme_id is None or c.theme == theme_id) and (code_id is None or c.code == code_id)
             and wanted(c.participant, c.group)]
-    table = Table(QUOTE_COLUMNS, [quote_row(c) for c in pick_quotes(view, rows, limit, per_participant)])
+    if theme_id is None and code_id is None:  # every theme, each with its own limit, as the report shows them
+        picked = [c for t in view.codebook.themes
+                  for c in pick_quotes(view, [c for c in rows if c.theme == t.id], limit, per_participant)]
+    else:
+        picked = pick_quotes(view, rows, limit, per_participant)
+    table = Table(QUOTE_COLUMNS, [quote_row(c) for c in picked])
     if view.codebook.nested:  # codes hold codes: each row says its code's parent, after the code
         columns = QUOTE_COLUMNS[:QUOTE_COLUMNS.index("code") + 1] + ["parent"] + \
             QUOTE_COLUMNS[QUOTE_COLUMNS.index("code") + 1:]
