@@ -127,6 +127,27 @@ def test_case_36_a_field_beyond_the_limit_names_its_row_and_changes_nothing(smal
     assert files(small_project / "out") == out_before
 
 
+@pytest.mark.parametrize("last", ['S3,"I felt equal\nS4,jargon,Deal\n', 'S3,"I felt equal,Deal\n'])
+def test_a_quotation_never_closed_names_its_row_and_changes_nothing(small_project, last):
+    """A survey's CSV whose last quotation is not closed: every line after it was read as
+    that answer, without a word (hostile-case re-check); an answer of several lines whose
+    quotation is closed is read whole."""
+    assert cli(small_project, "code").exit_code == 0
+    before, out_before = snapshot(small_project), files(small_project / "out")
+    answers = small_project / "answers.csv"
+    answers.write_text('id,text,town\nS1,Fine.,Deal\nS2,"Two\nlines",Dover\n' + last, encoding="utf-8")
+    result = cli(small_project, "code", "--input", str(answers))
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {answers}: row 4 opens a quotation mark that is never closed, so every "
+                             "line after it was read as part of that row's answer\n"
+                             '  How to fix: close the quotation, or write a quotation mark inside an answer as '
+                             'two (""), then save the file again.\n')
+    assert snapshot(small_project) == before
+    assert files(small_project / "out") == out_before
+    answers.write_text('id,text,town\nS1,Fine.,Deal\nS2,"Two\nlines",Dover\n', encoding="utf-8")
+    assert cli(small_project, "code", "--input", str(answers)).exit_code == 0
+
+
 def test_case_36_a_repeated_id_in_a_later_batch_rolls_the_whole_run_back(small_project):
     """The id is checked against rows already written in earlier batches; the run stops and
     the store is as it was."""

@@ -108,9 +108,13 @@ def _rows(path: Path):
                 book.close()
             return
         csv.field_size_limit(MAX_FIELD)
+        last: list[str] = []
         with path.open(newline="", encoding="utf-8-sig") as handle:
             for number, row in enumerate(csv.reader(handle), start=1):
+                last = row
                 yield number, row
+        if any("\n" in field or "\r" in field for field in last):
+            _check_quotes_closed(path, number)
     except csv.Error as exc:
         if "field larger than field limit" not in str(exc):
             raise _unreadable(path, exc, number) from None
@@ -119,6 +123,22 @@ def _rows(path: Path):
         raise
     except Exception as exc:  # openpyxl and the decoder raise many kinds for a damaged file
         raise _unreadable(path, exc, number) from None
+
+
+def _check_quotes_closed(path: Path, number: int) -> None:
+    """Refuse a file whose last row (`number`) opens a quotation mark it never closes: the
+    reader takes every line after it as part of that row's answer, and says nothing. Read
+    again strictly only then (a last answer of several lines is the only sign)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        try:
+            for _ in csv.reader(handle, strict=True):
+                pass
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise CopcodeError(f"row {number} opens a quotation mark that is never closed, so every line "
+                                   "after it was read as part of that row's answer", where=str(path),
+                                   fix='close the quotation, or write a quotation mark inside an answer as two (""), '
+                                       "then save the file again.") from None
 
 
 def _too_long(path: Path, number: int) -> CopcodeError:
