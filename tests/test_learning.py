@@ -212,6 +212,22 @@ def test_learn_from_names_the_coders_learned_from(learned_demo, tmp_path):
             "'Project settings'.")
 
 
+def test_learning_from_orphaned_decisions_alone_says_so(small_project):
+    """A decision whose transcript is gone is no unit to learn from: the summary said none was
+    on a code of this codebook, which it was (hostile-case re-check)."""
+    assert cli(small_project, "code").exit_code == 0
+    db = sqlite3.connect(small_project / ".copcode" / "copcode.db")
+    [(segment,)] = db.execute("SELECT id FROM segments WHERE transcript = 'P02'").fetchall()
+    db.close()
+    assert cli(small_project, "tag", segment, "time", "--coder", "ann").exit_code == 0
+    (small_project / "transcripts" / "P02.txt").unlink()
+    result = cli(small_project, "code")
+    assert result.exit_code == 0, result.output
+    assert ("Learned from no decisions: none is on a passage coded in this run with a code of this codebook "
+            "(`copcode status` lists the orphaned ones).") in " ".join(result.output.split())
+    assert "#1 tag time by ann on P02 39-107" in " ".join(cli(small_project, "status").output.split())
+
+
 def test_learn_from_says_whom_it_left_out_and_which_names_it_does_not_know(learned_demo, tmp_path):
     root, *_ = learned_demo
     copy = tmp_path / "demo"

@@ -247,7 +247,8 @@ def _learned(learning, name, noun: str = "transcript") -> str:
         return ("Learned from no decisions: none is by a coder that `learn_from:` in copcode.yaml names "
                 f"(the coders: {', '.join(_escape(name(c)) for c in learning.everyone)}).")
     if not learning.units:
-        return "Learned from no decisions: none is on a code of this codebook."
+        return ("Learned from no decisions: none is on a passage coded in this run with a code of this codebook "
+                "(`copcode status` lists the orphaned ones).")
     coders = ", ".join(f"{_escape(name(c))} ({n})" for c, n in learning.decisions.items())
     left_out = learning.left_out
     if left_out:
