@@ -223,6 +223,12 @@ def test_case_26_escaped_ids_are_recognised_by_tag(small_project, answer_id):
         assert cli(root, verdict, row["segment"], "learn").exit_code == 0
     db = sqlite3.connect(root / ".copcode" / "copcode.db")
     assert db.execute("SELECT DISTINCT segment FROM decisions").fetchall() == [(segment,)]
+    db.close()
+    # the participant id as the CSV writes it picks that participant too (hostile-case re-check)
+    result = cli(root, "segments", "--participant", row["participant"], "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert row["participant"] == "'" + answer_id and \
+        [r["segment"] for r in csv.DictReader(io.StringIO(result.stdout))] == ["'" + segment]
 
 
 def test_case_26_an_unknown_escaped_id_is_still_unknown(small_project):

@@ -198,10 +198,14 @@ class ProjectView:
         each one or several; none asked: everyone), ids and groups compared case aside. One
         that names no one in the store is refused, listing the known ones: an empty table
         would read as "nothing coded" when the id is misspelt."""
-        participants, groups = {p.casefold() for p in _many(participant)}, {g.casefold() for g in _many(group)}
         known = [p for p, _ in self.people]
-        for asked in _many(participant):
-            if asked.casefold() not in {p.casefold() for p in known}:
+        folded = {p.casefold() for p in known}
+        # an id as a CSV export writes one that a spreadsheet would run ("'=1") is that id
+        asked_for = [p[1:] if p.startswith("'") and p.casefold() not in folded and p[1:].casefold() in folded else p
+                     for p in _many(participant)]
+        participants, groups = {p.casefold() for p in asked_for}, {g.casefold() for g in _many(group)}
+        for asked in asked_for:
+            if asked.casefold() not in folded:
                 raise LookupFailed(f"unknown participant {asked!r}", fix=f"use one of: {_first(known)}.")
         known_groups = sorted({g for _, g in self.people if g})
         for asked in _many(group):
