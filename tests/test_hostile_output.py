@@ -283,11 +283,12 @@ def test_case_27_a_cell_cut_short_says_so(small_project):
     result = cli(root, "export", "--format", "xlsx", "--out", "all.xlsx")
     assert result.exit_code == 0, result.output
     assert result.stderr == ("Warning: sheet 'decisions', cell G2: a text of 40,015 characters is cut to the "
-                             "32,767 an Excel cell holds; the CSV export has it whole.\n")
+                             "32,767 an Excel cell holds; copcode's store keeps it whole.\n")
     cell = openpyxl.load_workbook(root / "all.xlsx")["decisions"]["G2"]
     assert len(cell.value) == 32_767
     assert cell.value.startswith("It took weeks. aaa")
-    assert cell.value.endswith("a… [cut: 40,015 characters; see the CSV]")
+    # a note is in no CSV export: "see the CSV" sent a reader to a file without it
+    assert cell.value.endswith("a… [cut: 40,015 characters; kept whole in copcode's store]")
 
 
 def test_case_27_a_table_cell_cut_short_says_so(small_project):

@@ -57,11 +57,13 @@ def _value(value):
 
 
 def _cut(cell, value: str, warnings: list[str] | None) -> None:
-    # openpyxl cuts a long text to the limit without a word: the reader must see it is cut
-    marker = f"… [cut: {len(value):,} characters; see the CSV]"
+    # openpyxl cuts a long text to the limit without a word: the reader must see it is cut.
+    # The decision log (a coder's note) is in no CSV: the store keeps it whole
+    log = cell.parent.title == "decisions"
+    marker = f"… [cut: {len(value):,} characters; " + ("kept whole in copcode's store]" if log else "see the CSV]")
     cell.value = visible(value[:CELL_LIMIT - len(marker)], keep="\t\n\r") + marker
     cell.data_type = "s"
     if warnings is not None:
         warnings.append(f"sheet {cell.parent.title!r}, cell {cell.coordinate}: a text of {len(value):,} "
-                        f"characters is cut to the {CELL_LIMIT:,} an Excel cell holds; the CSV export "
-                        "has it whole.")
+                        f"characters is cut to the {CELL_LIMIT:,} an Excel cell holds; "
+                        + ("copcode's store keeps it whole." if log else "the CSV export has it whole."))
