@@ -541,7 +541,7 @@ def test_speakers_a_role_in_sentence_case_is_a_label(label):
         ("Interviewer", "interviewer", "And the team?"), (label, "participant", "Good.")]
 
 
-@pytest.mark.parametrize("label", ["My social worker", "Her Manager", "a nurse"])
+@pytest.mark.parametrize("label", ["My social worker", "Her manager", "a nurse"])
 def test_speakers_a_role_after_a_possessive_is_the_participants_words(label):
     """"My social worker: she said ..." twice in an answer is the participant quoting someone,
     not a speaker: before, "worker" made it a third speaker with the participant's words."""
@@ -551,6 +551,16 @@ def test_speakers_a_role_after_a_possessive_is_the_participants_words(label):
         ("Interviewer", "interviewer", "How did the support go?"),
         ("P01", "participant", f"Fine at first.\n{label}: she said she would call.\n{label}: then she stopped."),
         ("Interviewer", "interviewer", "And then?"), ("P01", "participant", "I rang myself.")]
+
+
+def test_speakers_a_name_that_starts_like_an_article_is_a_label():
+    """"An Nguyen" and "My Tran" are names, written as names: only a role in sentence case
+    after a possessive or an article is someone's words."""
+    text = "Interviewer: How is it?\nAn Nguyen: Busy.\nMy Tran: Quiet.\nInterviewer: And?\nAn Nguyen: Good.\nMy Tran: Fine.\n"
+    assert [(t.speaker, t.role, text[t.start:t.end]) for t in find_turns(text, [], "FG5")] == [
+        ("Interviewer", "interviewer", "How is it?"), ("An Nguyen", "participant", "Busy."),
+        ("My Tran", "participant", "Quiet."), ("Interviewer", "interviewer", "And?"),
+        ("An Nguyen", "participant", "Good."), ("My Tran", "participant", "Fine.")]
 
 
 def test_speakers_preview_names_two_files_for_one_participant(tmp_path):

@@ -73,8 +73,8 @@ ROLE_NOUNS = frozenset("""worker nurse manager officer carer assistant therapist
     consultant student volunteer advocate commissioner director chair clinician pharmacist paramedic receptionist
     adviser advisor navigator specialist midwife visitor matron administrator teacher counsellor psychologist
     psychiatrist physiotherapist researcher interpreter translator observer""".split())
-# first words that make a label a phrase of someone's words, not a speaker ("My social worker: she
-# said ...", "Her manager: no.")
+# first words that make a role label in sentence case a phrase of someone's words, not a speaker
+# ("My social worker: she said ...", "her manager: no."); "An Nguyen:" is written as a name
 DETERMINERS = frozenset("my our your his her their its a an".split())
 # the words before a person's name that are no part of it (as `fold` gives them)
 TITLES = frozenset("dr mr mrs ms mx miss prof professor sir dame lady lord nurse sister rev cllr".split())
@@ -142,14 +142,14 @@ def is_known(label: str, participant: str, listed=(), configured=()) -> bool:
 
 def _name_like(label: str) -> bool:
     """A label written as a name (each word capitalised: "Sam Lee", "Social Worker") or naming a
-    role in any case ("Social worker", "practice nurse"), unless it starts with a possessive or
-    an article ("My social worker", "A Nurse": someone's words, quoting or naming another)."""
+    role in any case ("Social worker", "practice nurse") unless a possessive or an article opens
+    it ("My social worker", "a nurse": someone's words, quoting or naming another; "An
+    Nguyen", written as a name, is one)."""
     words = label.split()
-    if fold(label) in NOT_SPEAKERS or label.rstrip().endswith((".", ",", "?", "!", "-")) or \
-            (len(words) > 1 and fold(words[0]) in DETERMINERS):
+    if fold(label) in NOT_SPEAKERS or label.rstrip().endswith((".", ",", "?", "!", "-")):
         return False
     return all(w[0].isupper() or w[0].isdigit() or w.casefold() in PARTICLES for w in words) or \
-        (bool(words) and fold(words[-1]) in ROLE_NOUNS)
+        (len(words) > 0 and fold(words[-1]) in ROLE_NOUNS and fold(words[0]) not in DETERMINERS)
 
 
 @dataclass
