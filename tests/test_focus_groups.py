@@ -232,7 +232,7 @@ def test_named_speakers_are_written_as_their_ids_in_the_qdpx_and_the_report(smal
     assert source[start:end] == "My workload is huge, I had no time for any of it."
     report = (tmp_path / "fg.html").read_text(encoding="utf-8")
     assert re.findall(r'<span class="speaker">([^<]*)</span>', report) == [
-        "Interviewer:", "P1:", "P2:", "Interviewer:", "P2:"]
+        "Interviewer:", "FG1-P1:", "FG1-P2:", "Interviewer:", "FG1-P2:"]
     assert "Okafor" not in report and "Okafor" not in source and "Sam Lee" not in source
     back = tmp_path / "back"
     back.mkdir()

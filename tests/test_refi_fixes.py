@@ -585,6 +585,47 @@ def test_one_replacement_for_both_speakers_still_exports_two_speakers(tmp_path):
         ("Interviewer", "interviewer", 2), ("J01", "participant", 2)]
 
 
+@pytest.mark.parametrize("name, text, written", [
+    # an id that is no label to the reader (no letter first): the replacement, a placeholder label
+    ("07", "Interviewer: How was it?\nJane Smith: Fine.\nInterviewer: And?\nJane Smith: Good.\n",
+     "Interviewer: How was it?\n[name]: Fine.\nInterviewer: And?\n[name]: Good.\n"),
+    # an id the reader takes for a numbered interviewer ("I" and digits)
+    ("I01", "Interviewer: How was it?\nJane Smith: Fine.\nInterviewer: And?\nJane Smith: Good.\n",
+     "Interviewer: How was it?\n[name]: Fine.\nInterviewer: And?\n[name]: Good.\n"),
+    # focus-group speakers mapped to ids of their own: the ids, read back as FG2's speakers
+    ("FG2", "---\nspeakers: {Jane Smith: E21, Sam Lee: E22, Tom Harris: interviewer}\n---\n"
+            "Tom Harris: How was it?\nJane Smith: Fine.\nSam Lee: Slow.\nTom Harris: And?\nJane Smith: Good.\n",
+     "Tom Harris: How was it?\nE21: Fine.\nE22: Slow.\nTom Harris: And?\nE21: Good.\n"),
+    # a label line above words that go on with the listed name: "Carter" is replaced too
+    ("P08", "Interviewer\nWho helped you?\n\nJane\nSmith and the staff were helpful.\n\nInterviewer\n"
+            "Anything else?\n\nJane\nThe wait list.\n",
+     "Interviewer\nWho helped you?\n\nP08\n[name] and the staff were helpful.\n\nInterviewer\n"
+     "Anything else?\n\nP08\nThe wait list.\n"),
+])
+def test_named_speakers_are_written_so_that_they_read_back(tmp_path, name, text, written):
+    """A named speaker's label is written as their id only where copcode reads it back as that
+    speaker; else as the name's replacement (code review: "07:" and "I01:" came back as
+    documents, and the part of "Jane Smith" after a label "Jane" was left in the source)."""
+    root = tmp_path / "private"
+    ok(tmp_path, "init", str(root))
+    settings = root / "copcode.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        '    # "Firstname Surname": "[name]"',
+        '    "Jane Smith": "[name]"\n    "Jane": "[name]"\n    "Sam Lee": "[name]"'), encoding="utf-8")
+    (root / "transcripts" / f"{name}.txt").write_text(text, encoding="utf-8")
+    ok(root, "code")
+    exported = tmp_path / "x.qdpx"
+    ok(root, "export", "--out", str(exported))
+    archive = zipfile.ZipFile(exported)
+    [source] = [archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("sources/")]
+    assert source == written
+    (tmp_path / "empty").mkdir()
+    ok(tmp_path / "empty", "import", str(exported))
+    here, back = (json.loads(ok(folder, "transcripts", "--format", "json").stdout)["files"][0]["speakers"]
+                  for folder in (root, tmp_path / "empty"))
+    assert [(s["role"], s["turns"]) for s in back] == [(s["role"], s["turns"]) for s in here]
+
+
 def test_a_pseudonymised_export_imports_into_an_empty_folder(tmp_path):
     """The named speakers of a privacy-on export are written as their ids ("J01:"): read back
     as labels, so the participant's turns are not taken for the interviewer's."""

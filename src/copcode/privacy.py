@@ -65,7 +65,7 @@ class Finding:
     start: int
     end: int
     text: str
-    kind: str  # "listed", a detector's name, or "speaker" (`Redactor._labels`)
+    kind: str  # "listed", a detector's name, or "speaker" (a label written as `redact_mapped` is told)
     replacement: str
 
 
@@ -218,40 +218,24 @@ class Redactor:
         would mangle."""
         return self.redact_slice_mapped(text, detected=False)[0]
 
-    def redact_mapped(self, text: str, turns=(), transcript=None):
+    def redact_mapped(self, text: str, labels: Sequence[tuple[int, int, str]] = ()):
         """(redacted text, a function from an offset in `text` to one in the redacted text).
-        With `turns` (a transcript's, as the store keeps them: speaker, role, participant,
-        start, end) and its `transcript` (id, participant), a speaker label that holds an
-        identifier is written as `speaker` shows it, not as its replacement: a focus group's
-        "[name]:" on every line loses who spoke."""
-        return self.redact_slice_mapped(text, labels=self._labels(text, turns, transcript))
+        `labels`: (start, end, what to write) of speaker labels written otherwise than as
+        their identifiers' replacements (export.refi: a named speaker as their id)."""
+        return self.redact_slice_mapped(text, labels=[Finding(a, b, text[a:b], "speaker", shown)
+                                                      for a, b, shown in labels])
 
     def speaker(self, turn, transcript) -> str:
-        """A turn's speaker label as outputs show it: as written, or when it holds an
-        identifier ("Margaret Okafor"), the participant's id ("P05"; within a focus group
-        the part after the transcript's id, "P1" of "FG1-P1", as copcode reads it back), or
-        for the interviewer "Interviewer". `transcript`: its id and participant."""
+        """A turn's speaker label as the report shows it: as written, or when it holds an
+        identifier ("Margaret Okafor"), the participant's id ("FG1-P1", "P05"), or for the
+        interviewer "Interviewer": a focus group's "[name]:" on every line loses who spoke.
+        `transcript`: its id and participant (a turn stored before turns had one)."""
         label = turn["speaker"]
         if self.redact(label) == label:
             return label
         if turn["role"] == "interviewer":
             return "Interviewer"
-        participant = turn["participant"] or transcript["participant"]
-        if participant.startswith(f"{transcript['id']}-") and participant != f"{transcript['id']}-":
-            participant = participant[len(transcript["id"]) + 1:]
-        return self.redact_names(participant)
-
-    def _labels(self, text: str, turns, transcript) -> list[Finding]:
-        """Where `text` writes the speaker labels of `turns` that `speaker` shows otherwise,
-        as findings replaced by what it shows."""
-        found, after = [], 0
-        for turn in turns:
-            shown = self.speaker(turn, transcript)
-            at = text.rfind(turn["speaker"], after, turn["start"])
-            if shown != turn["speaker"] and at >= 0:
-                found.append(Finding(at, at + len(turn["speaker"]), turn["speaker"], "speaker", shown))
-            after = max(after, turn["end"])
-        return found
+        return self.redact_names(turn["participant"] or transcript["participant"])
 
     def redact_slice(self, text: str, start: int = 0, end: int | None = None) -> str:
         """`text[start:end]` redacted with the identifiers of the whole `text`: the part of
@@ -261,14 +245,14 @@ class Redactor:
     def redact_slice_mapped(self, text: str, start: int = 0, end: int | None = None, *, detected: bool = True,
                             labels: Sequence[Finding] = ()):
         """(`text[start:end]` redacted, a function from an offset relative to `start` to one
-        in the redacted slice). `labels`: findings of `_labels`, which win over any other
-        identifier they overlap."""
+        in the redacted slice). `labels`: findings written instead of any identifier they
+        overlap; what such an identifier holds outside them ("Carter" of a label line "Ben"
+        above "Carter and the staff", "Ben Carter" listed) is still replaced."""
         end = len(text) if end is None else end
         pieces, shifts, at = [], [], start
         findings = self.findings(text, detected=detected)
         if labels:
-            findings = sorted([*labels, *(f for f in findings
-                                          if not any(f.start < g.end and g.start < f.end for g in labels))],
+            findings = sorted([*labels, *(part for f in findings for part in _outside(f, labels, text))],
                               key=lambda f: f.start)
         for f in findings:
             if f.start >= end:
@@ -373,6 +357,38 @@ class Redactor:
 PASSAGE_COLUMNS = {"text", "quote"}
 IDENTITY = Redactor({}, ())
 """Changes nothing: the redactor when the project lists nothing, or with --no-redact."""
+
+
+def _outside(finding: Finding, labels: Sequence[Finding], text: str) -> list[Finding]:
+    """The parts of `finding` outside every one of `labels` (white space at their ends left
+    out), each with the finding's replacement."""
+    parts = [(finding.start, finding.end)]
+    for label in labels:
+        parts = [piece for a, b in parts for piece in ((a, min(b, label.start)), (max(a, label.end), b))
+                 if piece[0] < piece[1]]
+    kept = []
+    for a, b in parts:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            kept.append(Finding(a, b, text[a:b], finding.kind, finding.replacement))
+    return kept
+
+
+def label_spans(text: str, turns) -> list[tuple[int, int] | None]:
+    """Where each of `turns` (speaker, start, end, as the store keeps them) has its speaker
+    label written in `text`: the label's last place between the turn before and the turn's
+    words (on the turn's line, `Sam Lee: ...`, or on a line of its own above it, `Sam Lee
+    0:02`); None when the text does not hold it (captions, a Word table)."""
+    spans: list[tuple[int, int] | None] = []
+    previous_end = 0
+    for turn in turns:
+        at = text.rfind(turn["speaker"], previous_end, turn["start"])
+        spans.append((at, at + len(turn["speaker"])) if at >= 0 and turn["speaker"] else None)
+        previous_end = max(previous_end, turn["end"])
+    return spans
 
 
 def redactor_for(project, *, enabled: bool = True, store=None) -> Redactor:
@@ -592,9 +608,8 @@ def _speaker_rows(transcript_id: str, text: str, turns, participant: str, redact
     at its turn's start, with no length, when the text does not hold it."""
     from copcode.ingest.speakers import NOT_SPEAKERS, PARTICLES, ROLE_NOUNS, fold, is_known
 
-    rows, seen, previous_end = [], set(), 0
-    for turn in turns:
-        label_from, previous_end = previous_end, max(previous_end, turn["end"])
+    rows, seen = [], set()
+    for turn, span in zip(turns, label_spans(text, turns)):
         label = " ".join(turn["speaker"].split())
         if fold(label) in seen:
             continue
@@ -607,8 +622,7 @@ def _speaker_rows(transcript_id: str, text: str, turns, participant: str, redact
         hidden = sum(f.end - f.start for f in redactor.findings(label, detected=False))
         if hidden >= len(label.replace(" ", "")):
             continue  # listed already
-        start = text.rfind(turn["speaker"], label_from, turn["start"])
-        start, end = (start, start + len(turn["speaker"])) if start >= 0 else (turn["start"], turn["start"])
+        start, end = span or (turn["start"], turn["start"])
         rows.append({"transcript": transcript_id, "start": start, "end": end, "text": turn["speaker"],
                      "kind": "speaker", "replacement": ""})
     return rows

@@ -135,7 +135,7 @@ def project_qdpx(view, name: str, *, redactor, include_suggestions: bool = False
         source_guid = guid("source", t["id"])
         source = ET.SubElement(sources_el, f"{{{ns}}}TextSource", guid=source_guid,
                                name=redactor.redact_names(t["id"]), plainTextPath=f"internal://{source_guid}.txt")
-        text, moved = redactor.redact_mapped(t["text"], store.turns_of(t["id"]), t)
+        text, moved = _source_text(t, store.turns_of(t["id"]), redactor)
         files[f"sources/{source_guid}.txt"] = text.encode("utf-8")
         unit = _utf16_offsets(text) if utf16 else (lambda offset: offset)
         for old_start, old_end, code, coders, segment, notes in sorted(selections.get(t["id"], []),
@@ -195,6 +195,47 @@ def _coders_spans(view, include_suggestions: bool):
         for coder in coding.coders:
             spans.setdefault(chosen.get((coding.segment, coding.code, coder), default), []).append(coder)
         yield coding, spans
+
+
+def _source_text(transcript, turns, redactor):
+    """A transcript's text as its .qdpx source holds it, and the offset map
+    (`Redactor.redact_mapped`). A speaker label that holds an identifier is written so that
+    copcode reads the source back with the same speakers: the interviewer's as
+    `Interviewer`, a participant's as their id ("P1" of focus group FG1's "FG1-P1", which
+    reads back as FG1-P1, or "P05"), else as the id whole, else as the label's replacement
+    ("[name]", read back as a placeholder label), whichever of these reads back with each
+    turn's role and speaker as they are here (a label that is no label to the reader, "07",
+    or one it takes for the interviewer's, "I01", is passed over). With `[name]:` for every
+    named speaker, a pseudonymised focus group came back as one participant."""
+    from copcode.ingest import find_turns
+    from copcode.privacy import label_spans
+
+    text = transcript["text"]
+    named = [(turn, span) for turn, span in zip(turns, label_spans(text, turns))
+             if span is not None and redactor.redact(turn["speaker"]) != turn["speaker"]]
+    if not named:
+        return redactor.redact_mapped(text)
+
+    def speakers(pairs) -> list[tuple[str, int]]:  # each turn's role and speaker, speakers by first turn
+        order: dict[str, int] = {}
+        return [(role, order.setdefault(who, len(order))) for role, who in pairs]
+
+    here = speakers((t["role"], "" if t["role"] == "interviewer" else t["participant"] or transcript["participant"])
+                    for t in turns)
+
+    def participant_label(turn, how: str) -> str:
+        participant = turn["participant"] or transcript["participant"]
+        if how == "short" and participant.startswith(f"{transcript['id']}-"):
+            participant = participant[len(transcript["id"]) + 1:]
+        return redactor.redact_names(participant) if how != "replaced" else redactor.redact(turn["speaker"])
+
+    for how in ("short", "whole", "replaced"):
+        labels = [(*span, "Interviewer" if turn["role"] == "interviewer" else participant_label(turn, how))
+                  for turn, span in named]
+        written, moved = redactor.redact_mapped(text, labels)
+        if speakers((t.role, t.participant) for t in find_turns(written, [], transcript["id"])) == here:
+            break
+    return written, moved
 
 
 def _utf16_offsets(text: str):
