@@ -121,6 +121,37 @@ def test_tag_takes_a_quote_and_a_span_as_segments_shows_them_with_privacy_on(dem
         (start, start + 13), (start, start + 13), (start + 5, start + 13)]
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--quote", "condition"], f"Error: the quote starts or ends inside '[condition]' in segment {SEGMENT} How to "
+                               "fix: quote '[condition]' whole (it stands for words copcode does not show), or leave "
+                               "it out."),
+    (["--quote", "got [condition"], f"Error: the quote starts or ends inside '[condition]' in segment {SEGMENT} How "
+                                    "to fix: quote '[condition]' whole (it stands for words copcode does not show), "
+                                    "or leave it out."),
+    (["--span", "10:20"], f"Error: --span 10:20 starts or ends inside '[condition]' in segment {SEGMENT} How to fix: "
+                          "give offsets around it, e.g. --span 11:26 (it stands for words copcode does not show)."),
+])
+def test_a_quote_or_span_inside_a_placeholder_is_refused(demo, args, message):
+    """"[condition]" stands for "COPD": a span from inside it took part of the name, or none of
+    it, or failed with offsets out of order (code review)."""
+    (demo / "copcode.yaml").write_text('privacy:\n  identifiers:\n    "COPD": "[condition]"\n', encoding="utf-8")
+    result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", *args)
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == message
+    assert db_rows(demo, "SELECT count(*) FROM decisions") == [(0,)]
+
+
+def test_a_quote_right_after_a_placeholder_starts_after_its_words(demo):
+    """", quite bad" follows "[condition]": its start is where "COPD" ends, not one character
+    into it (code review: "'s friend" after "[name]" was stored as "en Carter's friend")."""
+    (demo / "copcode.yaml").write_text('privacy:\n  identifiers:\n    "COPD": "[condition]"\n', encoding="utf-8")
+    result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", ", quite bad")
+    assert result.exit_code == 0, result.output
+    text = db_rows(demo, "SELECT text FROM transcripts WHERE id = 'E01'")[0][0]
+    start = text.index(", quite bad")
+    assert db_rows(demo, "SELECT span_start, span_end FROM decisions") == [(start, start + len(", quite bad"))]
+
+
 def quote_of(root, segment_prefix="E01-"):
     found = rows(cli(root, "quotes", "--code", "inclusive-learning", "--participant", "E01", "--status", "accepted",
                      "--format", "csv").output)

@@ -144,17 +144,17 @@ def span_in(segment, quote: str | None = None, span: str | None = None, redactor
     offsets into the segment's text as `copcode segments` shows it. With `redactor` (the
     command's), as it shows the text: a quote may hold "[name]" where the transcript has a
     name, and a span counts the shown text (the transcript's own words also do for a quote).
-    None when neither is given."""
+    A quote or span that starts or ends inside such a replacement is refused. None when
+    neither is given."""
     import re
 
     if quote is not None and span is not None:
         raise CopcodeError("give --quote or --span, not both", fix="keep one of them.")
     text, start = segment["text"], segment["start"]
-    views = [(text, lambda at: at, lambda at: at)]
+    shown, forward = text, list(range(len(text) + 1))  # forward[i]: offset i of the text, in the shown text
     if redactor is not None and redactor.active:
         shown, to_shown = redactor.redact_at_mapped(text, segment["transcript"], start)
-        if shown != text:
-            views.insert(0, (shown, *_back(to_shown, len(text))))
+        forward = [to_shown(at) for at in range(len(text) + 1)]
     if quote is not None:
         words = quote.split()
         if not words:
@@ -162,31 +162,48 @@ def span_in(segment, quote: str | None = None, span: str | None = None, redactor
         # whole words: "the" is not found inside "other"
         pattern = r"(?<!\w)" * quote.strip()[0].isalnum() + r"\s+".join(map(re.escape, words)) + \
             r"(?!\w)" * quote.strip()[-1].isalnum()
-        matches = [(list(re.finditer(pattern, shown)), first_of, last_of) for shown, first_of, last_of in views]
-        found, first_of, last_of = next((m for m in matches if m[0]), matches[-1])
+        # (where in the shown text, where in the text: None inside a replacement)
+        found = [(m.start(), m.end(), _in_text(forward, m.start()), _in_text(forward, m.end()))
+                 for m in re.finditer(pattern, shown)]
+        if not found and shown != text:  # the transcript's own words
+            found = [(forward[m.start()], forward[m.end()], m.start(), m.end()) for m in re.finditer(pattern, text)]
         if not found:  # the words are not repeated: they may name someone
             raise CopcodeError(f"the quote is not in segment {segment['id']}",
                                fix="copy the words exactly as `copcode segments` shows the segment's text.")
         if len(found) > 1:
-            places = ", ".join(f"{m.start()}:{m.end()}" for m in found)
+            places = ", ".join(f"{a}:{b}" for a, b, _, _ in found)
             raise CopcodeError(f"the quote is {len(found)} times in segment {segment['id']} (at {places})",
                                fix="give more words, or the span of the one you mean with --span START:END.")
-        return start + first_of(found[0].start()), start + last_of(found[0].end())
-    text, first_of, last_of = views[0]
+        [(shown_first, shown_last, first, last)] = found
+        if first is None or last is None:
+            placeholder = _placeholder(shown, forward, shown_first if first is None else shown_last)
+            raise CopcodeError(f"the quote starts or ends inside {placeholder} in segment {segment['id']}",
+                               fix=f"quote {placeholder} whole (it stands for words copcode does not show), "
+                                   "or leave it out.")
+        return start + first, start + last
     if span is not None:
         match = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", span)
-        if not match or not int(match[1]) < int(match[2]) <= len(text):
+        if not match or not int(match[1]) < int(match[2]) <= len(shown):
             raise CopcodeError(f"--span {span!r} is not START:END inside segment {segment['id']} "
-                               f"(its text is {len(text)} characters long)",
+                               f"(its text is {len(shown)} characters long)",
                                fix="give offsets into the segment's text, end exclusive, e.g. --span 0:42.")
         first, last = int(match[1]), int(match[2])
-        while first < last and text[first].isspace():  # white space at either end is no part of a quote
+        while first < last and shown[first].isspace():  # white space at either end is no part of a quote
             first += 1
-        while last > first and text[last - 1].isspace():
+        while last > first and shown[last - 1].isspace():
             last -= 1
+        first_in_text, last_in_text = _in_text(forward, first), _in_text(forward, last)
+        inside_replacement = [at for at, in_text in ((first, first_in_text), (last, last_in_text)) if in_text is None]
+        if first_in_text is None or last_in_text is None:
+            placeholder = _placeholder(shown, forward, inside_replacement[0])
+            wide_first = min(first, *(_replacement(forward, at)[0] for at in inside_replacement))
+            wide_last = max(last, *(_replacement(forward, at)[1] for at in inside_replacement))
+            raise CopcodeError(f"--span {span.strip()} starts or ends inside {placeholder} in segment {segment['id']}",
+                               fix=f"give offsets around it, e.g. --span {wide_first}:{wide_last} (it stands for "
+                                   "words copcode does not show).")
 
         def inside(at: int) -> bool:  # `at` falls between two characters of one word
-            return 0 < at < len(text) and bool(re.match(r"\w\w", text[at - 1:at + 1]))
+            return 0 < at < len(shown) and bool(re.match(r"\w\w", shown[at - 1:at + 1]))
         cut = [at for at in (first, last) if inside(at)]
         if first == last or cut:
             wide_first, wide_last = first, last
@@ -200,23 +217,27 @@ def span_in(segment, quote: str | None = None, span: str | None = None, redactor
                                fix="give offsets between words, e.g. --span "
                                    f"{wide_first}:{wide_last} for the whole words it touches, or the words with "
                                    "--quote." if cut else "give offsets around words, or the words with --quote.")
-        return start + first_of(first), start + last_of(last)
+        return start + first_in_text, start + last_in_text
     return None
 
 
-def _back(to_shown, length: int):
-    """From `Redactor.redact_at_mapped`'s map (an offset in a text -> one in its redacted
-    form): two maps back, for where a span of the redacted text starts and where it ends in
-    the text. A span that starts at a replacement starts at its identifier, one that ends at
-    a replacement's end ends at its identifier's end."""
-    forward = [to_shown(at) for at in range(length + 1)]
+def _in_text(forward: list[int], at: int) -> int | None:
+    """The offset in a text of `at`, an offset in its shown (pseudonymised) form, where
+    `forward[i]` is offset i of the text in the shown form; None strictly inside a
+    replacement. At a replacement's start, its identifier's start; at its end, the
+    identifier's end (every offset inside an identifier is shown at its replacement's end)."""
+    exact = [i for i, moved in enumerate(forward) if moved == at]
+    return max(exact) if exact else None
 
-    def first_of(shown_at: int) -> int:
-        return next((at for at, moved in enumerate(forward) if moved >= shown_at), length)
 
-    def last_of(shown_at: int) -> int:
-        return max((at for at, moved in enumerate(forward) if moved <= shown_at), default=0)
-    return first_of, last_of
+def _replacement(forward: list[int], at: int) -> tuple[int, int]:
+    """Where the replacement that holds `at` (strictly inside it) starts and ends, shown."""
+    return max(m for m in forward if m < at), min(m for m in forward if m > at)
+
+
+def _placeholder(shown: str, forward: list[int], at: int) -> str:
+    first, last = _replacement(forward, at)
+    return repr(shown[first:last])
 
 
 def current_code_id(codebook: Codebook, code_id: str) -> str:
