@@ -297,7 +297,7 @@ def test_export_html_chart_without_groups_counts_each_code_once(small_project, t
     assert cli(small_project, "export", "--format", "html", "--out", str(report)).exit_code == 0
     html = report.read_text(encoding="utf-8")
     assert '<h2 id="overview">Codes</h2>' in html
-    assert "passages per code (copcode.yaml names no groups)" in html
+    assert "passages per code (no coded passage is in a group)" in html
     assert re.findall(r"<title>([^<]*)</title></rect>", html) == ["learn: 2", "time: 1"]  # E01, and P02 by "training"
     names = re.findall(r"<text x='222' y='([\d.]+)' text-anchor='end' font-size='12'>([^<]*)</text>", html)
     assert [name for _, name in names] == ["learn", "time"] and names[0][0] != names[1][0]

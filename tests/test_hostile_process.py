@@ -127,8 +127,10 @@ def test_case_36_a_field_beyond_the_limit_names_its_row_and_changes_nothing(smal
     assert files(small_project / "out") == out_before
 
 
-@pytest.mark.parametrize("last", ['S3,"I felt equal\nS4,jargon,Deal\n', 'S3,"I felt equal,Deal\n'])
-def test_a_quotation_never_closed_names_its_row_and_changes_nothing(small_project, last):
+@pytest.mark.parametrize("last, row", [('S3,"I felt equal\nS4,jargon,Deal\n', 4), ('S3,"I felt equal,Deal\n', 4),
+                                       # a quotation ended early in an earlier row kept a strict reader from the end
+                                       ('S3,"They said "yes" and left",Deal\nS4,"never closed\nS5,x,Deal\n', 5)])
+def test_a_quotation_never_closed_names_its_row_and_changes_nothing(small_project, last, row):
     """A survey's CSV whose last quotation is not closed: every line after it was read as
     that answer, without a word (hostile-case re-check); an answer of several lines whose
     quotation is closed is read whole."""
@@ -138,7 +140,7 @@ def test_a_quotation_never_closed_names_its_row_and_changes_nothing(small_projec
     answers.write_text('id,text,town\nS1,Fine.,Deal\nS2,"Two\nlines",Dover\n' + last, encoding="utf-8")
     result = cli(small_project, "code", "--input", str(answers))
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: {answers}: row 4 opens a quotation mark that is never closed, so every "
+    assert result.stderr == (f"Error: {answers}: row {row} opens a quotation mark that is never closed, so every "
                              "line after it was read as part of that row's answer\n"
                              '  How to fix: close the quotation, or write a quotation mark inside an answer as '
                              'two (""), then save the file again.\n')

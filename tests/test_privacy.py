@@ -243,16 +243,17 @@ def test_privacy_scan_says_when_a_word_alone_is_part_of_a_listed_name(tmp_path):
     assert cli(root, "init").exit_code == 0
     settings = root / "copcode.yaml"
     settings.write_text(settings.read_text(encoding="utf-8").replace(
-        '    # "Firstname Surname": "[name]"', '    "Margaret Okafor": "[name]"\n    "Kerry": "[name]"'),
-        encoding="utf-8")
+        '    # "Firstname Surname": "[name]"',
+        '    "Margaret Okafor": "[name]"\n    "Kerry": "[name]"\n    "Ashford Road": "[street]"'), encoding="utf-8")
     (root / "transcripts" / "A02.txt").write_text(
         "Interviewer: Who helped you?\n\nA02: Through Mrs Okafor at church. Okafor's husband rang, and "
-        "Margaret Okafor came. Then Kerry's friend Albert Finch.\n", encoding="utf-8")
+        "Margaret Okafor came. Then Kerry's friend Albert Finch, of London Road.\n", encoding="utf-8")
     assert cli(root, "code").exit_code == 0
     scanned = [(r["text"], r["kind"]) for r in csv.DictReader(io.StringIO(
         cli(root, "privacy", "scan", "--format", "csv").stdout))]
     assert scanned == [("Margaret Okafor", "listed"), ("Kerry", "listed"), ("Mrs Okafor", "part of a listed name"),
-                       ("Okafor's", "part of a listed name"), ("Albert Finch", "capitalised")]
+                       ("Okafor's", "part of a listed name"), ("Albert Finch", "capitalised"),
+                       ("London Road", "capitalised")]  # "Road" of a listed street is no part of a name
     assert "Okafor's husband" in cli(root, "segments", "--format", "csv").stdout  # not replaced: listed whole
 
 

@@ -233,12 +233,12 @@ def test_case_32_a_locked_store_says_so_and_changes_nothing(coded):
     assert rows(coded) == before
 
 
-@pytest.mark.parametrize("given", ["abc", "-1", "nan"])
+@pytest.mark.parametrize("given", ["abc", "-1", "nan", "3000000"])  # more than SQLite can count: no wait at all
 def test_store_a_busy_timeout_that_is_no_number_of_seconds_is_refused(coded, given):
     """`COPCODE_BUSY_TIMEOUT=abc` showed a traceback (hostile-case re-check)."""
     result = cli(coded, "status", env={"COPCODE_BUSY_TIMEOUT": given})
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: COPCODE_BUSY_TIMEOUT is {given!r}, not a number of seconds\n"
+    assert result.stderr == (f"Error: COPCODE_BUSY_TIMEOUT is {given!r}, not a number of seconds up to 86400 (a day)\n"
                              "  How to fix: set it to a number of seconds to wait for another copcode (e.g. 60), "
                              "or unset it for 30.\n")
 

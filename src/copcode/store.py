@@ -600,8 +600,8 @@ def busy_timeout() -> float:
         seconds = float(given) if given else 30.0
     except ValueError:
         seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise CopcodeError(f"COPCODE_BUSY_TIMEOUT is {given!r}, not a number of seconds",
+    if not 0 <= seconds <= 86_400:  # SQLite counts milliseconds in an int: far more wraps round to no wait
+        raise CopcodeError(f"COPCODE_BUSY_TIMEOUT is {given!r}, not a number of seconds up to 86400 (a day)",
                            fix="set it to a number of seconds to wait for another copcode (e.g. 60), "
                                "or unset it for 30.")
     return seconds

@@ -188,7 +188,7 @@ def _chart(codings, codebook, colour, redactor) -> str:
     y = 20
     rows.append(f"<text x='{left}' y='12' font-size='12'>passages per group, one bar each: "
                 f"{escape(redactor.redact(', '.join(groups)))}</text>" if groups != [""] else
-                f"<text x='{left}' y='12' font-size='12'>passages per code (copcode.yaml names no groups)</text>")
+                f"<text x='{left}' y='12' font-size='12'>passages per code (no coded passage is in a group)</text>")
     shade = {g: 0.35 + 0.65 * (i + 1) / len(groups) for i, g in enumerate(groups)}
     for code in codebook.codes:
         theme = codebook.theme_of(code.id).id

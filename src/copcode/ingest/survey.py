@@ -128,17 +128,19 @@ def _rows(path: Path):
 def _check_quotes_closed(path: Path, number: int) -> None:
     """Refuse a file whose last row (`number`) opens a quotation mark it never closes: the
     reader takes every line after it as part of that row's answer, and says nothing. Read
-    again strictly only then (a last answer of several lines is the only sign)."""
+    again (only then: a last answer of several lines is the only sign) with a line after the
+    file's end: an unclosed quotation takes it into its answer too."""
+    import collections
+    import itertools
+
+    end = "copcode: the end of the file"
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        try:
-            for _ in csv.reader(handle, strict=True):
-                pass
-        except csv.Error as exc:
-            if "unexpected end of data" in str(exc):
-                raise CopcodeError(f"row {number} opens a quotation mark that is never closed, so every line "
-                                   "after it was read as part of that row's answer", where=str(path),
-                                   fix='close the quotation, or write a quotation mark inside an answer as two (""), '
-                                       "then save the file again.") from None
+        last = collections.deque(csv.reader(itertools.chain(handle, ["\n", end + "\n"])), maxlen=1).pop()
+    if last != [end] and any(end in field for field in last):
+        raise CopcodeError(f"row {number} opens a quotation mark that is never closed, so every line "
+                           "after it was read as part of that row's answer", where=str(path),
+                           fix='close the quotation, or write a quotation mark inside an answer as two (""), '
+                               "then save the file again.")
 
 
 def _too_long(path: Path, number: int) -> CopcodeError:
