@@ -432,10 +432,7 @@ def _leaves(codes):
 def _participants_csv(path: Path, cases: dict[str, dict[str, str]]) -> str:
     """participants.csv for the file's cases. A cell a spreadsheet would run as a formula gets
     a leading apostrophe, as copcode's CSV tables do; `read_participants` takes it off again."""
-    from copcode.export import FORMULA_STARTS
-
-    def cell(value: str) -> str:
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    from copcode.export import spreadsheet_cell as cell
 
     columns = sorted({k for values in cases.values() for k in values})
     if "participant" in columns:

@@ -314,11 +314,9 @@ def _setting_problems(raw: dict):
 def _unescaped(cell: str) -> str:
     """A participants.csv cell as meant: white space trimmed, and the apostrophe that copcode
     puts before a cell a spreadsheet would run as a formula ('=..., '+..., '-..., '@...) taken off."""
-    from copcode.export import FORMULA_STARTS
+    from copcode.export import from_spreadsheet_cell
 
-    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
-        cell = cell[1:]
-    return cell.strip()
+    return from_spreadsheet_cell(cell).strip()
 
 
 def participants_file(project: Project) -> Path | None:

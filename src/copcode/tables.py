@@ -200,9 +200,10 @@ class ProjectView:
         would read as "nothing coded" when the id is misspelt."""
         known = [p for p, _ in self.people]
         folded = {p.casefold() for p in known}
+        from copcode.export import from_spreadsheet_cell
+
         # an id as a CSV export writes one that a spreadsheet would run ("'=1") is that id
-        asked_for = [p[1:] if p.startswith("'") and p.casefold() not in folded and p[1:].casefold() in folded else p
-                     for p in _many(participant)]
+        asked_for = [p if p.casefold() in folded else from_spreadsheet_cell(p) for p in _many(participant)]
         participants, groups = {p.casefold() for p in asked_for}, {g.casefold() for g in _many(group)}
         for asked in asked_for:
             if asked.casefold() not in folded:

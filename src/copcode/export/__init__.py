@@ -31,14 +31,22 @@ def render_table(frame, fmt: str) -> str:
     raise CopcodeError(f"cannot render {fmt!r} as text", fix=f"use one of {', '.join(TEXT_FORMATS)}.")
 
 
-def spreadsheet_safe(frame):
-    """`frame` with an apostrophe before every text cell, and column name (a participant
-    attribute's, shown by `--with`), that a spreadsheet would run as a formula."""
-    def safe(value: str) -> str:
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+def spreadsheet_cell(value: str) -> str:
+    """A text as copcode writes it in a CSV cell: with an apostrophe before it when a
+    spreadsheet would run it as a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
-    header = {c: safe(c) for c in frame.columns if isinstance(c, str) and c.startswith(FORMULA_STARTS)}
-    frame = map_text_cells(frame, safe)
+
+def from_spreadsheet_cell(value: str) -> str:
+    """A CSV cell as `spreadsheet_cell` wrote it, as meant: the apostrophe taken off."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
+def spreadsheet_safe(frame):
+    """`frame` with every text cell, and column name (a participant attribute's, shown by
+    `--with`), as `spreadsheet_cell` writes it."""
+    header = {c: spreadsheet_cell(c) for c in frame.columns if isinstance(c, str) and c.startswith(FORMULA_STARTS)}
+    frame = map_text_cells(frame, spreadsheet_cell)
     return frame.rename(columns=header) if header else frame
 
 
