@@ -596,6 +596,17 @@ def test_one_replacement_for_both_speakers_still_exports_two_speakers(tmp_path):
     ("FG2", "---\nspeakers: {Jane Smith: E21, Sam Lee: E22, Tom Harris: interviewer}\n---\n"
             "Tom Harris: How was it?\nJane Smith: Fine.\nSam Lee: Slow.\nTom Harris: And?\nJane Smith: Good.\n",
      "Tom Harris: How was it?\nE21: Fine.\nE22: Slow.\nTom Harris: And?\nE21: Good.\n"),
+    # one speaker who speaks once reads back only as "Speaker 1", the other as their id: each chosen alone
+    ("FG3", "---\nspeakers: {Jane Smith: FG3-JS, Sam Lee: FG3-P1, Tom Harris: interviewer}\n---\n"
+            "Tom Harris: How was it?\nAlex: Fine.\nJane Smith: The wait.\nSam Lee: Slow.\nTom Harris: And?\n"
+            "Alex: Good.\nSam Lee: Same.\n",
+     "Tom Harris: How was it?\nAlex: Fine.\nSpeaker 1: The wait.\nP1: Slow.\nTom Harris: And?\nAlex: Good.\n"
+     "P1: Same.\n"),
+    # a label that is no identifier, which a listed name runs into: kept, the rest of the name replaced
+    ("P09", "Interviewer\nWho helped you?\n\nSam\nLee and the staff were helpful.\n\nInterviewer\n"
+            "Anything else?\n\nSam\nThe wait list.\n",
+     "Interviewer\nWho helped you?\n\nSam\n[name] and the staff were helpful.\n\nInterviewer\n"
+     "Anything else?\n\nSam\nThe wait list.\n"),
     # a label line above words that go on with the listed name: "Carter" is replaced too
     ("P08", "Interviewer\nWho helped you?\n\nJane\nSmith and the staff were helpful.\n\nInterviewer\n"
             "Anything else?\n\nJane\nThe wait list.\n",

@@ -252,7 +252,9 @@ class Redactor:
         pieces, shifts, at = [], [], start
         findings = self.findings(text, detected=detected)
         if labels:
-            findings = sorted([*labels, *(part for f in findings for part in _outside(f, labels, text))],
+            labels = sorted(labels, key=lambda f: f.start)
+            starts = [label.start for label in labels]
+            findings = sorted([*labels, *(part for f in findings for part in _outside(f, labels, starts, text))],
                               key=lambda f: f.start)
         for f in findings:
             if f.start >= end:
@@ -359,11 +361,17 @@ IDENTITY = Redactor({}, ())
 """Changes nothing: the redactor when the project lists nothing, or with --no-redact."""
 
 
-def _outside(finding: Finding, labels: Sequence[Finding], text: str) -> list[Finding]:
-    """The parts of `finding` outside every one of `labels` (white space at their ends left
-    out), each with the finding's replacement."""
+def _outside(finding: Finding, labels: Sequence[Finding], starts: Sequence[int], text: str) -> list[Finding]:
+    """The parts of `finding` outside every one of `labels` (sorted, apart from each other;
+    `starts`: theirs; white space at the parts' ends left out), each with the finding's
+    replacement."""
+    import bisect
+
     parts = [(finding.start, finding.end)]
-    for label in labels:
+    at = bisect.bisect_left(starts, finding.end)
+    while at > 0 and labels[at - 1].end > finding.start:  # the labels it overlaps, last first
+        at -= 1
+        label = labels[at]
         parts = [piece for a, b in parts for piece in ((a, min(b, label.start)), (max(a, label.end), b))
                  if piece[0] < piece[1]]
     kept = []

@@ -201,41 +201,81 @@ def _source_text(transcript, turns, redactor):
     """A transcript's text as its .qdpx source holds it, and the offset map
     (`Redactor.redact_mapped`). A speaker label that holds an identifier is written so that
     copcode reads the source back with the same speakers: the interviewer's as
-    `Interviewer`, a participant's as their id ("P1" of focus group FG1's "FG1-P1", which
-    reads back as FG1-P1, or "P05"), else as the id whole, else as the label's replacement
-    ("[name]", read back as a placeholder label), whichever of these reads back with each
-    turn's role and speaker as they are here (a label that is no label to the reader, "07",
-    or one it takes for the interviewer's, "I01", is passed over). With `[name]:` for every
-    named speaker, a pseudonymised focus group came back as one participant."""
+    `Interviewer`; a participant's as their id ("P1" of focus group FG1's "FG1-P1", which
+    reads back as FG1-P1, or "P05"), else the id whole, else the name's replacement ("[name]",
+    read back as a placeholder label) unless another speaker has it, else "Speaker N", the
+    first of these that reads back with that speaker's turns as theirs alone (an id that is
+    no label to the reader, "07", or that it takes for an interviewer's, "I01", is passed
+    over); chosen speaker by speaker, so one who reads back in no form leaves the others as
+    they are. A label that an identifier runs into ("Ben" above "Carter and ...", "Ben
+    Carter" listed) is kept as written, the identifier replaced around it. With "[name]:" for
+    every named speaker, a pseudonymised focus group came back as one participant."""
+    import bisect
+
     from copcode.ingest import find_turns
     from copcode.privacy import label_spans
 
     text = transcript["text"]
-    named = [(turn, span) for turn, span in zip(turns, label_spans(text, turns))
-             if span is not None and redactor.redact(turn["speaker"]) != turn["speaker"]]
-    if not named:
+    spans = label_spans(text, turns)
+    findings = redactor.findings(text)
+    starts = [f.start for f in findings]
+
+    def who(turn) -> str:
+        return "" if turn["role"] == "interviewer" else turn["participant"] or transcript["participant"]
+
+    fixed: dict[int, str] = {}  # turn -> its label as written
+    named: dict[str, list[int]] = {}  # a speaker whose label holds an identifier -> their turns
+    for i, (turn, span) in enumerate(zip(turns, spans)):
+        if span is None:
+            continue
+        if redactor.redact(turn["speaker"]) != turn["speaker"]:
+            if turn["role"] == "interviewer":
+                fixed[i] = "Interviewer"
+            else:
+                named.setdefault(who(turn), []).append(i)
+        else:
+            at = bisect.bisect_left(starts, span[1]) - 1  # the one identifier that may overlap it
+            if at >= 0 and findings[at].end > span[0]:
+                fixed[i] = turn["speaker"]
+    if not fixed and not named:
         return redactor.redact_mapped(text)
 
-    def speakers(pairs) -> list[tuple[str, int]]:  # each turn's role and speaker, speakers by first turn
-        order: dict[str, int] = {}
-        return [(role, order.setdefault(who, len(order))) for role, who in pairs]
+    def forms(speaker: str, n: int) -> list[str]:
+        short = speaker[len(transcript["id"]) + 1:] if speaker.startswith(f"{transcript['id']}-") else speaker
+        replaced = redactor.redact(turns[named[speaker][0]]["speaker"])
+        return list(dict.fromkeys([redactor.redact_names(short), redactor.redact_names(speaker), replaced,
+                                   f"Speaker {n}"]))
 
-    here = speakers((t["role"], "" if t["role"] == "interviewer" else t["participant"] or transcript["participant"])
-                    for t in turns)
+    options = {speaker: forms(speaker, n) for n, speaker in enumerate(named, 1)}
+    chosen = {speaker: found[0] for speaker, found in options.items()}
 
-    def participant_label(turn, how: str) -> str:
-        participant = turn["participant"] or transcript["participant"]
-        if how == "short" and participant.startswith(f"{transcript['id']}-"):
-            participant = participant[len(transcript["id"]) + 1:]
-        return redactor.redact_names(participant) if how != "replaced" else redactor.redact(turn["speaker"])
+    def write():
+        labels = [(*spans[i], label) for i, label in fixed.items()]
+        labels += [(*spans[i], chosen[speaker]) for speaker, at in named.items() for i in at]
+        return redactor.redact_mapped(text, sorted(labels))
 
-    for how in ("short", "whole", "replaced"):
-        labels = [(*span, "Interviewer" if turn["role"] == "interviewer" else participant_label(turn, how))
-                  for turn, span in named]
-        written, moved = redactor.redact_mapped(text, labels)
-        if speakers((t.role, t.participant) for t in find_turns(written, [], transcript["id"])) == here:
-            break
-    return written, moved
+    def wrong(written: str) -> set[str]:
+        """The named speakers whose turns do not read back as one speaker of their own."""
+        read = find_turns(written, [], transcript["id"])
+        if len(read) != len(turns):
+            return set(named)
+        read_as: dict[str, set[str]] = {}
+        for turn, back in zip(turns, read):
+            read_as.setdefault(who(turn), set()).add(back.participant if back.role == "participant" else "")
+        return {speaker for speaker in named
+                if len(read_as[speaker]) != 1 or "" in read_as[speaker] or
+                any(read_as[speaker] & ids for other, ids in read_as.items() if other != speaker)}
+
+    bad = wrong(write()[0])
+    for speaker in named:
+        for form in options[speaker][1:] if speaker in bad else ():
+            if form in (label for other, label in chosen.items() if other != speaker):
+                continue  # two speakers with one label would read back as one
+            chosen[speaker] = form
+            bad = wrong(write()[0])
+            if speaker not in bad:
+                break
+    return write()
 
 
 def _utf16_offsets(text: str):
