@@ -8,8 +8,12 @@ STAMP := $(VENV)/.installed
 
 # constraints.txt pins every package to the versions the tests last passed with (`make
 # constraints` writes it again after an upgrade), so suggestions and test results repeat.
+# The pinned numpy, pandas, scipy and scikit-learn need Python 3.11 or newer: say so before pip
+# fails with "ResolutionImpossible". --clear: a .venv left by an earlier try (made by another
+# Python, or half-installed) is made again, not kept.
 $(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "copcode needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1). Install one and run make again (or make PYTHON=python3.11 ...)." >&2; exit 1; }
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
