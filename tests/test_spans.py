@@ -141,6 +141,19 @@ def test_a_quote_or_span_inside_a_placeholder_is_refused(demo, args, message):
     assert db_rows(demo, "SELECT count(*) FROM decisions") == [(0,)]
 
 
+def test_a_quote_in_the_transcripts_own_words_that_starts_inside_a_name_is_refused(demo):
+    """"COPD, quite" where "got COPD" is listed: the quote would hold part of what is hidden,
+    and the export showed a fragment of its placeholder (code review)."""
+    (demo / "copcode.yaml").write_text('privacy:\n  identifiers:\n    "got COPD": "[condition]"\n',
+                                       encoding="utf-8")
+    result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann", "--quote", "COPD, quite")
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == (
+        f"Error: the quote starts or ends inside '[condition]' in segment {SEGMENT} How to fix: quote "
+        "'[condition]' whole (it stands for words copcode does not show), or leave it out.")
+    assert db_rows(demo, "SELECT count(*) FROM decisions") == [(0,)]
+
+
 def test_a_quote_right_after_a_placeholder_starts_after_its_words(demo):
     """", quite bad" follows "[condition]": its start is where "COPD" ends, not one character
     into it (code review: "'s friend" after "[name]" was stored as "en Carter's friend")."""

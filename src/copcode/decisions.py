@@ -165,8 +165,10 @@ def span_in(segment, quote: str | None = None, span: str | None = None, redactor
         # (where in the shown text, where in the text: None inside a replacement)
         found = [(m.start(), m.end(), _in_text(forward, m.start()), _in_text(forward, m.end()))
                  for m in re.finditer(pattern, shown)]
-        if not found and shown != text:  # the transcript's own words
-            found = [(forward[m.start()], forward[m.end()], m.start(), m.end()) for m in re.finditer(pattern, text)]
+        own_words = not found and shown != text
+        if own_words:  # the transcript's own words, which may start or end inside a name
+            found = [(forward[m.start()], forward[m.end()], _whole(forward, m.start()), _whole(forward, m.end()))
+                     for m in re.finditer(pattern, text)]
         if not found:  # the words are not repeated: they may name someone
             raise CopcodeError(f"the quote is not in segment {segment['id']}",
                                fix="copy the words exactly as `copcode segments` shows the segment's text.")
@@ -176,7 +178,9 @@ def span_in(segment, quote: str | None = None, span: str | None = None, redactor
                                fix="give more words, or the span of the one you mean with --span START:END.")
         [(shown_first, shown_last, first, last)] = found
         if first is None or last is None:
-            placeholder = _placeholder(shown, forward, shown_first if first is None else shown_last)
+            at = shown_first if first is None else shown_last
+            # a place inside a name is shown at the end of its replacement: step into that
+            placeholder = _placeholder(shown, forward, at - 1 if own_words else at)
             raise CopcodeError(f"the quote starts or ends inside {placeholder} in segment {segment['id']}",
                                fix=f"quote {placeholder} whole (it stands for words copcode does not show), "
                                    "or leave it out.")
@@ -228,6 +232,11 @@ def _in_text(forward: list[int], at: int) -> int | None:
     identifier's end (every offset inside an identifier is shown at its replacement's end)."""
     exact = [i for i, moved in enumerate(forward) if moved == at]
     return max(exact) if exact else None
+
+
+def _whole(forward: list[int], at: int) -> int | None:
+    """`at`, an offset in a text, unless it falls strictly inside an identifier (None)."""
+    return at if _in_text(forward, forward[at]) == at else None
 
 
 def _replacement(forward: list[int], at: int) -> tuple[int, int]:
