@@ -253,7 +253,7 @@ def test_privacy_scan_says_when_a_word_alone_is_part_of_a_listed_name(tmp_path):
         cli(root, "privacy", "scan", "--format", "csv").stdout))]
     assert scanned == [("Margaret Okafor", "listed"), ("Kerry", "listed"), ("Mrs Okafor", "part of a listed name"),
                        ("Okafor's", "part of a listed name"), ("Albert Finch", "capitalised"),
-                       ("London Road", "capitalised")]  # "Road" of a listed street is no part of a name
+                       ("London Road", "part of a listed name")]  # "Road" of "Ashford Road": a word alone
     assert "Okafor's husband" in cli(root, "segments", "--format", "csv").stdout  # not replaced: listed whole
 
 

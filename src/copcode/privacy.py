@@ -525,11 +525,10 @@ def scan(store, redactor: Redactor):
     # is ("Graham Hill was my keyworker") may be a name
     lower = {word for _, text in texts for word in _LOWER_WORD.findall(_ADDRESS.sub(" ", text))}
     english = _english_words()
-    # the words of listed names of two words or more: "Okafor" alone is not "Margaret Okafor";
-    # but titles and the words of places and services ("Road" of "London Road", "Ashford Road"
-    # listed) are no part of a name
-    parts = {word for name in listed if len(name.split()) > 1 for word in name.split()} \
-        - {fold(t) for t in TITLES} - PLACE_WORDS
+    # the words of listed names of two words or more, titles aside: "Okafor" alone is not
+    # "Margaret Okafor". A place's words count too ("Road" of a listed "Ashford Road"): leaving
+    # out such words would leave out surnames (Hill, Green, Hall)
+    parts = {word for name in listed if len(name.split()) > 1 for word in name.split()} - {fold(t) for t in TITLES}
     rows = []
     for transcript_id, text in texts:
         findings = redactor.findings(text)
@@ -670,11 +669,6 @@ OPENERS = frozenset("""absolutely actually afternoon ah apparently basically bri
     mhm mm mm-hmm morning nope obviously oh ok okay overall perfect personally plus probably right sadly second
     secondly sorry sure thank thanks thirdly today tomorrow uh-huh uh-uh um unfortunately usually welcome yeah
     yep yes yesterday""".split())
-# words of the names of places and services, not of people (`scan`: "part of a listed name")
-PLACE_WORDS = frozenset("""road street lane avenue drive close way court place square crescent terrace hill park
-    green gardens grove row walk village town city county house hall home hospital centre center surgery practice
-    clinic ward unit school college university church chapel trust council service services team group club
-    north south east west upper lower new old st saint""".split())
 _COMMON = {
     "I", "Interviewer", "Mm", "Yeah", "Yes", "No", "OK", "Okay", "Oh", "Well", "So", "And", "But",
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
