@@ -109,3 +109,14 @@ def coded_small(small_project):
     store = open_store(project.store_path, create=False)
     yield project, store, project_codebook(project)
     store.close()
+
+
+def list_identifiers(root: Path, identifiers: dict[str, str]) -> Path:
+    """List `identifiers` (name -> replacement) in the copcode.yaml that `copcode init` wrote
+    at `root`, where its commented example stands."""
+    settings = root / "copcode.yaml"
+    listed = "\n".join(f'    "{name}": "{replacement}"' for name, replacement in identifiers.items())
+    text = settings.read_text(encoding="utf-8")
+    assert '    # "Firstname Surname": "[name]"' in text
+    settings.write_text(text.replace('    # "Firstname Surname": "[name]"', listed), encoding="utf-8")
+    return root

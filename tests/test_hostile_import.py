@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from copcode.cli import app
 from copcode.project import open_project, read_participants
 
+from conftest import list_identifiers
+
 LEARN, TRUST = "22222222-2222-2222-2222-222222222222", "22222222-2222-2222-2222-333333333333"
 USER = "11111111-1111-1111-1111-111111111111"
 E01_TEXT = "Interviewer: What did you learn?\nE01: We learnt a lot from the carers.\n"
@@ -298,9 +300,7 @@ def test_import_is_all_or_nothing_when_a_source_cannot_be_coded(imported, tmp_pa
     before the source whose name is a listed identifier (an id shown in every output) is
     refused: all of it is undone."""
     (imported / "codebooks" / "first.yaml").rename(tmp_path / "first.yaml")  # so a codebook is written
-    settings = imported / "copcode.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        '    # "Firstname Surname": "[name]"', '    "Okafor": "[name]"'), encoding="utf-8")
+    list_identifiers(imported, {"Okafor": "[name]"})
     sources = text_source("E03", E01_TEXT.replace("E01", "E03"), "We learnt", LEARN) + \
         text_source("Okafor", E02_TEXT.replace("E02", "Okafor"), "I trust", TRUST)
     cases = '<Cases><Case guid="c3" name="E03"/></Cases>'

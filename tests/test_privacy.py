@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 from copcode.cli import app
 from copcode.privacy import Redactor, nhs_number_valid
 
+from conftest import list_identifiers
+
 SECRET = "Margaret Okafor"
 PLANTED = ("I rang Margaret Okafor about it, MARGARET OKAFOR always picks up, and margaret  okafor's "
            "team in Ashford sorted the rota. Email me at m.okafor@example.org or ring 01227 823456. ")
@@ -217,9 +219,7 @@ def test_privacy_scan_does_not_list_again_a_name_listed_after_its_title(tmp_path
     root = tmp_path / "study"
     (root / "transcripts").mkdir(parents=True)
     assert cli(root, "init").exit_code == 0
-    settings = root / "copcode.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        '    # "Firstname Surname": "[name]"', '    "Hannah Whitfield": "[doctor]"'), encoding="utf-8")
+    list_identifiers(root, {"Hannah Whitfield": "[doctor]"})
     (root / "transcripts" / "A01.txt").write_text(
         "Interviewer: Who helped you?\n\nA01: I saw Dr Hannah Whitfield at the clinic, and Dr. Hannah Whitfield "
         "again. Mr Albert Finch came too, with Dr Hannah Whitfield Jones. Sir Hannah Whitfield-Jones wrote.\n\n"
@@ -241,10 +241,7 @@ def test_privacy_scan_says_when_a_word_alone_is_part_of_a_listed_name(tmp_path):
     root = tmp_path / "study"
     (root / "transcripts").mkdir(parents=True)
     assert cli(root, "init").exit_code == 0
-    settings = root / "copcode.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        '    # "Firstname Surname": "[name]"',
-        '    "Margaret Okafor": "[name]"\n    "Kerry": "[name]"\n    "Ashford Road": "[street]"'), encoding="utf-8")
+    list_identifiers(root, {"Margaret Okafor": "[name]", "Kerry": "[name]", "Ashford Road": "[street]"})
     (root / "transcripts" / "A02.txt").write_text(
         "Interviewer: Who helped you?\n\nA02: Through Mrs Okafor at church. Okafor's husband rang, and "
         "Margaret Okafor came. Then Kerry's friend Albert Finch, of London Road.\n", encoding="utf-8")

@@ -26,7 +26,7 @@ from copcode.project import open_project, read_participants
 from copcode.store import open_store
 from copcode.tables import ProjectView
 
-from conftest import SMALL_CODEBOOK
+from conftest import SMALL_CODEBOOK, list_identifiers
 
 SCHEMA = Path(__file__).parent / "refi-qda" / "Project.xsd"
 NS = {"q": "urn:QDA-XML:project:1.0"}
@@ -549,10 +549,7 @@ def private_project(tmp_path, interviewer: str):
     """A project made by `copcode init`, its two speakers listed, Sam Lee as `interviewer`."""
     root = tmp_path / "private"
     ok(tmp_path, "init", str(root))
-    settings = root / "copcode.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        '    # "Firstname Surname": "[name]"', f'    "Jane Smith": "[name]"\n    "Sam Lee": "{interviewer}"'),
-        encoding="utf-8")
+    list_identifiers(root, {"Jane Smith": "[name]", "Sam Lee": interviewer})
     (root / "transcripts" / "J01.txt").write_text(
         "Sam Lee: How was the service?\nJane Smith: The staff listened to me and I felt valued.\n"
         "Sam Lee: Anything else?\nJane Smith: The wait list was long.\n", encoding="utf-8")
@@ -619,10 +616,7 @@ def test_named_speakers_are_written_so_that_they_read_back(tmp_path, name, text,
     documents, and the part of "Jane Smith" after a label "Jane" was left in the source)."""
     root = tmp_path / "private"
     ok(tmp_path, "init", str(root))
-    settings = root / "copcode.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        '    # "Firstname Surname": "[name]"',
-        '    "Jane Smith": "[name]"\n    "Jane": "[name]"\n    "Sam Lee": "[name]"'), encoding="utf-8")
+    list_identifiers(root, {"Jane Smith": "[name]", "Jane": "[name]", "Sam Lee": "[name]"})
     (root / "transcripts" / f"{name}.txt").write_text(text, encoding="utf-8")
     ok(root, "code")
     exported = tmp_path / "x.qdpx"
@@ -686,10 +680,7 @@ def test_a_pseudonymised_export_of_label_line_transcripts_imports_into_an_empty_
 
     root = tmp_path / "private"
     ok(tmp_path, "init", str(root))
-    settings = root / "copcode.yaml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        '    # "Firstname Surname": "[name]"',
-        '    "Sam Lee": "[interviewer]"\n    "Tom Harris": "[name]"\n    "Priya Shah": "[name]"'), encoding="utf-8")
+    list_identifiers(root, {"Sam Lee": "[interviewer]", "Tom Harris": "[name]", "Priya Shah": "[name]"})
     (root / "transcripts" / "C03.txt").write_text(
         "Sam Lee  0:02\nHow was the service?\n\nTom Harris  0:08\nThe staff listened to me and I felt valued.\n\n"
         "Sam Lee  0:15\nAnything else?\n\nTom Harris  0:20\nThe wait list was long.\n", encoding="utf-8")
