@@ -198,10 +198,10 @@ class ProjectView:
         each one or several; none asked: everyone), ids and groups compared case aside. One
         that names no one in the store is refused, listing the known ones: an empty table
         would read as "nothing coded" when the id is misspelt."""
-        known = [p for p, _ in self.people]
-        folded = {p.casefold() for p in known}
         from copcode.export import from_spreadsheet_cell
 
+        known = [p for p, _ in self.people]
+        folded = {p.casefold() for p in known}
         # an id as a CSV export writes one that a spreadsheet would run ("'=1") is that id
         asked_for = [p if p.casefold() in folded else from_spreadsheet_cell(p) for p in _many(participant)]
         participants, groups = {p.casefold() for p in asked_for}, {g.casefold() for g in _many(group)}
