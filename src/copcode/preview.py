@@ -132,7 +132,7 @@ def preview_lines(preview: Preview) -> list[str]:
         for s in f["speakers"]:
             who = s["role"] + (f" {s['participant']}" if s["participant"] and s["role"] == "participant" else "")
             lines.append(f"  {s['label']:<{width}}  {who} ({s['decided']}): "
-                         f"{s['turns']} turn{'s' * (s['turns'] != 1)}, {s['words']:,} words")
+                         f"{s['turns']} turn{'s' * (s['turns'] != 1)}, {s['words']:,} word{'s' * (s['words'] != 1)}")
         if f["outside"]:
             o = f["outside"]
             lines.append(f"  in no turn: {o['words']} word{'s' * (o['words'] != 1)} before the first turn "
