@@ -67,38 +67,33 @@ def test_codebook_every_problem_with_its_line(tmp_path):
     assert caught.value.message.startswith("bad.yaml: the codebook is not valid (4 problems):\n  line 5: ")
 
 
-def test_codebook_duplicate_ids_name_both_lines(tmp_path):
+def problems_of(tmp_path, codes: str) -> list[str]:
+    """The problems load_codebook lists for a one-theme codebook holding `codes` (YAML lines)."""
     path = tmp_path / "dup.yaml"
-    path.write_text("name: d\nthemes:\n  - id: t\n    label: T\n    codes:\n"
-                    "      - {id: a, label: A, definition: x}\n"
-                    "      - {id: a, label: A2, definition: y}\n", encoding="utf-8")
+    path.write_text("name: d\nthemes:\n  - id: t\n    label: T\n    codes:\n" + codes, encoding="utf-8")
     with pytest.raises(CodebookError) as caught:
         load_codebook(path)
-    assert caught.value.problems == [
+    return caught.value.problems
+
+
+def test_codebook_duplicate_ids_name_both_lines(tmp_path):
+    assert problems_of(tmp_path, "      - {id: a, label: A, definition: x}\n"
+                                 "      - {id: a, label: A2, definition: y}\n") == [
         "line 7: themes[0].codes[1].id: duplicate code a (first at line 6); ids must be unique"]
 
 
 def test_codebook_duplicate_ids_are_listed_with_every_other_problem(tmp_path):
     """One round of fixes, not two: a duplicate id is found before the codebook is validated."""
-    path = tmp_path / "dup.yaml"
-    path.write_text("name: d\nthemes:\n  - id: t\n    label: T\n    codes:\n"
-                    "      - {id: a, label: A, definition: x}\n"
-                    "      - {id: b, definition: y, renamed_from: [a]}\n"
-                    "      - {id: a, label: A2, definition: z, colour: red}\n", encoding="utf-8")
-    with pytest.raises(CodebookError) as caught:
-        load_codebook(path)
-    assert caught.value.problems == [
+    assert problems_of(tmp_path, "      - {id: a, label: A, definition: x}\n"
+                                 "      - {id: b, definition: y, renamed_from: [a]}\n"
+                                 "      - {id: a, label: A2, definition: z, colour: red}\n") == [
         "line 7: themes[0].codes[1].renamed_from[0]: duplicate code a (first at line 6); ids must be unique",
         "line 7: themes[0].codes[1].label: required key is missing",
         "line 8: themes[0].codes[2].id: duplicate code a (first at line 6); ids must be unique",
         "line 8: themes[0].codes[2].colour: unknown key (check its spelling; see README, 'The codebook')"]
     # ids are read with white space at their ends stripped: "a " is a again
-    path.write_text("name: d\nthemes:\n  - id: t\n    label: T\n    codes:\n"
-                    "      - {id: a, label: A, definition: x}\n"
-                    "      - {id: 'a ', label: A2, definition: z}\n", encoding="utf-8")
-    with pytest.raises(CodebookError) as caught:
-        load_codebook(path)
-    assert caught.value.problems == [
+    assert problems_of(tmp_path, "      - {id: a, label: A, definition: x}\n"
+                                 "      - {id: 'a ', label: A2, definition: z}\n") == [
         "line 7: themes[0].codes[1].id: duplicate code a (first at line 6); ids must be unique"]
 
 
