@@ -120,3 +120,28 @@ def list_identifiers(root: Path, identifiers: dict[str, str]) -> Path:
     assert '    # "Firstname Surname": "[name]"' in text
     settings.write_text(text.replace('    # "Firstname Surname": "[name]"', listed), encoding="utf-8")
     return root
+
+
+# What each migration added (store.MIGRATIONS), taken away again, newest first.
+UNDO = {
+    7: "DROP TABLE shown",
+    6: "ALTER TABLE decisions DROP COLUMN span_start; ALTER TABLE decisions DROP COLUMN span_end",
+    5: "DROP TABLE coded",
+    4: "DROP TABLE participants; ALTER TABLE segments DROP COLUMN participant; "
+       "ALTER TABLE turns DROP COLUMN participant",
+}
+
+
+def store_as_of(root: Path, schema: int) -> None:
+    """Make the store at `root` one an older copcode of `schema` wrote: what the migrations
+    after it added is taken away (an older store to read and migrate)."""
+    import sqlite3
+
+    from copcode.store import SCHEMA
+
+    assert set(UNDO) == set(range(min(UNDO), SCHEMA + 1))  # a new migration needs its undo here
+    db = sqlite3.connect(root / ".copcode" / "copcode.db")
+    try:
+        db.executescript("; ".join(UNDO[n] for n in range(SCHEMA, schema, -1)) + f"; PRAGMA user_version = {schema};")
+    finally:
+        db.close()

@@ -142,6 +142,8 @@ def test_check_uses_the_projects_min_score(small_project):
         "Warning: line 11: code learn: keyword \"learn\" (weight 1) cannot suggest the code alone: it scores "
         "0.38, below min_score 0.5, and reaches it only with another cue or in a passage like the code's "
         "description; give it weight 1.59 or more to suggest alone")
+    named = run("codebook", "check", str(small_project / "codebooks" / "small.yaml"), project=small_project)
+    assert named.stderr == result.stderr  # the codebook named: the same project, the same min_score
 
 
 def test_check_of_a_clean_codebook_warns_nothing(tmp_path):

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from copcode.cli import app
 from copcode.tables import asks
 
-from conftest import write
+from conftest import store_as_of, write
 
 FG1 = """\
     ---
@@ -258,12 +258,7 @@ def test_a_store_coded_before_participants_were_kept_reads_as_before(small_proje
     commands = [["quotes", "--format", "csv", "--with", "question"], ["matrix", "--format", "csv"],
                 ["segments", "--format", "csv"], ["status"]]
     before = [cli(small_project, *c).stdout for c in commands]
-    db = sqlite3.connect(small_project / ".copcode" / "copcode.db")
-    db.executescript("DROP TABLE participants; DROP TABLE coded; ALTER TABLE decisions DROP COLUMN span_start; "
-                     "ALTER TABLE decisions DROP COLUMN span_end; ALTER TABLE segments DROP COLUMN participant; "
-                     "ALTER TABLE turns DROP COLUMN participant; "
-                     f"PRAGMA user_version = {PARTICIPANTS_KEPT - 1};")
-    db.close()
+    store_as_of(small_project, PARTICIPANTS_KEPT - 1)
     assert [cli(small_project, *c).stdout for c in commands] == before
     segment = csv_rows(before[2])[0]["segment"]
     assert cli(small_project, "tag", segment, "time").exit_code == 0  # migrates the store

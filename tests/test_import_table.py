@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from copcode.cli import app
 from copcode.import_table import COLUMNS_FIX
 
-from conftest import SMALL_CODEBOOK
+from conftest import SMALL_CODEBOOK, store_as_of
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "patient-feedback"
 LONG = " ".join(["I learnt a great deal from the others in the group and from the training."] * 12)
@@ -241,7 +241,7 @@ def test_segment_ids_on_interviews(demo):
         [first, "E01", "shared-language;inclusive-learning"],
         [second, "E01", ""],
         [first, "E01", "shared-language"],
-        ["E01-000000", "E01", "shared-language"],
+        ["X99-000000", "E01", "shared-language"],
         ["", "E01", "shared-language"],
         [f"'{other}", "P03", "Learning through building relationships"],  # a label, an escaped id
     ])
@@ -250,10 +250,43 @@ def test_segment_ids_on_interviews(demo):
     assert told(result) == (
         "Recorded 3 tags by team on 2 documents (2 documents marked as coded by team).\n"
         f"Not imported: line 4: shared-language on {first} repeats line 2\n"
-        "Not imported: line 5: unknown segment 'E01-000000'\n"
+        "Not imported: line 5: unknown segment 'X99-000000'\n"
         "Not imported: line 6: no segment id (column 'segment')\n")
     assert [d[:3] for d in decisions(demo)] == [
         (first, "shared-language", "tag"), (first, "inclusive-learning", "tag"), (other, "building-relationships", "tag")]
+
+
+def test_a_table_whose_coder_column_names_other_coders_is_refused(demo):
+    first, other = segment_of(demo, "E01"), segment_of(demo, "P03")
+    table = write_csv(demo / "team.csv", [["segment", "code", "Coder"], [first, "shared-language", "eve"],
+                                           [other, "shared-language", "ann"], [other, "inclusive-learning", "ben"]])
+    before = snapshot(demo)
+    result = cli(demo, "import", str(table), "--coder", "eve")
+    assert result.exit_code == 1
+    assert " ".join(result.output.split()) == (
+        f"Error: {table}: its column 'Coder' names other coders than eve ('ann', 'ben'), and every row would be "
+        "recorded as eve's How to fix: import each coder's rows on their own, a table per coder, each with "
+        "--coder and that coder's name.")
+    assert snapshot(demo) == before
+    result = cli(demo, "import", str(write_csv(demo / "eve.csv", [["segment", "code", "coder"],
+                                                                  [first, "shared-language", "Eve"]])),
+                 "--coder", "eve")
+    assert told(result) == "Recorded 1 tag by eve on 1 document (1 document marked as coded by eve).\n"
+
+
+def test_a_segment_id_a_transcript_no_longer_has_records_nothing_of_that_transcript(demo):
+    """An id of a segment whose words were edited since the table was listed: its code cannot
+    be placed, and marking the transcript as coded would make it an absence there."""
+    first, other = segment_of(demo, "E01"), segment_of(demo, "P03")
+    table = write_csv(demo / "team.csv", [["segment", "code"], [first, "shared-language"],
+                                           ["E01-000000-2", "inclusive-learning"], [other, "shared-language"]])
+    result = cli(demo, "import", str(table), "--coder", "team")
+    assert told(result) == (
+        "Recorded 1 tag by team on 1 document (1 document marked as coded by team).\n"
+        "Not imported: line 3: unknown segment 'E01-000000-2' (nothing of E01 recorded; `copcode segments` lists "
+        "its ids now)\n")
+    assert [d[:3] for d in decisions(demo)] == [(other, "shared-language", "tag")]
+    assert rows(demo, "SELECT coder, transcript FROM coded") == [("team", "P03")]
 
 
 def test_a_code_on_a_whole_interview_is_refused(demo):
@@ -618,10 +651,7 @@ def test_a_store_from_before_the_coded_marks_reads_as_before(survey):
     from copcode.store import CODED_KEPT
 
     assert cli(survey, "tag", segment_of(survey, "S1"), "learn", "--coder", "ann").exit_code == 0
-    db = sqlite3.connect(survey / ".copcode" / "copcode.db")
-    db.executescript("DROP TABLE coded; ALTER TABLE decisions DROP COLUMN span_start; "
-                     f"ALTER TABLE decisions DROP COLUMN span_end; PRAGMA user_version = {CODED_KEPT - 1};")
-    db.close()
+    store_as_of(survey, CODED_KEPT - 1)
     result = cli(survey, "status")
     assert result.exit_code == 0, result.output
     assert "ann (1)" in result.stdout

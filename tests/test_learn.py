@@ -287,13 +287,18 @@ def test_evaluate_scores_each_group_with_a_model_that_never_saw_it():
     assert by_code["food"]["gold"] == 40
     assert (by_code["food"]["cues_f1"], by_code["food"]["learning_f1"]) == (0.0, 1.0)
     assert by_code["cues-perfect"]["cues_f1"] == by_code["cues-perfect"]["learning_f1"] == 1.0
-    assert by_code["cues-perfect"]["best_cue_threshold"] == 0.5
+    assert by_code["cues-perfect"]["best_cue_threshold"] is None  # perfect at min_score: nothing to change
     assert by_code["parking"]["learning_f1"] == by_code["parking"]["cues_f1"] == 1.0
     assert by_code["micro"]["learning_f1"] == 1.0 and by_code["macro"]["learning_f1"] == 1.0
     # cue scores only on passages without the code: no threshold helps, so none is given
     misleading = [{**s, "food": 0.4} if "food" not in found else s for s, found in zip(scores, labels)]
     food = next(r for r in evaluate(texts, labels, misleading, groups, CODES, folds=3) if r["code"] == "food")
     assert (food["cues_f1"], food["best_cue_threshold"]) == (0.0, None)
+    # lower cue scores on half the passages without the code: a threshold above them is the hint
+    noisy = [{**s, "cues-perfect": 0.4} if "cues-perfect" not in found and i % 2 else s
+             for i, (s, found) in enumerate(zip(scores, labels))]
+    perfect = next(r for r in evaluate(texts, labels, noisy, groups, CODES, folds=3) if r["code"] == "cues-perfect")
+    assert (perfect["cues_f1"] < 1.0, perfect["best_cue_threshold"]) == (True, 0.5)
     told = []
     assert evaluate(texts, labels, scores, groups, CODES, folds=3, on_progress=lambda *fold: told.append(fold)) == rows
     # the folds to come, then each fold as it is done, for `copcode evaluate`'s progress bar

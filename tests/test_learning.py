@@ -20,6 +20,7 @@ from copcode.learn import cue_scores
 from copcode.store import open_store
 from copcode.tables import questions
 
+from conftest import store_as_of
 from gold import TUNED_ON, code_from_gold, micro_f1
 
 HELD_OUT = ["E01", "E02", "E03", "E04"] + [f"P{n:02d}" for n in range(1, 11)]  # all but TUNED_ON
@@ -239,6 +240,8 @@ def test_learn_from_says_whom_it_left_out_and_which_names_it_does_not_know(learn
             "coders: bob, gold).") in said
     assert "Learned from 156 decisions by gold (156), not from bob (`learn_from:` in copcode.yaml), on 7 coded " \
            "transcript(s), 128 passages:" in said
+    # E01, which bob coded, is among the fourteen given learned suggestions: not coded by those learned from
+    assert " learned suggestions on the 14 transcript(s) not coded by them (where " in said
 
 
 def test_the_learning_summary_says_answers_for_a_survey_and_agrees_in_number():
@@ -251,6 +254,8 @@ def test_the_learning_summary_says_answers_for_a_survey_and_agrees_in_number():
         "them yet (a code needs at least 3 passages coded with it, in two answers or more, and the learned model "
         "must beat its cues); suggestions come from the cues alone. referrals-continuity: learned, but kept to its "
         "cues: the model would suggest it on far more passages than the coders gave it.")
+    assert _learned(Learning({"ann": 1}, 1, 1, [], ["ann"]), str).startswith(
+        "Learned from 1 decision by ann (1) on 1 coded transcript(s), 1 passage:")
     learning.flooding.append("visits")
     assert _learned(learning, str).endswith(
         "referrals-continuity, visits: learned, but kept to their cues: the model would suggest them on far more "
@@ -366,6 +371,48 @@ def test_a_pending_learned_suggestion_is_not_taught_as_an_absence(learned_demo, 
     assert all("research-collaboration" in known[s] for s in learned_only)  # the theme's other code: coded
 
 
+def test_learned_suggestions_a_coder_was_shown_stay_pending_once_their_transcript_is_coded(learned_demo, tmp_path):
+    """After a coder decides one learned suggestion on E03, the next run treats E03 as coded
+    (its cues' suggestions, not the model's) and the learned ones it showed there, undecided,
+    as pending; the run after it, which no longer sees them among the suggestions, must too:
+    the same decisions give the same suggestions from one run to the next."""
+    from copcode.coding import project_codebook
+    from copcode.learn import decided_units, stored_cue_scores
+    from copcode.project import open_project
+
+    root = tmp_path / "demo"
+    shutil.copytree(learned_demo[0], root)
+    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+        rows = db.execute("SELECT segment, code, evidence FROM suggestions WHERE segment LIKE 'E03-%' "
+                          "ORDER BY segment, code").fetchall()
+    learned = [(s, c) for s, c, e in rows if is_learned(e)]
+    learned_only = [(s, c) for s, c, e in rows if all(item["kind"] == "learned" for item in json.loads(e))]
+    assert len(learned_only) > 1
+    assert cli(root, "reject", *learned_only[0], "--coder", "carol").exit_code == 0
+
+    def run():
+        assert cli(root, "code").exit_code == 0
+        with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+            return (sorted(db.execute("SELECT segment, code, score, quote_start, quote_end, evidence FROM suggestions")),
+                    sorted(db.execute("SELECT segment, code FROM shown")))
+    second, kept = run()
+    assert run() == (second, kept)
+    assert not any(is_learned(row[5]) for row in second if row[0].startswith("E03-"))  # coded: its cues'
+    assert kept == [pair for pair in learned if pair not in {row[:2] for row in second}]
+    assert set(learned_only) <= set(kept)
+    project = open_project(root)
+    store = open_store(project.store_path, create=False)
+    try:
+        codebook = project_codebook(project)
+        units = decided_units(store, codebook, stored_cue_scores(store, codebook, project.settings.min_score))
+    finally:
+        store.close()
+    known = dict(zip(units.segments, units.known))
+    rejected = learned_only[0]
+    assert rejected[1] in known[rejected[0]]  # decided: an absence
+    assert all(code not in known[segment] for segment, code in kept if (segment, code) != rejected)
+
+
 def test_a_segment_whose_every_suggestion_was_decided_is_coded_in_full(coded_small):
     """A reviewer who decided every suggestion on a passage (and tagged what was missing)
     coded it: every code is known there, not only those of the themes they touched."""
@@ -382,6 +429,36 @@ def test_a_segment_whose_every_suggestion_was_decided_is_coded_in_full(coded_sma
     assert units.known[units.segments.index(segment)] == every
     others = [k for s, k in zip(units.segments, units.known) if s != segment]
     assert others and all(k != every for k in others)  # the rest: only the themes touched
+
+
+def test_a_store_from_before_shown_suggestions_were_kept_evaluates_and_migrates(learned_demo, tmp_path):
+    from copcode.store import SCHEMA, SHOWN_KEPT
+
+    root = tmp_path / "demo"
+    shutil.copytree(learned_demo[0], root)
+    before = cli(root, "evaluate", "--format", "csv").stdout
+    store_as_of(root, SHOWN_KEPT - 1)
+    assert cli(root, "evaluate", "--format", "csv").stdout == before  # read as it is
+    assert cli(root, "code").exit_code == 0  # a writing command migrates it
+    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA
+        assert db.execute("SELECT count(*) FROM shown").fetchone()[0] == 0
+
+
+def test_a_tag_on_a_passage_without_suggestions_codes_its_theme_only(coded_small):
+    """A passage with no suggestion has none to decide: a tag there codes the tag's theme on
+    it (and the transcript), not every theme of the codebook."""
+    from copcode.decisions import record
+    from copcode.learn import decided_units, stored_cue_scores
+
+    project, store, codebook = coded_small
+    cues = stored_cue_scores(store, codebook, project.settings.min_score)
+    segment = next(s for s, c in sorted(cues.items()) if not c)
+    record(store, codebook, segment, "learn", "tag", "ann")
+    units = decided_units(store, codebook, cues)
+    theme = next(t for t in codebook.themes if "learn" in {c.id for c in t.all_codes})
+    assert units.known[units.segments.index(segment)] == {c.id for c in theme.all_codes}
+    assert units.labels[units.segments.index(segment)] == {"learn"}
 
 
 def test_review_uncertain_shows_first_what_the_suggestions_are_least_sure_of(learned_demo):

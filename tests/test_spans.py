@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 from copcode.cli import app
 
+from conftest import store_as_of
+
 WIDE = {"COLUMNS": "1000"}
 SEGMENT = "E01-e7f6b7"  # "Well, I've got COPD, ... Before that I drove lorries for thirty-odd years, all over. ..."
 WORDS = "I drove lorries for thirty-odd years"
@@ -290,9 +292,7 @@ def test_a_store_from_before_spans_reads_as_before_and_migrates(demo):
 
     assert cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "ann").exit_code == 0
     before = cli(demo, "quotes", "--code", "inclusive-learning", "--format", "csv").output
-    with sqlite3.connect(demo / ".copcode" / "copcode.db") as db:
-        db.executescript("ALTER TABLE decisions DROP COLUMN span_start; ALTER TABLE decisions DROP COLUMN span_end; "
-                         f"PRAGMA user_version = {SPANS_KEPT - 1};")
+    store_as_of(demo, SPANS_KEPT - 1)
     assert cli(demo, "quotes", "--code", "inclusive-learning", "--format", "csv").output == before
     assert db_rows(demo, "PRAGMA user_version") == [(SPANS_KEPT - 1,)]  # read as it is
     result = cli(demo, "tag", SEGMENT, "inclusive-learning", "--coder", "bob", "--quote", WORDS)

@@ -243,6 +243,9 @@ def _warn_learn_from(learning, name) -> None:
 def _learned(learning, name, noun: str = "transcript") -> str:
     """What `copcode code` learned from, in a sentence; `noun`: what a document is (a survey's
     are answers)."""
+    from copcode.errors import counted
+    from copcode.learn import MIN_POSITIVES
+
     if not learning.units and learning.learn_from:
         return ("Learned from no decisions: none is by a coder that `learn_from:` in copcode.yaml names "
                 f"(the coders: {', '.join(_escape(name(c)) for c in learning.everyone)}).")
@@ -253,21 +256,22 @@ def _learned(learning, name, noun: str = "transcript") -> str:
     left_out = learning.left_out
     if left_out:
         coders += f", not from {', '.join(_escape(name(c)) for c in left_out)} (`learn_from:` in copcode.yaml),"
-    said = (f"Learned from {sum(learning.decisions.values())} decisions by {coders} on "
-            f"{learning.transcripts} coded {noun}(s), {learning.units} passages: ")
+    said = (f"Learned from {counted(sum(learning.decisions.values()), 'decision')} by {coders} on "
+            f"{learning.transcripts} coded {noun}(s), {counted(learning.units, 'passage')}: ")
     one = len(learning.flooding) == 1
     flooding = (f" {', '.join(learning.flooding)}: learned, but kept to {'its' if one else 'their'} cues: the model "
                 f"would suggest {'it' if one else 'them'} on far more passages than the coders gave "
                 f"{'it' if one else 'them'}.") if learning.flooding else ""
     if not learning.learned:
-        return said + ("no code is suggested from them yet (a code needs at least 3 passages coded with it, in "
+        return said + (f"no code is suggested from them yet (a code needs at least {MIN_POSITIVES} passages coded with it, in "
                        f"two {noun}s or more, and the learned model must beat its cues); suggestions come from "
                        "the cues alone." + flooding)
     passed = f" (where the model passed over {learning.passed_over} of those codes' cue suggestions)" \
         if learning.passed_over else ""
     return said + (f"{len(learning.learned)} code(s) now suggested from them and the cues "
                    f"({', '.join(learning.learned)}): {learning.suggestions} learned suggestions on the "
-                   f"{learning.uncoded} {noun}(s) not coded yet{passed}; the other codes, and the coded {noun}s, "
+                   f"{learning.uncoded} {noun}(s) not coded {'by them' if left_out else 'yet'}{passed}; the other "
+                   f"codes, and the coded {noun}s, "
                    "keep their cues' suggestions." + flooding + " Use --no-learning for the cues alone.")
 
 
@@ -414,7 +418,7 @@ def import_command(
                            "own coders", where=str(path),
                            fix="leave out --coder for a project file (each coding keeps the user who made it "
                                "in the other tool); save a table as .csv or .xlsx.")
-    from copcode.import_table import counted
+    from copcode.errors import counted
     from copcode.importing import import_refi
 
     project = _project(ctx)
@@ -462,23 +466,16 @@ def codebook_check(
     cannot suggest alone).  e.g. copcode codebook check"""
     from copcode.codebook import load_codebook
     from copcode.coding import project_codebook
+    from copcode.errors import counted
     from copcode.nlp import build_pipeline, compile_cues, cue_warnings
-    from copcode.project import Settings
 
-    if path:
-        project = None
-        codebook = load_codebook(path)
-    else:
-        project = _project(ctx)
-        codebook = project_codebook(project)
+    project = _project(ctx)  # its min_score, for a codebook named too (defaults outside a project)
+    codebook = load_codebook(path) if path else project_codebook(project)
     nlp = build_pipeline(codebook)  # spaCy checks the token patterns
-    from copcode.import_table import counted
-
     counts = [counted(len(codebook.themes), "theme"), counted(len(codebook.codes), "code"),
               counted(len(compile_cues(codebook)), "cue")]
     out.print(f"{_escape(codebook.path)}: valid. {', '.join(counts)}.")
-    min_score = project.settings.min_score if project else Settings().min_score
-    warnings = cue_warnings(codebook, min_score, nlp)
+    warnings = cue_warnings(codebook, project.settings.min_score, nlp)
     for warning in warnings if all_ else warnings[:WARNINGS_SHOWN]:
         err.print(f"[yellow]Warning:[/] {_escape(warning)}")
     if len(warnings) > WARNINGS_SHOWN and not all_:

@@ -28,14 +28,18 @@ class UnreadableFile(TranscriptError):
     """A transcript file that cannot be read at all: skipped with a warning unless --strict."""
 
 
+def counted(n: int, noun: str) -> str:
+    """"1 tag", "7,758 tags": a count and its noun, for messages."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 class CodebookError(CopcodeError):
     """A codebook that is not valid; `problems` lists every one of them."""
 
     def __init__(self, path: str, problems: list[str]):
         self.problems = problems
-        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         super().__init__(
-            f"the codebook is not valid ({count}):\n" + "\n".join(f"  {p}" for p in problems),
+            f"the codebook is not valid ({counted(len(problems), 'problem')}):\n" + "\n".join(f"  {p}" for p in problems),
             where=path,
             fix="correct the lines named above; `copcode codebook check` checks again.",
         )

@@ -7,7 +7,8 @@ id, or a survey answer's id) or a segment (`segment` column), and its codes (`co
 each a code id or label of the project's codebook. Every document the table names is also
 marked as coded in full by the coder (store table `coded`), so the codes it does not list
 count as absent for agreement and learning, as for a transcript coded in copcode; except a
-document with a code that is not recognised or cannot be placed: what the coder found there
+document with a code that is not recognised or cannot be placed, or a segment id it no longer
+has (its transcript changed since the table was made): what the coder found there
 is then not known in full, so nothing of it is recorded (its tags alone would say the coder
 found nothing else there, as for a coder who only tags). A workbook's sheet is the first
 whose first row names the columns.
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from copcode.errors import CopcodeError, NotCodedYet
+from copcode.errors import CopcodeError, NotCodedYet, counted
 from copcode.project import NotAFile, Project, read_regular_file, special_kind
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 DOCUMENT_COLUMNS = ("document", "transcript", "participant", "id")  # the first one present is used
 SEGMENT_COLUMN = "segment"
 CODE_COLUMNS = ("code", "codes", "label", "labels", "category", "categories")
+CODER_COLUMNS = ("coder", "coders", "user", "annotator", "rater")  # checked against --coder, not read
 MAX_BYTES = 256 * 1024 * 1024  # as for a transcript file
 SHOWN = 10  # problems listed in the error when no row can be recorded
 SAVE_CSV = "save the table as CSV UTF-8 (in Excel: Save As > CSV UTF-8) or as .xlsx."
@@ -95,6 +97,13 @@ def import_table(project: Project, path: Path, coder: str | None) -> TableImport
     coder = coder.strip()
     path = Path(path)
     table = read_table(path)  # before the store is opened: a bad file changes nothing
+    others = sorted({name for name in table.coders if name.casefold() != coder.casefold()})
+    if others:
+        raise CopcodeError(f"its column {table.coder_column!r} names other coders than {coder} "
+                           f"({', '.join(map(repr, others[:5]))}{', ...' if len(others) > 5 else ''}), "
+                           f"and every row would be recorded as {coder}'s", where=str(path),
+                           fix="import each coder's rows on their own, a table per coder, each with --coder "
+                               "and that coder's name.")
     codebook = project_codebook(project)
     store = open_store(project.store_path, create=False)
     try:
@@ -125,6 +134,8 @@ class Table:
     code_column: str
     rows: list[tuple[int, str, str]]  # (line or row number, id cell, codes cell), empty rows left out
     sheets: tuple[str, ...] = ()  # a workbook's sheets, the one read first (none for CSV)
+    coder_column: str = ""  # a column naming each row's coder, if there is one
+    coders: frozenset[str] = frozenset()  # the names in it
 
 
 def read_table(path: Path) -> Table:
@@ -154,14 +165,19 @@ def read_table(path: Path) -> Table:
         where = f" in any of its sheets ({', '.join(map(repr, sheets))})" if len(sheets) > 1 else ""
         raise CopcodeError(f"no {' and no '.join(missing)}{where} (the headers found: {found})",
                            where=str(path), fix=COLUMNS_FIX)
-    rows = []
+    names = [cell.strip().casefold() for cell in header[1]]
+    coder_at = next((names.index(c) for c in CODER_COLUMNS if c in names), None)
+    rows, coders = [], set()
     for number, cells in numbered:
         if not any(c.strip() for c in cells):
             continue  # a blank line, or a sheet's empty row
-        cells = cells + [""] * (max(id_at, code_at) + 1 - len(cells))
+        cells = cells + [""] * (max(id_at, code_at, coder_at or 0) + 1 - len(cells))
         rows.append((number, cells[id_at].strip(), cells[code_at]))
+        if coder_at is not None and cells[coder_at].strip():
+            coders.add(cells[coder_at].strip())
     return Table(path, "row" if suffix == ".xlsx" else "line", segment_at is not None,
-                 header[1][id_at].strip(), header[1][code_at].strip(), rows, sheets)
+                 header[1][id_at].strip(), header[1][code_at].strip(), rows, sheets,
+                 header[1][coder_at].strip() if coder_at is not None else "", frozenset(coders))
 
 
 def _columns(header: list[str]) -> tuple[int | None, int | None, int | None]:
@@ -273,6 +289,7 @@ class _Plan:
 def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
     """Each row's segments and codes, checked against the store and the codebook."""
     from copcode.decisions import coding_state
+    from copcode.segment import transcript_of_id
 
     segments_of: dict[str, list[str]] = {t: [] for t in store.transcript_ids()}
     for t, spans in store.segment_spans().items():
@@ -312,7 +329,14 @@ def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
                 (folded[c.casefold()][0] for c in candidates if len(folded.get(c.casefold(), ())) == 1), None)
             targets = segments_of.get(transcript or "", [])
         if transcript is None:
-            problems.append(f"{unit} {number}: unknown {what} {id_cell!r}")
+            # a segment id of a transcript that has changed since the table was made: what the
+            # coder found in that transcript is not known in full
+            stale = next((t for t in map(transcript_of_id, candidates) if t in segments_of), None) \
+                if table.by_segment else None
+            if stale:
+                unsure.add(stale)
+            problems.append(f"{unit} {number}: unknown {what} {id_cell!r}" +
+                            (f" (nothing of {stale} recorded; `copcode segments` lists its ids now)" if stale else ""))
             continue
         codes: list[str] = []
         bad = 0
@@ -422,7 +446,3 @@ def _numbers(unit: str, numbers: list[int]) -> str:
             runs.append([n, n])
     text = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in runs)
     return f"{unit}s {text}" if len(numbers) > 1 else f"{unit} {text}"
-
-
-def counted(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"

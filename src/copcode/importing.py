@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from copcode.errors import CopcodeError
+from copcode.errors import CopcodeError, counted
 from copcode.project import Project
 
 
@@ -588,8 +588,7 @@ def _check_codebook(path: Path, data: dict, origin: dict) -> None:
             problem = error["msg"]
         problems.append(f"{element}: {what} {problem}")
     problems = list(dict.fromkeys(problems))
-    count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-    raise CopcodeError(f"its codes do not make a valid codebook ({count}):\n" +
+    raise CopcodeError(f"its codes do not make a valid codebook ({counted(len(problems), 'problem')}):\n" +
                        "\n".join(f"  {p}" for p in problems), where=str(path),
                        fix="correct these codes in the other program and export again; or put a codebook "
                        "in codebooks/ first (then only the codes it knows are imported).")

@@ -433,7 +433,8 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
     """How good the suggestions are against `labels`, cross-validated by group (transcript):
     the model never sees the group it is scored on. One row per code, then "micro" and
     "macro": gold units, and precision, recall and F1 for the cues alone and for cues with
-    learning, plus the cue-score threshold that would have given the best F1 for the code.
+    learning, plus the cue-score threshold that would have given the best F1 for the code
+    (None where none does better than `min_score`).
     With `known`, a code is scored (and learned) only on the units whose `known[i]` holds it;
     `asked` and `definitions`: the cue scores of the question before each unit, and the
     codebook's definitions, as `train` takes them;
@@ -481,8 +482,10 @@ def evaluate(texts: Sequence[str], labels: Sequence[Iterable[str]], cue_scores: 
         truth = numpy.array([code in sets[i] for i in scored_rows])
         candidates = sorted({round(v, 3) for v in values if v > 0})
         best = max(candidates, key=lambda t: (_f1(truth, values >= t), -t), default=None)
-        # none where no cue score finds a passage with the code: no threshold would help
-        row["best_cue_threshold"] = best if row["gold"] and best is not None and _f1(truth, values >= best) else None
+        # none where no cue score beats `min_score` itself (the scores kept are those reaching
+        # it, so the lowest of them suggests what min_score does): nothing to change
+        row["best_cue_threshold"] = best if row["gold"] and best is not None and \
+            _f1(truth, values >= best) > _f1(truth, values >= min_score) + 1e-9 else None
         rows.append(row)
     micro: dict[str, Any] = {"code": "micro", "gold": sum(r["gold"] for r in rows), "best_cue_threshold": None}
     macro: dict[str, Any] = {"code": "macro", "gold": micro["gold"], "best_cue_threshold": None}
@@ -522,8 +525,8 @@ class Decided:
     theme: any decision on a code of that theme, as agreement counts them), each with the
     codes accepted or tagged on it (`labels`) and the codes it says something about
     (`known`): those of the themes coded there, except a code suggested on the segment (by its
-    cues or by the learned model) that none of these coders has decided (pending: not yet an
-    absence), unless a coder marked the
+    cues or by the learned model, or before and kept as shown: `Store.keep_shown`) that none
+    of these coders has decided (pending: not yet an absence), unless a coder marked the
     whole document as coded (`copcode import FILE.csv`) or coded it by tagging alone, without
     accepting or rejecting any suggestion there (the NVivo way: what they did not tag is
     absent; `CodingState.reviewing`). A segment on which a coder decided every suggestion of
@@ -550,7 +553,7 @@ def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Se
 
     state = state or coding_state(store, codebook)
     shown: dict[str, set[str]] = {}  # segment -> the codes suggested there, by the cues or learned
-    for segment, code in store.suggestion_pairs() if suggested is None else suggested:
+    for segment, code in (store.suggestion_pairs() if suggested is None else suggested) | store.shown_pairs():
         shown.setdefault(segment, set()).add(code)
     for segment, scores in cues.items():
         if scores:
@@ -577,7 +580,7 @@ def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Se
     # coded in full by the cue suggestions a coder decided: a learned suggestion made there since
     # (the model's own false positive on a passage it learned from) does not re-open the passage,
     # or what is learned from the same decisions would change from one run to the next
-    in_full = {segment for (_, segment), codes in by_coder.items() if set(cues.get(segment, ())) <= codes}
+    in_full = {segment for (_, segment), codes in by_coder.items() if cues.get(segment) and set(cues[segment]) <= codes}
     # a document marked as coded in full (an imported coding), or coded by tagging alone, has no
     # pending suggestion: what its coder did not code there is absent
     whole = {transcript for coder, transcript in store.coded() if not wanted or coder in wanted}
@@ -658,8 +661,14 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
 
     texts = store.segment_texts()
     cues = stored_cue_scores(store, codebook, min_score, texts)
-    units = decided_units(store, codebook, cues, coders, state,
-                          None if shown is None else shown | store.suggestion_pairs())
+    now = store.suggestion_pairs()
+    units = decided_units(store, codebook, cues, coders, state, None if shown is None else shown | now)
+    if shown:
+        # what the last run showed on a transcript coded since, and this run does not suggest
+        # (a learned suggestion: coded transcripts keep to their cues), stays shown, so that
+        # the next run, which would not see it, counts it pending as this one does
+        coded = set(units.segments)
+        store.keep_shown({(segment, code) for segment, code in shown - now if segment in coded})
     report = Learning(units.decisions, len(set(units.transcripts)), len(units.segments), [],
                       units.everyone, total=store.count("suggestions"), learn_from=list(coders))
     codes = [code.id for code in codebook.codes]

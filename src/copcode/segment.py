@@ -118,6 +118,13 @@ def _pieces(sentences, text, max_words):
     return pieces
 
 
+def transcript_of_id(segment_id: str) -> str:
+    """The transcript id a segment id (`stable_id`) begins with ("" when it is not shaped like
+    one): "E05" of "E05-3fa2c1" and of "E05-3fa2c1-2"."""
+    match = re.fullmatch(r"(.+)-[0-9a-f]{6}(?:-[0-9]+)?", segment_id)
+    return match.group(1) if match else ""
+
+
 def stable_id(transcript_id: str, passage: str, seen: dict[str, int]) -> str:
     """"E05-3fa2c1": the transcript id and a hash of the words (white space folded), so the id
     survives edits elsewhere in the transcript; a repeat of the same words gets "-2", "-3"."""

@@ -87,6 +87,10 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE decisions ADD COLUMN span_start INTEGER;
     ALTER TABLE decisions ADD COLUMN span_end INTEGER;
     """),
+    ("suggestions shown on a passage before its transcript was coded that a later run no longer makes", """
+    -- No foreign key: `RunWriter.commit` drops the rows of segments that are gone.
+    CREATE TABLE shown (segment TEXT NOT NULL, code TEXT NOT NULL, PRIMARY KEY (segment, code)) WITHOUT ROWID;
+    """),
 ]
 SCHEMA = len(MIGRATIONS)  # the newest schema this copcode reads and writes
 
@@ -97,6 +101,7 @@ _READONLY_ROLLBACK = _READONLY | (3 << 8)  # a hot journal that a read-only conn
 PARTICIPANTS_KEPT = 4  # the schema from which each segment keeps its own participant
 CODED_KEPT = 5  # the schema from which documents can be marked as coded (table `coded`)
 SPANS_KEPT = 6  # the schema from which a decision may keep an exact span
+SHOWN_KEPT = 7  # the schema from which suggestions no longer made are kept as shown (table `shown`)
 
 
 class Store:
@@ -302,6 +307,18 @@ class Store:
     def suggestion_pairs(self) -> set[tuple[str, str]]:
         """Every suggested (segment, code) pair."""
         return {tuple(r) for r in self._iter("SELECT segment, code FROM suggestions")}
+
+    def shown_pairs(self) -> set[tuple[str, str]]:
+        """The (segment, code) pairs kept by `keep_shown`."""
+        if self.schema < SHOWN_KEPT:
+            return set()
+        return {tuple(r) for r in self._iter("SELECT segment, code FROM shown")}
+
+    def keep_shown(self, pairs) -> None:
+        """Remember (segment, code) pairs that were suggested and are no longer (inside the
+        caller's transaction), until their segment is gone."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO shown VALUES (?, ?)", sorted(pairs))
 
     def segments_of(self, transcript_ids=(), segment_ids=()) -> list[sqlite3.Row]:
         """The segments (id, transcript, start, end, text) of the given transcripts, in
@@ -542,6 +559,7 @@ class RunWriter:
             for table in ("transcripts", "participants", "turns", "segments", "suggestions"):
                 columns = ", ".join(c.split()[0] for c in self._TABLES[table].split(", "))
                 db.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM temp.run_{table} ORDER BY rowid")
+            db.execute("DELETE FROM shown WHERE segment NOT IN (SELECT id FROM segments)")
             db.execute(
                 "INSERT INTO runs (at, codebook, codebook_sha256, engine, transcripts, segments,"
                 " suggestions, spacy, lookups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
