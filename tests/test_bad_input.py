@@ -107,6 +107,8 @@ FATAL = [
      "a starter codebook to codebooks/)."),
     ("setting of the wrong type", {"copcode.yaml": "min_score: 0.4\nmax_segment_words: 0\n"}, ["code"],
      "copcode.yaml:2: `max_segment_words:` must be a whole number of words, 10 or more"),
+    ("learning as a string", {"copcode.yaml": "learning: \"false\"\n"}, ["code"],
+     "copcode.yaml:1: `learning:` must be true or false, without quotes"),
     ("ragged participants.csv", {"participants.csv": "participant,group\nE01,E,extra\n"}, ["code"],
      "participants.csv:2: row has 3 cells, the header has 2"),
 ]

@@ -282,7 +282,8 @@ def test_cues_of_one_code_and_of_an_unknown_one(coded_small):
 def test_cues_needs_a_coded_project(small_project):
     result = run("codebook", "cues", project=small_project)
     assert result.exit_code == 1
-    assert "copcode code" in result.stderr
+    assert result.stderr == (f"Error: {small_project}: this project has not been coded yet\n"
+                             "  How to fix: run `copcode code` first.\n")
 
 
 def test_many_warnings_show_the_first_ten_and_say_how_to_see_all(tmp_path):

@@ -141,16 +141,18 @@ def test_decisions_undo_appends_and_restores(coded_small):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["tag", "E01-000000", "learn"], "Error: unknown segment 'E01-000000'\n"),
+    (["tag", "E01-000000", "learn"], "Error: unknown segment 'E01-000000'\n  How to fix: use a segment id as "
+     "`copcode segments` and out/coded_segments.csv show it (e.g. {segment}); run `copcode code` if the "
+     "transcripts changed.\n"),
     (["tag", "{segment}", "nope"], "Error: codebooks/small.yaml: unknown code 'nope'\n"),
     (["tag", "{segment}", "learn", "--coder", " "], "Error: the coder's name is empty\n"),
 ])
 def test_decisions_bad_input_changes_nothing(coded_small, args, message):
     project, store, codebook = coded_small
-    segment = store.db.execute("SELECT id FROM segments LIMIT 1").fetchone()[0]
+    segment = store.db.execute("SELECT id FROM segments ORDER BY rowid LIMIT 1").fetchone()[0]
     result = cli(project.root, *[a.format(segment=segment) for a in args])
     assert result.exit_code == 1
-    assert result.stderr.startswith(message)
+    assert result.stderr.startswith(message.format(segment=segment)), result.stderr
     assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
 
 

@@ -218,7 +218,7 @@ def test_a_later_reject_or_untag_is_kept(survey):
     result = cli(survey, "import", str(table), "--coder", "gold")
     assert result.stdout == (
         "Nothing new: 0 tags already recorded; 1 document already marked as coded by gold.\n"
-        f"Not imported: line 2: time on {segment} was rejected or untagged by this coder since; "
+        f"Not imported: line 2: time on {segment} is rejected or untagged by this coder; "
         "that decision is kept\n")
     assert snapshot(survey) == before
 
@@ -347,6 +347,9 @@ def test_learning_sees_the_imported_document_as_coded(survey):
         store.close()
     assert sorted(units.transcripts) == ["S1", "S3"]
     assert dict(zip(units.transcripts, units.labels)) == {"S1": {"learn"}, "S3": set()}
+    # marked as coded in full: every code is known on its answers, absent where gold did not give it
+    every = {code.id for code in codebook.codes}
+    assert units.known == [every, every]
 
 
 def test_a_document_with_an_unknown_code_is_not_recorded_at_all(demo):

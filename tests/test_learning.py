@@ -101,12 +101,18 @@ def test_a_learned_suggestion_says_where_it_came_from(learned_demo, coded_demo):
         store.close()
     codebook = load_codebook(root / "codebooks" / "cop.yaml")
     matched = dict(zip(asked, cue_scores(codebook, list(asked.values()))))
-    after = 0
-    for _, score, quote_start, quote_end, evidence, start, end, text, transcript, segment in learned:
+    with sqlite3.connect(coded_demo / ".copcode" / "copcode.db") as db:  # the cues' suggestions
+        suggested: dict[str, set[str]] = {}
+        for segment, code in db.execute("SELECT segment, code FROM suggestions"):
+            suggested.setdefault(segment, set()).add(code)
+    after = pushed = 0
+    for code, score, quote_start, quote_end, evidence, start, end, text, transcript, segment in learned:
         item = [e for e in json.loads(evidence) if e["kind"] == "learned"][0]
-        assert set(item) == {"kind", "words", "asked", "passages", "positives", "threshold"}
+        assert set(item) == {"kind", "words", "cues", "asked", "passages", "positives", "threshold"}
         assert set(item["asked"]) <= set(matched.get(segment, {}))
+        assert set(item["cues"]) <= suggested.get(segment, set()) - {code}  # other codes' cues in the passage
         after += bool(item["asked"])
+        pushed += bool(item["cues"])
         assert item["passages"] == 128 and 3 <= item["positives"] <= 128
         words = {w.lower() for w in text.replace("'", " ").split()}
         assert all(any(word in w for w in words) for word in item["words"])
@@ -117,6 +123,7 @@ def test_a_learned_suggestion_says_where_it_came_from(learned_demo, coded_demo):
         assert score >= item["threshold"] or cue
         assert score == round(score, 3)  # to three decimals, as cue scores are
     assert after == 40  # of 120: pushed by the cues of the question before them
+    assert pushed == 24  # pushed by the cues of other codes in the passage
 
 
 def test_no_learning_gives_the_cues_alone(learned_demo, tmp_path):
@@ -279,13 +286,25 @@ def test_evaluate_scores_the_suggestions_against_the_decisions(learned_demo):
     assert 0 < float(micro["cues_f1"]) < 1 and 0 < float(micro["learning_f1"]) < 1
 
 
-def test_evaluate_reads_the_cue_scores_not_the_learned_ones(learned_demo, tmp_path):
-    """Learned suggestions replace cue ones in the store; evaluating must not score a model
-    on suggestions learned from the very decisions it is scored against."""
+def test_evaluate_reads_the_cue_scores_not_the_learned_ones(learned_demo, coded_demo, tmp_path):
+    """Learned suggestions replace cue ones in the store; evaluating must score the cues'
+    own suggestions. A coder decides every suggestion on E03, learned or the cues', after the
+    learning run: its learned suggestions are in the store until the next run, and must not be
+    read as its cue scores."""
     root, *_ = learned_demo
     copy = tmp_path / "demo"
     shutil.copytree(root, copy)
+    with sqlite3.connect(copy / ".copcode" / "copcode.db") as db:
+        learned = db.execute("SELECT segment, code, evidence FROM suggestions WHERE segment LIKE 'E03-%'").fetchall()
+    with sqlite3.connect(coded_demo / ".copcode" / "copcode.db") as db:
+        cues = db.execute("SELECT segment, code FROM suggestions WHERE segment LIKE 'E03-%'").fetchall()
+    assert any(is_learned(evidence) for *_, evidence in learned)
+    decided = {(s, c): "tag" for s, c, _ in learned} | {(s, c): "reject" for s, c in cues if (s, c) not in
+                                                          {(s2, c2) for s2, c2, _ in learned}}
+    for (segment, code), verdict in sorted(decided.items()):
+        assert cli(copy, verdict, segment, code, "--coder", "carol").exit_code == 0
     after_learning = cli(copy, "evaluate", "--format", "json").output
+    assert "carol" in after_learning
     cli(copy, "code", "--no-learning")
     assert cli(copy, "evaluate", "--format", "json").output == after_learning
 

@@ -66,6 +66,8 @@ def test_review_keys_through_the_command_line(coded_small):
     assert "ann: 2 decided this time; 1 left. Run the same command to carry on." in result.stdout
     result = cli(project.root, "review", "--coder", "ann", "--participant", "P02", input="q")
     assert "1 of 1" in result.stdout and "ann: 0 decided this time; 1 left." in result.stdout
+    result = cli(project.root, "review", "--coder", "ann", input="a")
+    assert result.stdout.endswith("ann: 1 decided this time; 0 left.\n")  # nothing to carry on with
 
 
 def test_review_counts_a_skipped_suggestion_as_left(coded_small):

@@ -637,8 +637,8 @@ def review_command(
             return
         session = ReviewSession(store, codebook, coder, items)
         _review_loop(session, _redactor(ctx, project))
-        out.print(f"{_escape(coder)}: {session.decided} decided this time; {session.left} left. "
-                  "Run the same command to carry on.")
+        carry_on = " Run the same command to carry on." if session.left else ""
+        out.print(f"{_escape(coder)}: {session.decided} decided this time; {session.left} left.{carry_on}")
 
 
 @app.command("agreement")

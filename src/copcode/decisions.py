@@ -261,10 +261,11 @@ def find_segment(store: Store, segment_id: str):
         row = store.segment_row(candidate)
         if row is not None:
             return row
+    example = store.first_segment_id()
     raise LookupFailed(
         f"unknown segment {segment_id!r}",
-        fix="use a segment id as `copcode quotes` and out/coded_segments.csv show it "
-        "(e.g. E05-3fa2c1); run `copcode code` if the transcripts changed.")
+        fix="use a segment id as `copcode segments` and out/coded_segments.csv show it"
+        f"{f' (e.g. {example})' if example else ''}; run `copcode code` if the transcripts changed.")
 
 
 def all_decisions(store: Store) -> list[Decision]:

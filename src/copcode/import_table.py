@@ -369,8 +369,8 @@ def _plan(table: Table, store: Store, codebook: Codebook, coder: str) -> _Plan:
             if held == "accepted":
                 already_in[transcript] = already_in.get(transcript, 0) + 1
             elif held == "rejected":
-                problems.append(f"{unit} {number}: {code} on {key[0]} was rejected or untagged by this "
-                                "coder since; that decision is kept")
+                problems.append(f"{unit} {number}: {code} on {key[0]} is rejected or untagged by this "
+                                "coder; that decision is kept")
             else:
                 tags[(key[0], code, "tag", f"{note}, {unit} {number}")] = None
     if placed_nowhere:  # one message for them all, last, where it is seen

@@ -10,11 +10,18 @@ join every fit: each code's label, definition and include text (`definition_text
 DEFINITION_WEIGHT passages that carry the code and no other, so a model that has seen a few
 dozen coded passages already knows the words a researcher used to define each code. They are
 never scored, and they never make a code learnable. A code is learned when it
-has at least `min_positives` positive units and, cross-validated inside the training units,
-the model beats the cues' F1 for it: then it is suggested when its probability reaches the
+has at least `min_positives` positive units, not every unit positive, in two transcripts or
+more (`groups`), and, cross-validated inside the training units (a transcript's units held
+out together), the model beats both the cues' F1 for it and suggesting it everywhere: then
+it is suggested when its probability reaches the
 threshold with the best cross-validated F1 ("learned"), or when that or its cues say so,
 whichever of the two did better ("either"). Otherwise it is suggested from its cues alone, as
 without learning.
+
+The vocabulary and its IDF weights are fitted once on all the training units, so the folds
+that choose each code's threshold see the held-out units' words (not their codes): a slight
+optimism in those cross-validated figures, which only choose; `evaluate` fits everything
+afresh per fold, and is the figure to quote.
 
 Everything is deterministic: fixed folds, fixed seeds, and solvers without randomness. Heavy
 imports (scikit-learn, numpy, scipy) happen inside functions."""
@@ -24,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 # Below this many positive units a code keeps to its cues: 3 folds need one positive each.
 # On the patient comments 3, 5 and 8 gave figures within 0.03 of each other, 3 the best with
@@ -53,6 +60,16 @@ FLOOD_MIN = 50
 # with digits are left out too (the end of a postcode or a phone number is no explanation).
 UNEXPLAINING = frozenset("""aren couldn didn doesn don hadn hasn haven isn ll mustn needn shan shouldn ve wasn weren
     won wouldn yeah yes okay ok um uh er erm mm hmm laughs laughter pause inaudible crosstalk unclear""".split())
+
+
+class Learned(NamedTuple):
+    """A learned code's suggestion on a text (`Model.suggest`)."""
+
+    score: float
+    words: list[str]  # the text's words that push it most towards the code
+    cues: list[str]  # the other codes whose cues in the text push it
+    asked: list[str]  # the codes whose cues in the question before the text push it
+    by_model: bool  # the model suggests it (else an "either" code's cues alone did)
 
 
 @dataclass
@@ -129,37 +146,29 @@ class Model:
             flooded = len(texts) >= FLOOD_MIN and chosen.sum() > FLOOD * len(texts) * max(share, cue.mean())
             yield code, probability, learned, chosen, flooded
 
-    def explain(self, code: str, text: str, limit: int = STRONGEST) -> list[str]:
-        """The words of `text` that push it most towards `code`, as `suggest` gives them; empty
-        for a code decided by its cues."""
-        plan = self.per_code[code]
-        if plan.source == "cues":
-            return []
-        pushes = self.vectorizer.transform([text]).multiply(plan.coef[:len(self.vectorizer.vocabulary_)]).tocsr()
-        return self._strongest(pushes, 0, limit)
-
     def suggest(self, texts: Sequence[str], cue_scores: Sequence[dict[str, float]],
                 asked: Sequence[dict[str, float]] | None = None, limit: int = STRONGEST) \
-            -> tuple[list[dict[str, tuple[float, list[str], list[str], bool]]], list[str]]:
-        """Per text, for each learned code `decide` suggests: (its score, the words of the text
-        that push it most towards the code, strongest first, leaving out words like "the" or
-        "they", which the model may weigh but which explain nothing to a reader, the codes
-        whose cues in the question before it (`asked`) push it towards the code, strongest
-        first, and whether the model suggests it). The score is the learned probability, or
-        for an "either" code suggested by its cues alone (not by the model), the cue score.
-        One pass over the texts: `explain` for every suggestion at once. Second, the learned
-        codes that would flood these texts, which keep to their cues (none of them in the
-        first)."""
+            -> tuple[list[dict[str, Learned]], list[str]]:
+        """Per text, for each learned code `decide` suggests, a `Learned`: its score (the
+        learned probability, or for an "either" code suggested by its cues alone, not by the
+        model, the cue score), the words of the text that push it most towards the code,
+        strongest first, leaving out words like "the" or "they", which the model may weigh but
+        which explain nothing to a reader, the other codes whose cues in the text, and the
+        codes whose cues in the question before it (`asked`), push it towards the code,
+        strongest first, and whether the model suggests it. One pass over the texts for every
+        suggestion at once. Second, the learned codes that would flood these texts, which keep
+        to their cues (none of them in the first)."""
         import numpy
 
-        out: list[dict[str, tuple[float, list[str], list[str], bool]]] = [{} for _ in texts]
+        out: list[dict[str, Learned]] = [{} for _ in texts]
         flooding: list[str] = []
         if not self.learned_codes:
             return out, flooding
         features = self._features(texts, cue_scores, asked)
-        vocabulary = len(self.vectorizer.vocabulary_)
+        vocabulary, codes = len(self.vectorizer.vocabulary_), len(self.codes)
         words = features[:, :vocabulary].tocsr()
-        questions = features[:, vocabulary + len(self.codes):].toarray()
+        cues = features[:, vocabulary:vocabulary + codes].toarray()
+        questions = features[:, vocabulary + codes:].toarray()
         for code, probability, learned, chosen, flooded in self._choices(texts, cue_scores, features):
             if flooded:
                 flooding.append(code)
@@ -167,15 +176,20 @@ class Model:
             plan = self.per_code[code]
             rows = numpy.flatnonzero(chosen)
             pushes = words[rows].multiply(plan.coef[:vocabulary]).tocsr()
-            asked_pushes = questions[rows] * plan.coef[vocabulary + len(self.codes):]
-            pushed = (asked_pushes > 0).any(axis=1)  # most rows answer no question matching a cue
+            cue_pushes = cues[rows] * plan.coef[vocabulary:vocabulary + codes]
+            cue_pushes[:, self.codes.index(code)] = 0  # its own cues are the suggestion's cue items
+            asked_pushes = questions[rows] * plan.coef[vocabulary + codes:]
             for n, i in enumerate(rows):
                 score = float(probability[i]) if learned[i] else float(cue_scores[int(i)].get(code, 0.0))
-                after = []
-                if pushed[n]:
-                    after = [c for _, c in sorted((-push, c) for c, push in zip(self.codes, asked_pushes[n]) if push > 0)]
-                out[i][code] = (round(score, 3), self._strongest(pushes, n, limit), after, bool(learned[i]))
+                out[i][code] = Learned(round(score, 3), self._strongest(pushes, n, limit),
+                                       self._pushing(cue_pushes[n]), self._pushing(asked_pushes[n]), bool(learned[i]))
         return out, flooding
+
+    def _pushing(self, pushes) -> list[str]:
+        """The codes whose column in `pushes` (one per code) is above 0, strongest first."""
+        if not (pushes > 0).any():  # most rows: no cue of another code, no question matching one
+            return []
+        return [c for _, c in sorted((-push, c) for c, push in zip(self.codes, pushes) if push > 0)]
 
     def _strongest(self, pushes, n: int, limit: int) -> list[str]:
         """Row `n` of `pushes` (a CSR matrix of each word's push towards a code): its words that
@@ -648,9 +662,10 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     `agreement` with the suggestions. A suggestion of an "either" code that its cues made
     and the model did not stays the cues' (their score, quote and evidence: it needed
     `min_score`). A learned suggestion keeps the cues' quote and evidence where its cues
-    matched too, and adds {"kind": "learned", "words", "asked",
-    "passages", "positives", "threshold"}: the strongest words, the codes whose cues in the
-    question before the passage pushed it towards this one, the passages it learned from (and
+    matched too, and adds {"kind": "learned", "words", "cues", "asked",
+    "passages", "positives", "threshold"}: the strongest words, the other codes whose cues in
+    the passage and those whose cues in the question before it pushed it towards this one,
+    the passages it learned from (and
     how many carried the code), and the probability it needed. `state`: decisions.coding_state, when
     the caller has read it already; `shown`: the (segment, code) pairs suggested before the run
     replaced them (the last run's learned suggestions among them), which are pending where no
@@ -693,22 +708,22 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
     placed = store.segment_sentences({i for i, per in zip(ids, found) if any((i, c) not in earlier for c in per)})
     rows = []
     for segment, per in zip(ids, found):
-        for code, (score, words, after, by_model) in per.items():
+        for code, made in per.items():
             plan = model.per_code[code]
             cue = earlier.get((segment, code))
-            if cue and not by_model:  # an "either" code's cues made it: their suggestion, as it was
-                rows.append((segment, code, score, cue["quote_start"], cue["quote_end"], cue["evidence"],
+            if cue and not made.by_model:  # an "either" code's cues made it: their suggestion, as it was
+                rows.append((segment, code, made.score, cue["quote_start"], cue["quote_end"], cue["evidence"],
                              ENGINE_VERSION))
                 continue
             report.suggestions += 1
             evidence = json.loads(cue["evidence"]) if cue else []
-            evidence.append({"kind": "learned", "words": words, "asked": after,
+            evidence.append({"kind": "learned", "words": made.words, "cues": made.cues, "asked": made.asked,
                              "passages": model.learned_from["known"][code], "positives": plan.positives,
                              "threshold": plan.threshold})
-            start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], words)
-            rows.append((segment, code, score, start, end, json.dumps(evidence), ENGINE_VERSION))
-    made = {(segment, code) for segment, code, *_ in rows}
-    report.passed_over = sum(key not in made for key in earlier if key[0] not in trained_on)
+            start, end = (cue["quote_start"], cue["quote_end"]) if cue else _quote(placed[segment], made.words)
+            rows.append((segment, code, made.score, start, end, json.dumps(evidence), ENGINE_VERSION))
+    written = {(segment, code) for segment, code, *_ in rows}
+    report.passed_over = sum(key not in written for key in earlier if key[0] not in trained_on)
     rows += [(segment, code, cue["score"], cue["quote_start"], cue["quote_end"], cue["evidence"], ENGINE_VERSION)
              for (segment, code), cue in earlier.items() if segment in trained_on]
     report.total = store.replace_suggestions(report.learned, rows)

@@ -299,7 +299,7 @@ def _setting_problems(raw: dict):
         "min_score": (lambda v: is_number(v) and 0 < v <= 1, "must be a number above 0 and at most 1"),
         "privacy": (lambda v: isinstance(v, dict) and isinstance(v.get("detect", []), list),
                     "must hold `identifiers:` and, optionally, a list `detect:`"),
-        "learning": (lambda v: isinstance(v, bool), "must be true or false"),
+        "learning": (lambda v: isinstance(v, bool), "must be true or false, without quotes"),
         "learn_from": (lambda v: isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v),
                        "must be a list of coders' names, e.g. [ann, ben]; leave it out to learn from every "
                        "coder, or write `learning: false` to learn from none"),

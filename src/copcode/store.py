@@ -253,6 +253,11 @@ class Store:
         """The segment's id, transcript, start, end and text."""
         return self._one('SELECT id, transcript, start, "end", text FROM segments WHERE id = ?', (segment,))
 
+    def first_segment_id(self) -> str | None:
+        """The id of the project's first segment (an example of an id to give)."""
+        row = self._one("SELECT id FROM segments ORDER BY rowid LIMIT 1")
+        return row[0] if row else None
+
     def transcript_text(self, transcript: str) -> str | None:
         row = self._one("SELECT text FROM transcripts WHERE id = ?", (transcript,))
         return row[0] if row else None

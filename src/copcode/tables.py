@@ -545,15 +545,17 @@ def evidence_shown(evidence: list[dict], hides=lambda word: False) -> list[str]:
     """A suggestion's evidence as people read it: its cues (sorted, once each), then for a
     learned one "learned: WORDS (from N coded passages, P with the code)", without the words
     `hides` (privacy.Redactor.hider: a word of an identifier in the passage, which redacting
-    the text around it cannot catch once it stands alone), and "after a question on CODE" when
-    the cues of the question before the passage pushed it towards its code."""
+    the text around it cannot catch once it stands alone), "with the cues of CODE" when the
+    cues of another code in the passage pushed it towards its code, and "after a question on
+    CODE" when those of the question before the passage did."""
     shown = sorted({str(e["cue"]) for e in evidence if "cue" in e})
     for e in evidence:
         if e.get("kind") == "learned":
             words = [w for w in e["words"] if not hides(w)]
+            cues = f"; with the cues of {', '.join(e['cues'])}" if e.get("cues") else ""
             after = f"; after a question on {', '.join(e['asked'])}" if e.get("asked") else ""
             shown.append(f"learned: {', '.join(words) or '-'} (from {e['passages']} coded passages, "
-                         f"{e['positives']} with the code{after})")
+                         f"{e['positives']} with the code{cues}{after})")
     return shown
 
 
