@@ -179,16 +179,17 @@ class Model:
             cue_pushes = cues[rows] * plan.coef[vocabulary:vocabulary + codes]
             cue_pushes[:, self.codes.index(code)] = 0  # its own cues are the suggestion's cue items
             asked_pushes = questions[rows] * plan.coef[vocabulary + codes:]
+            # most rows: no other code's cues, no question matching a cue (looked at once, here)
+            by_cues, by_question = (cue_pushes > 0).any(axis=1), (asked_pushes > 0).any(axis=1)
             for n, i in enumerate(rows):
                 score = float(probability[i]) if learned[i] else float(cue_scores[int(i)].get(code, 0.0))
                 out[i][code] = Learned(round(score, 3), self._strongest(pushes, n, limit),
-                                       self._pushing(cue_pushes[n]), self._pushing(asked_pushes[n]), bool(learned[i]))
+                                       self._pushing(cue_pushes[n]) if by_cues[n] else [],
+                                       self._pushing(asked_pushes[n]) if by_question[n] else [], bool(learned[i]))
         return out, flooding
 
     def _pushing(self, pushes) -> list[str]:
         """The codes whose column in `pushes` (one per code) is above 0, strongest first."""
-        if not (pushes > 0).any():  # most rows: no cue of another code, no question matching one
-            return []
         return [c for _, c in sorted((-push, c) for c, push in zip(self.codes, pushes) if push > 0)]
 
     def _strongest(self, pushes, n: int, limit: int) -> list[str]:
