@@ -393,43 +393,58 @@ def test_a_pending_learned_suggestion_is_not_taught_as_an_absence(learned_demo, 
 def test_learned_suggestions_a_coder_was_shown_stay_pending_once_their_transcript_is_coded(learned_demo, tmp_path):
     """After a coder decides one learned suggestion on E03, the next run treats E03 as coded
     (its cues' suggestions, not the model's) and the learned ones it showed there, undecided,
-    as pending; the run after it, which no longer sees them among the suggestions, must too:
-    the same decisions give the same suggestions from one run to the next."""
+    as pending; the runs after it, which no longer see them among the suggestions, must too,
+    whether that next run learned or not: the same decisions give the same suggestions. A
+    code renamed since keeps them pending under its new id."""
     from copcode.coding import project_codebook
     from copcode.learn import decided_units, stored_cue_scores
     from copcode.project import open_project
 
-    root = tmp_path / "demo"
-    shutil.copytree(learned_demo[0], root)
-    with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
+    with sqlite3.connect(learned_demo[0] / ".copcode" / "copcode.db") as db:
         rows = db.execute("SELECT segment, code, evidence FROM suggestions WHERE segment LIKE 'E03-%' "
                           "ORDER BY segment, code").fetchall()
     learned = [(s, c) for s, c, e in rows if is_learned(e)]
     learned_only = [(s, c) for s, c, e in rows if all(item["kind"] == "learned" for item in json.loads(e))]
     assert len(learned_only) > 1
-    assert cli(root, "reject", *learned_only[0], "--coder", "carol").exit_code == 0
 
-    def run():
-        assert cli(root, "code").exit_code == 0
+    def code(root, *args):
+        assert cli(root, "code", *args).exit_code == 0
         with sqlite3.connect(root / ".copcode" / "copcode.db") as db:
             return (sorted(db.execute("SELECT segment, code, score, quote_start, quote_end, evidence FROM suggestions")),
                     sorted(db.execute("SELECT segment, code FROM shown")))
-    second, kept = run()
-    assert run() == (second, kept)
+    runs = {}
+    for first in ([], ["--no-learning"]):
+        root = tmp_path / ("demo" + "".join(first))
+        shutil.copytree(learned_demo[0], root)
+        assert cli(root, "reject", *learned_only[0], "--coder", "carol").exit_code == 0
+        code(root, *first)
+        runs[tuple(first)] = [code(root), code(root)]
+    second, kept = runs[()][0]
+    assert runs[()] == runs[("--no-learning",)] == [(second, kept)] * 2
     assert not any(is_learned(row[5]) for row in second if row[0].startswith("E03-"))  # coded: its cues'
     assert kept == [pair for pair in learned if pair not in {row[:2] for row in second}]
-    assert set(learned_only) <= set(kept)
-    project = open_project(root)
-    store = open_store(project.store_path, create=False)
-    try:
-        codebook = project_codebook(project)
-        units = decided_units(store, codebook, stored_cue_scores(store, codebook, project.settings.min_score))
-    finally:
-        store.close()
-    known = dict(zip(units.segments, units.known))
-    rejected = learned_only[0]
-    assert rejected[1] in known[rejected[0]]  # decided: an absence
-    assert all(code not in known[segment] for segment, code in kept if (segment, code) != rejected)
+    assert set(learned_only) <= set(kept) and learned_only[0][1] == "capturing-knowledge"
+
+    def known_where_kept(code_id):
+        """Per kept pair of the rejected one's code: whether `code_id` is known there."""
+        project = open_project(root)
+        store = open_store(project.store_path, create=False)
+        try:
+            codebook = project_codebook(project)
+            units = decided_units(store, codebook, stored_cue_scores(store, codebook, project.settings.min_score))
+        finally:
+            store.close()
+        known = dict(zip(units.segments, units.known))
+        return [code_id in known[segment] for segment, code in kept if code == learned_only[0][1]]
+    # pending, but for the one carol rejected: an absence
+    expected = [segment == learned_only[0][0] for segment, code in kept if code == learned_only[0][1]]
+    assert len(expected) > 1 and known_where_kept("capturing-knowledge") == expected
+    codebook = root / "codebooks" / "cop.yaml"
+    codebook.write_text(codebook.read_text(encoding="utf-8").replace(
+        "      - id: capturing-knowledge\n",
+        "      - id: knowledge-captured\n        renamed_from: [capturing-knowledge]\n"), encoding="utf-8")
+    code(root)
+    assert known_where_kept("knowledge-captured") == expected
 
 
 def test_a_segment_whose_every_suggestion_was_decided_is_coded_in_full(coded_small):

@@ -708,7 +708,8 @@ def evaluate_command(
                      f"transcript(s), {len(units.segments)} passages; {how}", left=("code",), whole=("code",))
         out.print("gold: passages with the code; precision, recall and F1 per code, then micro (over every "
                   "passage and code) and macro (the mean over the codes with gold passages); best cue "
-                  "score: the cue score that would have given the code its best F1 (--format csv: best_cue_threshold).")
+                  "score: the cue score that would have given the code its best F1, where min_score does not (--format csv: "
+                  "best_cue_threshold).")
     _output(found.table if fmt == "table" and out_file is None else found.with_context(name), fmt, out_file, show)
 
 

@@ -55,7 +55,7 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
     from copcode.decisions import coding_state, state_warnings
     from copcode.errors import CopcodeError
     from copcode.ingest import read_corpus
-    from copcode.learn import learn_suggestions
+    from copcode.learn import keep_dropped, learn_suggestions
     from copcode.privacy import check_codebook_ids, checked_ids, redactor_for
     from copcode.store import open_store
     from copcode.suggest import Parser
@@ -83,16 +83,19 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
             # Only after the commit are the tables renamed into place.
             with _Staging(project) as staging:
                 with store.transaction():
-                    learns = learning and project.settings.learning and store.count("decisions") > 0
+                    decided = store.count("decisions") > 0
+                    learns = learning and project.settings.learning and decided
                     # what the coders were shown (the last run's learned suggestions too): one they
                     # have not decided is pending, not an absence, for the model
-                    shown = store.suggestion_pairs() if learns else None
+                    shown = store.suggestion_pairs() if decided else None
                     run.commit(store, codebook, ENGINE_VERSION)
                     # the coders' decisions as they stand, read once for learning and the tables
-                    state = coding_state(store, codebook) if store.count("decisions") else None
+                    state = coding_state(store, codebook) if decided else None
                     learned = learn_suggestions(store, codebook, project.settings.min_score,
                                                 project.settings.learn_from, state, shown) \
                         if state is not None and learns else None
+                    if state is not None and shown:  # with learning or without
+                        keep_dropped(store, state, shown)
                     try:
                         written, summary = write_tables(staging.project, store, codebook, redactor, state)
                     except CopcodeError as exc:
@@ -104,9 +107,9 @@ def code_project(project: Project, on_progress: Callable[[int, int | None], None
     finally:
         store.close()
     suggestions = run.counts["suggestions"] if learned is None else learned.total
-    decided = state_warnings(state, codebook) if state is not None else []
+    lost = state_warnings(state, codebook) if state is not None else []
     return CodingResult(run.counts["transcripts"], run.counts["segments"], suggestions,
-                        summary, written, corpus.warnings + staging.warnings + decided, parsed=parsed,
+                        summary, written, corpus.warnings + staging.warnings + lost, parsed=parsed,
                         skipped=getattr(corpus, "skipped", []), learning=learned,
                         learning_off=state is not None and not (learning and project.settings.learning))
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 DOCUMENT_COLUMNS = ("document", "transcript", "participant", "id")  # the first one present is used
 SEGMENT_COLUMN = "segment"
 CODE_COLUMNS = ("code", "codes", "label", "labels", "category", "categories")
-CODER_COLUMNS = ("coder", "coders", "user", "annotator", "rater")  # checked against --coder, not read
+CODER_COLUMNS = ("coder", "coders", "annotator", "rater")  # checked against --coder, not read
 MAX_BYTES = 256 * 1024 * 1024  # as for a transcript file
 SHOWN = 10  # problems listed in the error when no row can be recorded
 SAVE_CSV = "save the table as CSV UTF-8 (in Excel: Save As > CSV UTF-8) or as .xlsx."

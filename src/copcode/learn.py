@@ -545,7 +545,7 @@ class Decided:
     whole document as coded (`copcode import FILE.csv`) or coded it by tagging alone, without
     accepting or rejecting any suggestion there (the NVivo way: what they did not tag is
     absent; `CodingState.reviewing`). A segment on which a coder decided every suggestion of
-    its cues is coded in full: every code is known there (what they did not tag is absent, even
+    its cues, one at least, is coded in full: every code is known there (what they did not tag is absent, even
     a learned suggestion made there since), as a reviewer who goes through a passage's
     suggestions and tags what they missed has coded it."""
 
@@ -568,8 +568,9 @@ def decided_units(store, codebook, cues: dict[str, dict[str, float]], coders: Se
 
     state = state or coding_state(store, codebook)
     shown: dict[str, set[str]] = {}  # segment -> the codes suggested there, by the cues or learned
+    renamed = codebook.renamed  # a pair kept from before a code was renamed is under its old id
     for segment, code in (store.suggestion_pairs() if suggested is None else suggested) | store.shown_pairs():
-        shown.setdefault(segment, set()).add(code)
+        shown.setdefault(segment, set()).add(renamed.get(code, code))
     for segment, scores in cues.items():
         if scores:
             shown.setdefault(segment, set()).update(scores)
@@ -677,14 +678,8 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
 
     texts = store.segment_texts()
     cues = stored_cue_scores(store, codebook, min_score, texts)
-    now = store.suggestion_pairs()
-    units = decided_units(store, codebook, cues, coders, state, None if shown is None else shown | now)
-    if shown:
-        # what the last run showed on a transcript coded since, and this run does not suggest
-        # (a learned suggestion: coded transcripts keep to their cues), stays shown, so that
-        # the next run, which would not see it, counts it pending as this one does
-        coded = set(units.segments)
-        store.keep_shown({(segment, code) for segment, code in shown - now if segment in coded})
+    units = decided_units(store, codebook, cues, coders, state,
+                          None if shown is None else shown | store.suggestion_pairs())
     report = Learning(units.decisions, len(set(units.transcripts)), len(units.segments), [],
                       units.everyone, total=store.count("suggestions"), learn_from=list(coders))
     codes = [code.id for code in codebook.codes]
@@ -729,6 +724,22 @@ def learn_suggestions(store, codebook, min_score: float, coders: Sequence[str] =
              for (segment, code), cue in earlier.items() if segment in trained_on]
     report.total = store.replace_suggestions(report.learned, rows)
     return report
+
+
+def keep_dropped(store, state, shown: set[tuple[str, str]]) -> None:
+    """Inside the run's transaction, after its suggestions are final: the (segment, code)
+    pairs of `shown` (the suggestions before the run) that the run no longer makes, on a
+    transcript a coder has coded (a learned suggestion there, since coded transcripts keep to
+    their cues; a cue's, after the codebook changed), stay shown (`Store.keep_shown`), so
+    that the next run, which does not see them among the suggestions, counts them pending as
+    this one did, with learning or without: the same decisions give the same suggestions.
+    `state`: decisions.coding_state."""
+    dropped = shown - store.suggestion_pairs()
+    if not dropped:
+        return
+    coded = {transcript for pairs in state.covered.values() for transcript, _ in pairs}
+    transcript_of = store.segment_transcripts({segment for segment, _ in dropped})
+    store.keep_shown({(segment, code) for segment, code in dropped if transcript_of.get(segment) in coded})
 
 
 def question_scores(store, codebook, min_score: float, segments: Iterable[str], *,
