@@ -122,6 +122,18 @@ def test_help_shows_no_type_for_a_flag_and_the_type_of_a_value():
     assert "<bool>" not in CliRunner().invoke(app, ["--help"]).output
 
 
+def test_code_parses_in_no_more_workers_than_processors(small_project):
+    """A worker per processor at most: each loads spaCy, and 100,000 of them filled the
+    machine's memory until the system killed processes."""
+    from copcode.suggest import processors
+
+    result = CliRunner().invoke(app, ["--project", str(small_project), "code", "--workers", "100000"])
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stderr.split()) == (
+        f"Warning: --workers 100000: this machine has {processors()} processor(s) to parse on, so copcode parses "
+        f"in {processors()} (more would only load more copies of spaCy).")
+
+
 @pytest.mark.parametrize("workers", ["0", "-1"])
 def test_code_refuses_fewer_than_one_worker(tmp_path, workers):
     result = CliRunner().invoke(app, ["--project", str(tmp_path), "code", "--workers", workers])

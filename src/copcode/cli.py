@@ -196,10 +196,15 @@ def code_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from copcode.coding import code_project
+    from copcode.suggest import processors
 
     if workers < 1:
         raise CopcodeError(f"--workers {workers}: copcode parses in one process or more",
                            fix="give --workers 1 or more (1, the default, parses in this process).")
+    if workers > processors():  # each worker loads its own spaCy: thousands filled the memory
+        err.print(f"[yellow]Warning:[/] --workers {workers}: this machine has {processors()} processor(s) to parse "
+                  f"on, so copcode parses in {processors()} (more would only load more copies of spaCy).")
+        workers = processors()
     project = _project(ctx)
     corpus = None
     if input_ is not None:

@@ -107,9 +107,17 @@ class Parser:
             import os
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker,
+            # one per processor at most: each loads its own spaCy (`copcode code` says so)
+            self._pool = ProcessPoolExecutor(max_workers=min(self.workers, processors()), initializer=_start_worker,
                                              initargs=(self.codebook, self.min_score, os.getpid()))
         return _parallel(self._pool, segments, on_progress)
+
+
+def processors() -> int:
+    """The processors this process may run on (a container's share, where the machine has more)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def text_entries(texts, parse) -> list[list[dict]]:
